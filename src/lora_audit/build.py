@@ -1,0 +1,299 @@
+"""Stage 1b: turn a config.json into a weightless model on the meta device.
+
+The head class comes from the config's ``architectures`` (the class the checkpoint was saved
+with), unless ``--model-class`` or ``--task-type`` says otherwise. Custom code from a repository
+runs only with ``trust_remote_code=True``; without it a config that needs code is refused here,
+before transformers could prompt on stdin.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .capture import capture_messages
+from .errors import AuditError
+from .report import PeftMessage
+from .source import ModelSource
+
+if TYPE_CHECKING:
+    from torch import nn
+
+#: PEFT task types and the transformers auto class whose head they fine-tune.
+TASK_AUTO_CLASSES = {
+    "CAUSAL_LM": "AutoModelForCausalLM",
+    "SEQ_2_SEQ_LM": "AutoModelForSeq2SeqLM",
+    "SEQ_CLS": "AutoModelForSequenceClassification",
+    "TOKEN_CLS": "AutoModelForTokenClassification",
+    "QUESTION_ANS": "AutoModelForQuestionAnswering",
+    "FEATURE_EXTRACTION": "AutoModel",
+}
+
+#: Class-name endings (from ``architectures``) and the auto classes that build that head, in
+#: the order to try. Used when the saved class name is not in this transformers (renamed, custom).
+_SUFFIX_AUTO_CLASSES = [
+    (("ForCausalLM", "LMHeadModel"), ("AutoModelForCausalLM",)),
+    (("ForMaskedLM",), ("AutoModelForMaskedLM",)),
+    (("ForSequenceClassification",), ("AutoModelForSequenceClassification",)),
+    (("ForTokenClassification",), ("AutoModelForTokenClassification",)),
+    (("ForQuestionAnswering",), ("AutoModelForQuestionAnswering",)),
+    (("ForImageClassification",), ("AutoModelForImageClassification",)),
+    (
+        ("ForConditionalGeneration", "ForSeq2SeqLM"),
+        ("AutoModelForImageTextToText", "AutoModelForSpeechSeq2Seq", "AutoModelForSeq2SeqLM"),
+    ),
+]
+
+
+@dataclass
+class BuiltModel:
+    """A recipe for fresh meta-device copies of the model, plus what we learnt building it.
+
+    ``factory()`` returns a new, unmodified model each call: PEFT mutates the model it adapts,
+    so every attempt starts from a fresh copy.
+    """
+
+    factory: Callable[[], nn.Module]
+    class_name: str
+    model_type: str
+    config: Any  #: the transformers config object (None for a plain nn.Module)
+    messages: list[PeftMessage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  #: how the class was chosen, when not obvious
+
+
+def build_meta_model(
+    source: ModelSource,
+    task_type: str | None = None,
+    model_class: str | None = None,
+    trust_remote_code: bool = False,
+) -> BuiltModel:
+    """Build the model described by ``source`` on the meta device (no weights are allocated)."""
+    config = _load_config(source, trust_remote_code)
+    _refuse_empty(config)
+    cls, how, notes = _choose_class(config, source, task_type, model_class, trust_remote_code)
+
+    def factory() -> nn.Module:
+        import torch
+
+        with torch.device("meta"):
+            if how == "auto":
+                return cls.from_config(config, trust_remote_code=trust_remote_code)
+            return cls._from_config(config)
+
+    with capture_messages("build") as messages:
+        try:
+            model = factory()
+        except AuditError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure inside transformers' __init__
+            raise AuditError(
+                "build-failed",
+                f"building {getattr(cls, '__name__', cls)} for model_type {config.model_type!r} on the meta "
+                f"device failed: {type(exc).__name__}: {_first_line(exc)}",
+                "check the config values, or choose another head with --model-class / --task-type",
+            ) from None
+    first = [model]
+
+    def fresh() -> nn.Module:
+        # The first copy was built to validate the config; hand it out once, then build anew.
+        return first.pop() if first else factory()
+
+    return BuiltModel(
+        factory=fresh,
+        class_name=type(model).__name__,
+        model_type=config.model_type,
+        config=config,
+        messages=messages,
+        notes=notes,
+    )
+
+
+def from_module(module: nn.Module) -> BuiltModel:
+    """Wrap a user's already-built ``nn.Module``: every copy handed out is a weightless meta clone."""
+    meta_clone(module)  # fail early, and with a clear message, if it cannot be cloned
+    config = getattr(module, "config", None)
+    return BuiltModel(
+        factory=lambda: meta_clone(module),
+        class_name=type(module).__name__,
+        model_type=getattr(config, "model_type", None) or "custom",
+        config=config,
+    )
+
+
+def meta_clone(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module`` whose parameters and buffers are meta tensors.
+
+    The original is never touched; weights are not copied (shared tensors stay shared).
+    """
+    import torch
+
+    memo: dict[int, Any] = {}
+    for tensor in list(module.parameters()) + list(module.buffers()):
+        if id(tensor) in memo:
+            continue
+        meta = torch.empty_like(tensor, device="meta")
+        if isinstance(tensor, torch.nn.Parameter):
+            meta = torch.nn.Parameter(meta, requires_grad=tensor.requires_grad)
+        memo[id(tensor)] = meta
+    try:
+        return copy.deepcopy(module, memo)
+    except Exception as exc:  # noqa: BLE001
+        raise AuditError(
+            "module-not-clonable",
+            f"cannot make a weightless copy of the given {type(module).__name__}: {type(exc).__name__}: "
+            f"{_first_line(exc)}",
+            "pass the model id or path instead of the module",
+        ) from None
+
+
+# --------------------------------------------------------------------------- config
+def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
+    from transformers import AutoConfig
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    raw = source.config
+    model_type = raw["model_type"]
+    known = model_type in CONFIG_MAPPING
+    auto_map = raw.get("auto_map") or {}
+    if not known and auto_map and not trust_remote_code:
+        raise AuditError(
+            "remote-code-required",
+            f"model_type {model_type!r} is not built into transformers: this model needs the custom code its "
+            f"repository ships (auto_map: {', '.join(sorted(auto_map))})",
+            "lora-audit runs a repository's code only with --trust-remote-code; read that code first",
+        )
+    if not known and not auto_map:
+        import transformers
+
+        raise AuditError(
+            "unknown-model-type",
+            f"transformers {transformers.__version__} does not know model_type {model_type!r}",
+            "a newer transformers release may (pip install -U transformers); check the model card for the "
+            "version it needs",
+        )
+    where: str = str(source.config_path)
+    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+    if trust_remote_code and auto_map and source.repo_id and source.kind in ("hub", "hf-cache"):
+        # The custom code lives in the repository, next to config.json.
+        where, kwargs["revision"] = source.repo_id, source.revision
+    with capture_messages("build"):
+        try:
+            return AutoConfig.from_pretrained(where, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise AuditError(
+                "config-invalid",
+                f"transformers cannot load {source.description} as a {model_type} config: "
+                f"{type(exc).__name__}: {_first_line(exc)}",
+                "fix the config values, or fetch a fresh copy of the model's config.json",
+            ) from None
+
+
+def _refuse_empty(config: Any) -> None:
+    sub = getattr(config, "get_text_config", lambda: config)()
+    for name in ("num_hidden_layers", "n_layer", "num_layers"):
+        value = getattr(sub, name, None)
+        if isinstance(value, int) and value <= 0:
+            raise AuditError(
+                "empty-model",
+                f"the config has {name}={value}: a model with no layers has nothing for LoRA to adapt",
+                "check the config, or pass the real model's config.json",
+            )
+
+
+# --------------------------------------------------------------------------- class choice
+def _choose_class(
+    config: Any, source: ModelSource, task_type: str | None, model_class: str | None, trust_remote_code: bool
+) -> tuple[Any, str, list[str]]:
+    import transformers
+
+    if model_class:
+        return _named_class(model_class), ("auto" if model_class.startswith("Auto") else "class"), []
+
+    architectures = list(getattr(config, "architectures", None) or [])
+    if trust_remote_code and getattr(config, "auto_map", None):
+        auto_name = TASK_AUTO_CLASSES.get(task_type or "", None) or _auto_for_arch(architectures, config)
+        return getattr(transformers, auto_name), "auto", [f"custom code via {auto_name} (trust_remote_code)"]
+
+    if task_type:
+        auto_name = TASK_AUTO_CLASSES[task_type]
+        if task_type == "SEQ_2_SEQ_LM" and _in_mapping("AutoModelForSpeechSeq2Seq", config):
+            auto_name = "AutoModelForSpeechSeq2Seq"
+        saved = getattr(transformers, architectures[0], None) if architectures else None
+        if saved is not None and _class_in_mapping(auto_name, config, saved):
+            return saved, "class", []
+        if not _in_mapping(auto_name, config):
+            raise AuditError(
+                "no-head-for-task",
+                f"transformers has no {task_type} head for model_type {config.model_type!r} ({auto_name})",
+                "choose a --task-type this model supports, or name the class with --model-class",
+            )
+        return getattr(transformers, auto_name), "auto", [f"{auto_name} chosen for task_type {task_type}"]
+
+    if architectures:
+        saved = getattr(transformers, architectures[0], None)
+        if saved is not None and isinstance(saved, type):
+            return saved, "class", []
+        auto_name = _auto_for_arch(architectures, config)
+        return (
+            getattr(transformers, auto_name),
+            "auto",
+            [f"{architectures[0]} is not in transformers {transformers.__version__}; built {auto_name}"],
+        )
+    return (
+        transformers.AutoModel,
+        "auto",
+        ["the config names no architectures: built the bare model (no task head); "
+         "pass --task-type or --model-class for a head"],
+    )
+
+
+def _named_class(name: str) -> Any:
+    import transformers
+    from transformers import PreTrainedModel
+
+    cls = getattr(transformers, name, None)
+    if name.startswith("Auto") and cls is not None and hasattr(cls, "from_config"):
+        return cls
+    if isinstance(cls, type) and issubclass(cls, PreTrainedModel):
+        return cls
+    raise AuditError(
+        "unknown-model-class",
+        f"{name!r} is not a transformers model class",
+        "pass a class such as LlamaForCausalLM or an auto class such as AutoModelForSequenceClassification",
+    )
+
+
+def _auto_for_arch(architectures: list[str], config: Any) -> str:
+    arch = architectures[0] if architectures else ""
+    for suffixes, auto_names in _SUFFIX_AUTO_CLASSES:
+        if arch.endswith(suffixes):
+            for auto_name in auto_names:
+                if _in_mapping(auto_name, config):
+                    return auto_name
+    return "AutoModel"
+
+
+def _in_mapping(auto_name: str, config: Any) -> bool:
+    import transformers
+
+    auto = getattr(transformers, auto_name)
+    return type(config) in auto._model_mapping
+
+
+def _class_in_mapping(auto_name: str, config: Any, cls: type) -> bool:
+    import transformers
+
+    auto = getattr(transformers, auto_name)
+    try:
+        mapped = auto._model_mapping[type(config)]
+    except KeyError:
+        return False
+    mapped = mapped if isinstance(mapped, (list, tuple)) else (mapped,)
+    return cls in mapped
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

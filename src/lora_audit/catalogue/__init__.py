@@ -1,0 +1,45 @@
+"""The bundled catalogue: real published ``config.json`` files of popular models.
+
+Each model lives in ``<org>--<name>/config.json`` (the Hugging Face cache's naming), next to
+this file; ``README.md`` gives the source of every file. The catalogue lets
+``lora-audit Qwen/Qwen2.5-0.5B`` run offline and for gated repositories. The test fixtures use
+the same files (``fixtures/models`` points here), so there is one copy of the data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CATALOGUE_DIR = Path(__file__).resolve().parent
+
+
+def model_ids() -> list[str]:
+    """Hub ids of every bundled model, sorted."""
+    return sorted(d.name.replace("--", "/", 1) for d in CATALOGUE_DIR.iterdir() if (d / "config.json").is_file())
+
+
+def find(repo_id: str) -> Path | None:
+    """The bundled ``config.json`` for ``repo_id``, or None.
+
+    Matching ignores case, and a legacy id without an organisation (``gpt2``,
+    ``bert-base-uncased``) finds the model when exactly one bundled model has that name,
+    as the hub's own redirects do.
+    """
+    wanted = repo_id.strip().lower()
+    by_id = {mid.lower(): mid for mid in model_ids()}
+    if wanted in by_id:
+        return _path(by_id[wanted])
+    if "/" not in wanted:
+        named = [mid for mid in by_id.values() if mid.split("/", 1)[1].lower() == wanted]
+        if len(named) == 1:
+            return _path(named[0])
+    return None
+
+
+def canonical_id(config_path: Path) -> str:
+    """``Qwen/Qwen2.5-0.5B`` for the catalogue file ``Qwen--Qwen2.5-0.5B/config.json``."""
+    return config_path.parent.name.replace("--", "/", 1)
+
+
+def _path(model_id: str) -> Path:
+    return CATALOGUE_DIR / model_id.replace("/", "--", 1) / "config.json"

@@ -1,0 +1,272 @@
+"""The command line: parse flags, run the pipeline, pick a renderer and an exit code.
+
+Exit codes: 0 no finding at or above --fail-on; 1 one is; 2 bad usage or a model/config that
+cannot be loaded (one line on stderr, and an error object on stdout with --format json);
+130 interrupted. torch, transformers and peft are imported only once an audit starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from ._version import __version__
+from .errors import AuditError
+
+FORMATS = ("terminal", "json", "markdown")
+TASK_TYPES = ("CAUSAL_LM", "SEQ_2_SEQ_LM", "SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION")
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\b
+Examples:
+  lora-audit Qwen/Qwen2.5-0.5B --targets q_proj,v_proj
+  lora-audit ./my-model --config lora.yaml --format json --json audit.json
+  lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear -r 16 --alpha 32 --tree
+  lora-audit rules              list every rule;  lora-audit rules LA003  explains one
+
+\b
+Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupted.
+"""
+
+
+class _AuditGroup(click.Group):
+    """``lora-audit MODEL ...`` runs the audit; ``lora-audit rules`` is the only other command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["audit", *args]
+        return super().parse_args(ctx, args)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        audit_cmd = self.commands["audit"]
+        with click.Context(audit_cmd, info_name=ctx.info_name, parent=None) as sub:
+            audit_cmd.format_help(sub, formatter)
+
+
+@click.group(cls=_AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="lora-audit", message="%(prog)s %(version)s")
+def cli() -> None:
+    """See what a LoRA config does to a Hugging Face model, before you train."""
+
+
+def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    from .lora_config import parse_list
+
+    return parse_list(value)
+
+
+@cli.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
+@click.argument("model", metavar="MODEL")
+@click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
+@click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
+@click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
+@click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False),
+              help="PEFT task type; also picks the model head (SEQ_CLS builds a sequence classifier).")
+@click.option("--model-class", help="transformers class to build, e.g. LlamaForSequenceClassification.")
+@click.option("--config", "config_file", metavar="FILE",
+              help="LoRA config: JSON/YAML of LoraConfig fields, adapter_config.json, or its directory.")
+@click.option("--targets", metavar="A,B,...", help="target_modules: names, or all-linear. Default: PEFT's.")
+@click.option("--target-regex", metavar="REGEX", help="target_modules as one regex (full match on module names).")
+@click.option("--target-parameters", callback=_csv, metavar="A,B,...",
+              help="target_parameters, e.g. mlp.experts.gate_up_proj (fused MoE experts).")
+@click.option("-r", "--rank", type=int, help="LoRA rank r.")
+@click.option("--alpha", type=float, help="lora_alpha.")
+@click.option("--dropout", type=float, help="lora_dropout.")
+@click.option("--bias", type=click.Choice(("none", "all", "lora_only")), help="Which biases train.")
+@click.option("--modules-to-save", callback=_csv, metavar="A,B,...", help="Modules trained and saved in full.")
+@click.option("--exclude-modules", callback=_csv, metavar="A,B,...", help="Modules never adapted.")
+@click.option("--layers", metavar="0-11,20", help="layers_to_transform: layer indices and ranges.")
+@click.option("--layers-pattern", callback=_csv, metavar="NAME", help="Layer container name, e.g. layers or h.")
+@click.option("--rank-pattern", metavar="P=R,...", help="Per-module ranks, e.g. q_proj=32,v_proj=16.")
+@click.option("--alpha-pattern", metavar="P=A,...", help="Per-module alphas, e.g. q_proj=64.")
+@click.option("--dora", is_flag=True, default=None, help="use_dora: weight-decomposed LoRA.")
+@click.option("--rslora", is_flag=True, default=None, help="use_rslora: scale by alpha/sqrt(r).")
+@click.option("--fan-in-fan-out", is_flag=True, default=None, help="fan_in_fan_out (GPT-2 style Conv1D).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
+              help="Report format on stdout.")
+@click.option("--json", "json_path", metavar="PATH", help="Also write the JSON report to PATH (atomically).")
+@click.option("--fail-on", type=click.Choice(("error", "warning", "info", "never")),
+              help="Exit 1 when a finding is at or above this severity.  [default: error]")
+@click.option("--select", callback=_csv, metavar="CODES", help="Run only these rules (codes or names).")
+@click.option("--ignore", callback=_csv, metavar="CODES",
+              help="Suppress these rules' findings (still shown, marked suppressed). CODE:subject works too.")
+@click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
+@click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
+def audit_command(**opts: Any) -> None:
+    """Audit a LoRA config against MODEL, weightlessly.
+
+    MODEL is a hub id (Qwen/Qwen2.5-0.5B), a model directory, or a config.json. Only config.json
+    is read or downloaded, never weights; popular models are bundled for offline use.
+    """
+    sys.exit(_run_audit(opts))
+
+
+@cli.command("rules")
+@click.argument("code", required=False)
+def rules_command(code: str | None) -> None:
+    """List every rule, or explain one (lora-audit rules LA003)."""
+    from .rules import BY_CODE, RULES, resolve_code
+
+    if code is None:
+        width = max(len(r.name) for r in RULES)
+        for r in RULES:
+            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+        return
+    try:
+        rule = BY_CODE[resolve_code(code)]
+    except AuditError as exc:
+        _fail(exc, "terminal", None)
+    click.echo(f"{rule.code} {rule.name} ({rule.severity})\n")
+    click.echo(rule.doc)
+
+
+# --------------------------------------------------------------------------- running
+def _run_audit(opts: dict[str, Any]) -> int:
+    fmt, json_path = opts["fmt"], opts["json_path"]
+    try:
+        from .settings import load_settings
+
+        settings = load_settings().merged(opts["select"], opts["ignore"], opts["fail_on"])
+        overrides = _overrides(opts)
+        with _status(fmt) as status:
+            from .pipeline import audit
+
+            report = audit(
+                opts["model"],
+                config_file=opts["config_file"],
+                overrides=overrides,
+                revision=opts["revision"],
+                model_class=opts["model_class"],
+                trust_remote_code=opts["trust_remote_code"],
+                offline=opts["offline"],
+                settings=settings,
+                status=status,
+            )
+        _emit(report, fmt, json_path, opts["tree"], opts["coverage"])
+    except AuditError as exc:
+        _fail(exc, fmt, json_path)
+    return report.exit_code
+
+
+def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
+    from .lora_config import parse_layers, parse_list, parse_pattern
+
+    if opts["targets"] and opts["target_regex"]:
+        raise AuditError("usage", "--targets and --target-regex both set target_modules", "use one of them")
+    targets: Any = None
+    if opts["targets"]:
+        targets = parse_list(opts["targets"])
+        if len(targets) == 1 and targets[0].lower() == "all-linear":
+            targets = "all-linear"
+    elif opts["target_regex"]:
+        targets = opts["target_regex"]
+    layers_pattern = opts["layers_pattern"]
+    return {
+        "target_modules": targets,
+        "target_parameters": opts["target_parameters"],
+        "r": opts["rank"],
+        "lora_alpha": opts["alpha"],
+        "lora_dropout": opts["dropout"],
+        "bias": opts["bias"],
+        "modules_to_save": opts["modules_to_save"],
+        "exclude_modules": opts["exclude_modules"],
+        "layers_to_transform": parse_layers(opts["layers"]) if opts["layers"] else None,
+        "layers_pattern": layers_pattern[0] if layers_pattern and len(layers_pattern) == 1 else layers_pattern,
+        "rank_pattern": parse_pattern(opts["rank_pattern"], "--rank-pattern", True) if opts["rank_pattern"] else None,
+        "alpha_pattern": (
+            parse_pattern(opts["alpha_pattern"], "--alpha-pattern", False) if opts["alpha_pattern"] else None
+        ),
+        "use_dora": opts["dora"],
+        "use_rslora": opts["rslora"],
+        "fan_in_fan_out": opts["fan_in_fan_out"],
+        "task_type": opts["task_type"].upper() if opts["task_type"] else None,
+    }
+
+
+def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bool) -> None:
+    from .render.json_report import render_json, write_atomic
+
+    if json_path:
+        write_atomic(json_path, render_json(report))
+    if fmt == "json":
+        sys.stdout.write(render_json(report))
+    elif fmt == "markdown":
+        from .render.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(report))
+    else:
+        from rich.console import Console
+
+        from .render.terminal import render_terminal
+
+        render_terminal(report, Console(highlight=False, soft_wrap=False), tree=tree, coverage=coverage)
+
+
+def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
+    from .render.json_report import dumps, write_atomic
+    from .report import error_document
+
+    if fmt == "json" or json_path:
+        document = dumps(error_document(exc.to_dict()))
+        if fmt == "json":
+            sys.stdout.write(document)
+        if json_path:
+            with contextlib.suppress(OSError):
+                write_atomic(json_path, document)
+    click.echo(f"lora-audit: error: {exc.one_line()}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@contextlib.contextmanager
+def _status(fmt: str) -> Iterator[Any]:
+    """A spinner on stderr while slow steps run, only when stderr is a terminal."""
+    if not sys.stderr.isatty() or os.environ.get("LORA_AUDIT_NO_PROGRESS"):
+        yield None
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("starting (importing torch, transformers, peft)") as spinner:
+        yield lambda text: spinner.update(text)
+
+
+# --------------------------------------------------------------------------- entry point
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: one line for usage errors, 130 on Ctrl-C, never a traceback for user mistakes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        cli.main(args=args, prog_name="lora-audit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        _fail(AuditError("usage", _click_message(exc), "see lora-audit --help"), _sniff_format(args), None)
+    except click.exceptions.Abort:
+        click.echo("lora-audit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("lora-audit: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # stdout closed early (| head): not an error of ours; silence the flush at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+
+
+def _click_message(exc: click.ClickException) -> str:
+    return " ".join(exc.format_message().split())
+
+
+def _sniff_format(args: list[str]) -> str:
+    for i, arg in enumerate(args):
+        if arg == "--format" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--format="):
+            return arg.split("=", 1)[1]
+    return "terminal"

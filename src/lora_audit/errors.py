@@ -1,0 +1,32 @@
+"""The one exception type for user mistakes.
+
+Anything the user can fix (a missing path, a bad flag value, a model the hub will not give us)
+is raised as :class:`AuditError`. The CLI turns it into one line on stderr and exit code 2;
+the Python API lets it propagate. Everything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class AuditError(Exception):
+    """A problem with the user's input: says what is wrong and how to fix it.
+
+    ``code`` is a stable slug for machines (``model-not-found``, ``invalid-lora-value``, ...),
+    ``message`` names the problem, ``hint`` says what to do about it.
+    """
+
+    def __init__(self, code: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """``message`` and ``hint`` joined on one line, without trailing punctuation doubled."""
+        text = self.message.rstrip(". ")
+        if self.hint:
+            text += ". " + self.hint.rstrip(". ")
+        return " ".join((text + ".").split())
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}

@@ -1,0 +1,221 @@
+"""Stage 4: read counts off the adapted model, as plain records.
+
+Totals come from PEFT's ``get_nb_trainable_parameters()``; the breakdown, the per-layer
+r·(d+k) rows and the tree diff are read off the modules PEFT created, never recomputed from a
+formula. After this stage nothing holds a torch object.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .apply import ADAPTER, Adaptation, Snapshot
+from .report import (
+    AdaptedModule,
+    BlockCoverage,
+    ModelInfo,
+    ModuleNode,
+    ParamCounts,
+    TargetMatch,
+    WrappedModule,
+)
+
+BREAKDOWN_KEYS = ("lora", "dora_magnitude", "bias", "modules_to_save", "trainable_tokens", "other")
+#: Leaf types that LoRA adapts as "linear" (coverage counts these per block).
+LINEAR_TYPES = {"Linear", "Conv1D", "FalconLinear", "NonDynamicallyQuantizableLinear"}
+_LORA_NAMES = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)\.")
+
+
+def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
+    config = built.config
+    text_config = getattr(config, "get_text_config", lambda: config)() if config is not None else None
+    num_layers = None
+    for attr in ("num_hidden_layers", "n_layer", "num_layers"):
+        value = getattr(text_config, attr, None)
+        if isinstance(value, int):
+            num_layers = value
+            break
+    return ModelInfo(
+        name=name,
+        source=source.description if source is not None else "in-memory nn.Module",
+        source_kind=source.kind if source is not None else "module",
+        revision=getattr(source, "revision", None),
+        model_type=built.model_type,
+        class_name=built.class_name,
+        base_params=snap.base_params,
+        num_layers=num_layers,
+        tie_word_embeddings=bool(getattr(text_config, "tie_word_embeddings", False)),
+        tied_weights=[sorted(g) for g in snap.tied],
+        architectures=list(getattr(config, "architectures", None) or []),
+        is_encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
+    )
+
+
+def module_tree(snap: Snapshot) -> list[ModuleNode]:
+    return [
+        ModuleNode(
+            name=n,
+            type=snap.types[n],
+            params=snap.params[n],
+            shape=snap.shapes[n],
+            leaf=n in snap.leaves,
+            parameters=snap.direct_parameters[n],
+        )
+        for n in snap.names
+    ]
+
+
+def param_counts(adaptation: Adaptation) -> ParamCounts:
+    base = adaptation.snapshot.base_params
+    breakdown = dict.fromkeys(BREAKDOWN_KEYS, 0)
+    pm = adaptation.peft_model
+    if pm is None:
+        return ParamCounts(base, base, 0, base, 0.0, breakdown)
+    trainable, total = pm.get_nb_trainable_parameters()
+    for name, p in pm.named_parameters():
+        if p.requires_grad:
+            breakdown[_category(name)] += p.numel()
+    # get_nb_trainable_parameters has special cases (4-bit, DeepSpeed); keep the totals PEFT's.
+    breakdown["other"] += trainable - sum(breakdown.values())
+    percent = round(100 * trainable / total, 4) if total else 0.0
+    return ParamCounts(base, total, trainable, total - trainable, percent, breakdown)
+
+
+def _category(name: str) -> str:
+    if ".lora_magnitude_vector." in name:
+        return "dora_magnitude"
+    if _LORA_NAMES.search(name):
+        return "lora"
+    if ".modules_to_save." in name:
+        return "modules_to_save"
+    if "trainable_tokens_delta" in name:
+        return "trainable_tokens"
+    if name.endswith(".bias"):
+        return "bias"
+    return "other"
+
+
+def adapted_modules(adaptation: Adaptation) -> list[AdaptedModule]:
+    """One row per LoRA layer PEFT created (a fused MoE parameter counts as one row)."""
+    from peft.tuners.lora import LoraLayer
+
+    pm = adaptation.peft_model
+    if pm is None:
+        return []
+    rows = []
+    for name, module in pm.get_base_model().named_modules():
+        if not isinstance(module, LoraLayer) or ADAPTER not in module.r:
+            continue
+        rows.append(_row(name, module))
+    return rows
+
+
+def _row(name: str, module: Any) -> AdaptedModule:
+    kind = _type_label(type(module))
+    base = module.get_base_layer()
+    parameter_name = getattr(module, "parameter_name", None)
+    if parameter_name:
+        display = re.sub(r"(\.base_layer)+$", "", name) + "." + parameter_name
+        weight = getattr(base, parameter_name)
+        experts = int(getattr(module, "num_experts", 1) or 1)
+    else:
+        display = name
+        weight = getattr(base, "weight", None)
+        experts = 1
+    lora_params = 0
+    for container in ("lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B"):
+        holder = getattr(module, container, {})
+        if ADAPTER in holder:
+            item = holder[ADAPTER]
+            lora_params += item.numel() if hasattr(item, "numel") else sum(p.numel() for p in item.parameters())
+    magnitude = getattr(module, "lora_magnitude_vector", {})
+    dora_params = sum(p.numel() for p in magnitude[ADAPTER].parameters()) if ADAPTER in magnitude else 0
+    return AdaptedModule(
+        name=display,
+        kind=kind,
+        base_type=type(base).__name__,
+        in_features=int(module.in_features),
+        out_features=int(module.out_features),
+        r=int(module.r[ADAPTER]),
+        alpha=_number(module.lora_alpha[ADAPTER]),
+        scaling=float(module.scaling[ADAPTER]),
+        experts=experts,
+        lora_params=lora_params,
+        dense_params=int(weight.numel()) if weight is not None else 0,
+        dora_params=dora_params,
+        use_dora=bool(getattr(module, "use_dora", {}).get(ADAPTER, False)),
+        fan_in_fan_out=bool(getattr(module, "fan_in_fan_out", False)),
+    )
+
+
+def _number(value: Any) -> float | int:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def _type_label(cls: type) -> str:
+    if cls.__module__.startswith("peft.tuners.lora"):
+        return f"lora.{cls.__name__}"
+    return cls.__name__
+
+
+def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
+    """Tree diff: every module whose type PEFT changed, with what it wrapped and what it adds."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from peft.utils.other import AuxiliaryTrainingWrapper
+
+    pm = adaptation.peft_model
+    if pm is None:
+        return []
+    snap = adaptation.snapshot
+    after = dict(pm.get_base_model().named_modules())
+    out = []
+    for name in snap.names:
+        module = after.get(name)
+        # lora.Linear is also called "Linear": compare by what PEFT made, not by class name.
+        if not name or not isinstance(module, (BaseTunerLayer, AuxiliaryTrainingWrapper)):
+            continue
+        prefix = name + "."
+        before_params = sum(v for n, v in snap.params.items() if n == name or n.startswith(prefix))
+        after_params = sum(p.numel() for p in module.parameters())
+        out.append(
+            WrappedModule(
+                name=name,
+                new_type=_type_label(type(module)),
+                wrapped_type=snap.types[name],
+                wrapped_shape=snap.shapes[name],
+                added_params=after_params - before_params,
+            )
+        )
+    return out
+
+
+def coverage(snap: Snapshot, targets: list[TargetMatch]) -> list[BlockCoverage]:
+    """Per repeated block (``model.layers.N``): how many modules each target entry adapted there."""
+    blocks = []
+    for name in snap.names:
+        if snap.types[name] != "ModuleList":
+            continue
+        prefix = f"{name}." if name else ""
+        children = [n for n in snap.names if n.startswith(prefix) and n[len(prefix):].isdigit()]
+        if len(children) < 2:
+            continue
+        for child in children:
+            child_prefix = child + "."
+            adapted = {
+                t.pattern: sum(1 for m in t.modules if m.startswith(child_prefix)) for t in targets
+            }
+            linear = sum(
+                1 for n in snap.names
+                if n.startswith(child_prefix) and n in snap.leaves and snap.types[n] in LINEAR_TYPES
+            )
+            blocks.append(
+                BlockCoverage(
+                    container=name,
+                    index=int(child[len(prefix):]),
+                    block_type=snap.types[child],
+                    adapted=adapted,
+                    linear_modules=linear,
+                )
+            )
+    return blocks

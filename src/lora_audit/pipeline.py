@@ -1,0 +1,126 @@
+"""The audit pipeline, one way through:
+
+    resolve model -> resolve LoRA config -> apply (PEFT, on meta) -> measure -> check -> Report
+
+Each stage takes plain data from the one before; the live models exist only inside ``apply`` and
+``measure`` and are dropped before the rules run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from . import measure
+from ._version import __version__
+from .apply import apply_lora
+from .build import build_meta_model, from_module
+from .check import run_rules
+from .errors import AuditError
+from .lora_config import resolve_lora_config
+from .report import Report
+from .settings import Settings
+from .source import resolve_model_source
+
+
+def audit(
+    model: Any,
+    lora_config: Any = None,
+    *,
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    revision: str | None = None,
+    task_type: str | None = None,
+    model_class: str | None = None,
+    trust_remote_code: bool = False,
+    offline: bool | None = None,
+    settings: Settings | None = None,
+    status: Callable[[str], Any] | None = None,
+) -> Report:
+    """Audit ``lora_config`` against ``model`` without loading any weights.
+
+    ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
+    already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
+    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too).
+
+    >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
+    >>> report.params.trainable, report.ok
+    (540672, True)
+    """
+    settings = settings or Settings()
+    if task_type is not None:
+        overrides = {**(overrides or {}), "task_type": task_type}
+    spec = resolve_lora_config(lora_config, config_file, overrides)
+    task = spec.config.task_type
+    task = getattr(task, "value", task)
+
+    source = None
+    if _is_module(model):
+        built = from_module(model)
+        name = type(model).__name__
+    elif isinstance(model, (str, os.PathLike)):
+        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        if status is not None:
+            status("building the model on the meta device")
+        built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
+        name = os.fspath(model)
+    else:
+        raise AuditError(
+            "invalid-model",
+            f"model must be a hub id, a path or an nn.Module, not {type(model).__name__}",
+            "pass e.g. 'Qwen/Qwen2.5-0.5B'",
+        )
+
+    if status is not None:
+        status("applying the LoRA config with PEFT")
+    adaptation = apply_lora(built, spec)
+    report = _measure(name, source, built, spec, adaptation, settings)
+    report.findings = run_rules(report, settings)
+    return report
+
+
+def _measure(name, source, built, spec, adaptation, settings: Settings) -> Report:  # noqa: ANN001
+    import peft
+    import torch
+    import transformers
+
+    snap = adaptation.snapshot
+    report = Report(
+        tool={
+            "name": "lora-audit",
+            "version": __version__,
+            "peft": peft.__version__,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+        },
+        model=measure.model_info(name, source, built, snap),
+        lora_config=spec.as_dict(),
+        applied=adaptation.peft_model is not None,
+        params=measure.param_counts(adaptation),
+        targets=adaptation.targets,
+        modules_to_save=adaptation.modules_to_save,
+        adapted_modules=measure.adapted_modules(adaptation),
+        wrapped_modules=measure.wrapped_modules(adaptation),
+        coverage=measure.coverage(snap, adaptation.targets),
+        peft_messages=built.messages + adaptation.messages,
+        modules=measure.module_tree(snap),
+        apply_error=(
+            {"type": adaptation.error_type, "message": adaptation.error} if adaptation.error else None
+        ),
+        unknown_config_fields=spec.unknown_fields,
+        notes=list(built.notes),
+        fail_on=settings.fail_on,
+    )
+    adaptation.peft_model = None  # drop the live model: from here on the report is plain data
+    return report
+
+
+def _is_module(value: Any) -> bool:
+    if isinstance(value, (str, os.PathLike)) or value is None:
+        return False
+    try:
+        from torch import nn
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+    return isinstance(value, nn.Module)

@@ -1,0 +1,1 @@
+"""Renderers: each a pure function of a Report (terminal via rich, markdown via tabulate, JSON)."""

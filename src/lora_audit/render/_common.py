@@ -1,0 +1,171 @@
+"""What the terminal and markdown renderings share: row grouping, labels, number formats.
+
+Everything here is a pure function of the report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..naming import fold, ranges, summarize, template
+from ..report import AdaptedModule, BlockCoverage, Report
+
+ICONS = {"error": "✖", "warning": "▲", "info": "●"}
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.4f}%" if whole else "-"
+
+
+def ratio(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def lora_summary(report: Report) -> str:
+    """``r=8 alpha=16 (scale 2) dropout=0.05 bias=none dora`` from the resolved config."""
+    c = report.lora_config
+    alpha = c.get("lora_alpha")
+    r = c.get("r")
+    parts = [f"r={r}", f"alpha={_num(alpha)}"]
+    if isinstance(r, int) and r > 0 and isinstance(alpha, (int, float)):
+        scale = alpha / (r**0.5) if c.get("use_rslora") else alpha / r
+        parts.append(f"(scale {_num(round(scale, 4))}{', rsLoRA' if c.get('use_rslora') else ''})")
+    parts.append(f"dropout={_num(c.get('lora_dropout'))}")
+    parts.append(f"bias={c.get('bias')}")
+    if c.get("use_dora"):
+        parts.append("DoRA")
+    if c.get("task_type"):
+        parts.append(f"task_type={c['task_type']}")
+    if c.get("layers_to_transform") is not None:
+        layers = c["layers_to_transform"]
+        parts.append(f"layers={ranges(layers if isinstance(layers, list) else [layers])}")
+    return " ".join(parts)
+
+
+def _num(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def model_line(report: Report) -> str:
+    m = report.model
+    layers = f", {m.num_layers} layers" if m.num_layers is not None else ""
+    return f"{m.class_name} ({m.model_type}), {n(m.base_params)} parameters{layers}"
+
+
+def breakdown_text(report: Report) -> str:
+    parts = [f"{k.replace('_', ' ')} {n(v)}" for k, v in report.params.trainable_breakdown.items() if v]
+    return " · ".join(parts) if parts else "nothing trainable"
+
+
+@dataclass
+class RowGroup:
+    """Adapted modules with identical shape and settings, shown as one row."""
+
+    label: str
+    count: int
+    row: AdaptedModule
+    lora_params: int
+    dense_params: int
+
+
+def grouped_rows(report: Report) -> list[RowGroup]:
+    groups: dict[tuple, RowGroup] = {}
+    for row in report.adapted_modules:
+        key = (template(row.name), row.kind, row.in_features, row.out_features, row.r, row.alpha, row.experts,
+               row.lora_params, row.dense_params)
+        if key in groups:
+            g = groups[key]
+            g.count += 1
+            g.lora_params += row.lora_params
+            g.dense_params += row.dense_params
+        else:
+            groups[key] = RowGroup(template(row.name), 1, row, row.lora_params, row.dense_params)
+    return list(groups.values())
+
+
+#: Weight layouts: nn.Linear stores (out, in); GPT-2's Conv1D stores (in, out).
+_OUT_IN = {"Linear", "FalconLinear", "NonDynamicallyQuantizableLinear"}
+
+
+def shape_text(module_type: str, shape: list[int]) -> str:
+    """``Linear 896->128`` (in->out) for linear layers, ``151936x896`` for anything else."""
+    if module_type in _OUT_IN and len(shape) == 2:
+        return f"{shape[1]}->{shape[0]}"
+    if module_type == "Conv1D" and len(shape) == 2:
+        return f"{shape[0]}->{shape[1]}"
+    return "x".join(str(s) for s in shape)
+
+
+def common_prefix(labels: list[str]) -> str:
+    """The dotted prefix all labels share (``model.layers.*.``), so tables can show the rest."""
+    if not labels:
+        return ""
+    split = [label.split(".") for label in labels]
+    shared: list[str] = []
+    for parts in zip(*split, strict=False):
+        if len(set(parts)) != 1:
+            break
+        shared.append(parts[0])
+    # Keep at least the last segment of every label.
+    shared = shared[: min(len(p) for p in split) - 1]
+    return ".".join(shared) + "." if shared else ""
+
+
+def totals(report: Report) -> tuple[int, int]:
+    return (
+        sum(r.lora_params for r in report.adapted_modules),
+        sum(r.dense_params for r in report.adapted_modules),
+    )
+
+
+def types_text(types: dict[str, int]) -> str:
+    return ", ".join(f"{t} x{c}" if c > 1 else t for t, c in sorted(types.items())) or "-"
+
+
+def target_label(kind: str, pattern: str) -> str:
+    return {"defaults": "(PEFT defaults)", "regex": f"regex {pattern}"}.get(kind, pattern)
+
+
+def summary_line(report: Report) -> str:
+    s = report.summary
+    text = ", ".join(
+        f"{s[key]} {word}{'' if s[key] == 1 else 's'}"
+        for key, word in (("errors", "error"), ("warnings", "warning"), ("infos", "info"))
+    )
+    if s["suppressed"]:
+        text += f", {s['suppressed']} suppressed"
+    verdict = "ok" if report.ok else f"fails (--fail-on {report.fail_on})"
+    return f"{text} · {verdict} · exit {report.exit_code}"
+
+
+def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
+    """Consecutive blocks of one container with the same adapters, folded: (label, first block, count)."""
+    out: list[tuple[str, BlockCoverage, int]] = []
+    run: list[BlockCoverage] = []
+
+    def flush() -> None:
+        if run:
+            idx = [b.index for b in run]
+            label = f"{run[0].container}.{idx[0]}" if len(run) == 1 else f"{run[0].container}.({ranges(idx)})"
+            out.append((label, run[0], len(run)))
+
+    for block in report.coverage:
+        if run and (block.container != run[-1].container or block.adapted != run[-1].adapted
+                    or block.block_type != run[-1].block_type or block.index != run[-1].index + 1):
+            flush()
+            run = []
+        run.append(block)
+    flush()
+    return out
+
+
+__all__ = [
+    "ICONS", "RowGroup", "breakdown_text", "coverage_groups", "common_prefix", "fold", "shape_text", "grouped_rows", "lora_summary",
+    "model_line", "n", "pct", "ratio", "summarize", "summary_line", "target_label", "totals", "types_text",
+]

@@ -1,0 +1,66 @@
+"""What a rule is: a module with CODE, NAME, SEVERITY, a docstring, and ``check(report, options)``.
+
+``check`` reads the report's facts (never the model) and yields :class:`Problem` records; the
+registry turns them into findings with the rule's code, name and (possibly overridden) severity.
+The module docstring is the rule's documentation: its first line is the summary, and the
+sections ``What it checks``, ``Why it matters``, ``Example`` and ``Fix`` become docs/rules.md
+and ``lora-audit rules CODE``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from ..report import Report
+
+
+@dataclass(frozen=True)
+class Problem:
+    subject: str
+    message: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: str
+    summary: str
+    doc: str
+    check: Callable[[Report, dict[str, Any]], Iterator[Problem]]
+    options: dict[str, Any] = field(default_factory=dict)
+    #: PEFT messages this rule reports, so the relay of unclaimed PEFT warnings skips them
+    claims: tuple[re.Pattern[str], ...] = ()
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> Rule:
+        doc = (module.__doc__ or "").strip()
+        summary = doc.splitlines()[0].strip() if doc else module.NAME
+        return cls(
+            code=module.CODE,
+            name=module.NAME,
+            severity=module.SEVERITY,
+            summary=summary,
+            doc=doc,
+            check=module.check,
+            options=dict(getattr(module, "OPTIONS", {})),
+            claims=tuple(getattr(module, "CLAIMS", ())),
+        )
+
+    def sections(self) -> dict[str, str]:
+        """The docstring split at its section headings (``What it checks`` ... ``Fix``)."""
+        body = self.doc.split("\n", 1)[1] if "\n" in self.doc else ""
+        parts = re.split(r"^(\w[\w ]+)\n-{3,}\n", body, flags=re.M)
+        out = {"intro": parts[0].strip()}
+        for title, text in zip(parts[1::2], parts[2::2], strict=True):
+            out[title.strip()] = text.strip("\n")
+        return out
+
+
+def plural(n: int, word: str, suffix: str = "s") -> str:
+    return f"{n:,} {word}{'' if n == 1 else suffix}"

@@ -1,0 +1,124 @@
+"""Which rules run, which findings are suppressed (and why), and when the run fails.
+
+Settings come from ``[tool.lora-audit]`` in the nearest ``pyproject.toml`` and from flags
+(flags win)::
+
+    [tool.lora-audit]
+    fail-on = "warning"
+    select = ["LA001", "LA002", "LA003"]          # default: every rule
+    ignore = { LA006 = "embedding rows are meant to be full rank", "LA001:c_proj" = "shared config" }
+    severity = { LA009 = "error" }
+    [tool.lora-audit.options]
+    LA009 = { max-share = 0.3 }
+
+A suppressed finding stays in the report, marked suppressed with its reason.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import AuditError
+from .report import FAIL_LEVELS, SEVERITIES
+
+IGNORED_BY_FLAG = "ignored with --ignore"
+
+
+@dataclass
+class Settings:
+    select: list[str] | None = None  #: rule codes or names to run; None runs all
+    #: "LA006" or "LA001:c_proj" (code:subject) -> the reason it is suppressed
+    ignore: dict[str, str] = field(default_factory=dict)
+    severity: dict[str, str] = field(default_factory=dict)  #: code -> error | warning | info
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)  #: code -> {option: value}
+    fail_on: str = "error"
+    path: Path | None = None  #: the pyproject.toml they came from
+
+    def merged(self, select: list[str] | None, ignore: list[str] | None, fail_on: str | None) -> Settings:
+        """These settings with command-line flags applied on top."""
+        out = Settings(
+            select=select if select else self.select,
+            ignore=dict(self.ignore),
+            severity=dict(self.severity),
+            options={k: dict(v) for k, v in self.options.items()},
+            fail_on=fail_on or self.fail_on,
+            path=self.path,
+        )
+        for key in ignore or []:
+            out.ignore.setdefault(key, IGNORED_BY_FLAG)
+        return out
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(path: Path | None = None, search: bool = True) -> Settings:
+    """Settings from ``[tool.lora-audit]`` of ``path`` (or the nearest pyproject.toml)."""
+    if path is None and search:
+        path = find_pyproject()
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise AuditError("settings-invalid", f"cannot read {path}: {exc}", "fix the TOML syntax") from None
+    table = data.get("tool", {}).get("lora-audit")
+    if table is None:
+        return Settings(path=None)
+    return parse_settings(table, path)
+
+
+def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
+    where = f"[tool.lora-audit] in {path}" if path else "[tool.lora-audit]"
+    from .rules import resolve_code
+
+    def bad(key: str, why: str) -> AuditError:
+        return AuditError("settings-invalid", f"{where}: {key} {why}", "see README 'Settings' for the format")
+
+    known = {"select", "ignore", "severity", "options", "fail-on", "fail_on"}
+    for key in table:
+        if key not in known:
+            raise bad(key, f"is not a setting (known: {', '.join(sorted(known - {'fail_on'}))})")
+    settings = Settings(path=path)
+    fail_on = table.get("fail-on", table.get("fail_on", "error"))
+    if fail_on not in FAIL_LEVELS:
+        raise bad("fail-on", f"must be one of {', '.join(FAIL_LEVELS)}, not {fail_on!r}")
+    settings.fail_on = fail_on
+    select = table.get("select")
+    if select is not None:
+        if not isinstance(select, list):
+            raise bad("select", "must be a list of rule codes")
+        settings.select = [resolve_code(str(c), where) for c in select]
+    ignore = table.get("ignore", {})
+    if isinstance(ignore, list):
+        ignore = {str(k): f"ignored in {path.name if path else 'settings'}" for k in ignore}
+    if not isinstance(ignore, dict):
+        raise bad("ignore", "must be a list of codes or a table of code = reason")
+    for key, reason in ignore.items():
+        code, _, subject = str(key).partition(":")
+        code = resolve_code(code, where)
+        settings.ignore[f"{code}:{subject}" if subject else code] = str(reason)
+    severity = table.get("severity", {})
+    if not isinstance(severity, dict):
+        raise bad("severity", "must be a table of code = level")
+    for key, level in severity.items():
+        if level not in SEVERITIES:
+            raise bad(f"severity.{key}", f"must be one of {', '.join(SEVERITIES)}")
+        settings.severity[resolve_code(str(key), where)] = level
+    options = table.get("options", {})
+    if not isinstance(options, dict):
+        raise bad("options", "must be a table of code = { option = value }")
+    for key, values in options.items():
+        if not isinstance(values, dict):
+            raise bad(f"options.{key}", "must be a table of option = value")
+        settings.options[resolve_code(str(key), where)] = {str(k).replace("-", "_"): v for k, v in values.items()}
+    return settings

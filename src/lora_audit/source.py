@@ -1,0 +1,307 @@
+"""Stage 1a: find the model's ``config.json`` (and nothing else).
+
+``MODEL`` may be a directory holding ``config.json``, a path to a config file, or a hub id
+``org/name`` (with a revision). A hub id is resolved from the local Hugging Face cache, else by
+downloading that one file, else (offline, gated, unreachable) from the bundled catalogue.
+Weights are never requested: this module only ever names ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import catalogue
+from .errors import AuditError
+
+CONFIG_NAME = "config.json"
+#: A single HEAD request to the hub, without retries: an unreachable hub must not cost 20 s.
+DEFAULT_HUB_TIMEOUT = 5.0
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".h5", ".msgpack", ".pkl", ".onnx")
+
+
+@dataclass
+class ModelSource:
+    """A located config.json: where it came from and what it says."""
+
+    name: str  #: what the user passed
+    kind: str  #: local-dir | local-file | hf-cache | hub | catalogue
+    description: str  #: readable: the path, or ``hub Qwen/Qwen2.5-0.5B@main``...
+    config_path: Path
+    config: dict[str, Any]
+    repo_id: str | None = None
+    revision: str | None = None
+    #: why the catalogue was used instead of the hub (offline, gated, unreachable)
+    fallback_reason: str | None = None
+
+
+def resolve_model_source(
+    spec: str,
+    revision: str | None = None,
+    offline: bool | None = None,
+    status: Callable[[str], Any] | None = None,
+) -> ModelSource:
+    """Locate ``config.json`` for ``spec``.
+
+    >>> resolve_model_source("Qwen/Qwen2.5-0.5B", offline=True).kind
+    'catalogue'
+    """
+    if not spec or not spec.strip():
+        raise AuditError("model-missing", "no model given", "pass a hub id such as Qwen/Qwen2.5-0.5B or a path")
+    path = Path(spec).expanduser()
+    if path.exists():
+        return _local_source(spec, path)
+    if _looks_like_path(spec):
+        raise AuditError(
+            "path-not-found",
+            f"{spec}: no such file or directory",
+            "pass an existing model directory or config.json, or a hub id such as Qwen/Qwen2.5-0.5B",
+        )
+    return _hub_source(spec, revision, _offline(offline), status)
+
+
+# --------------------------------------------------------------------------- local
+def _local_source(spec: str, path: Path) -> ModelSource:
+    if path.is_dir():
+        config_path = path / CONFIG_NAME
+        if not config_path.is_file():
+            raise AuditError(
+                "no-config-json",
+                f"{spec} has no config.json",
+                "point at a Hugging Face model directory (the one that holds config.json), or at the config file",
+            )
+        kind = "local-dir"
+    else:
+        if path.suffix.lower() in WEIGHT_SUFFIXES:
+            raise AuditError(
+                "weights-file",
+                f"{spec} is a weights file; lora-audit reads only the model's config.json",
+                "pass the directory or the config.json next to it",
+            )
+        config_path, kind = path, "local-file"
+    return ModelSource(
+        name=spec,
+        kind=kind,
+        description=str(config_path),
+        config_path=config_path,
+        config=load_config_json(config_path),
+    )
+
+
+def load_config_json(path: Path) -> dict[str, Any]:
+    """Read a model config.json: a JSON object with a ``model_type``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditError("config-unreadable", f"cannot read {path}: {exc}", "check the file") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AuditError(
+            "config-malformed",
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            "fix the file, or fetch a fresh copy of the model's config.json",
+        ) from None
+    if not isinstance(data, dict):
+        raise AuditError(
+            "config-malformed",
+            f"{path} holds a JSON {type(data).__name__}, not an object",
+            "pass the model's config.json",
+        )
+    if not data.get("model_type"):
+        hint = "pass the model's config.json (a transformers config with a model_type key)"
+        if "peft_type" in data or "target_modules" in data:
+            hint = "this looks like a LoRA adapter config: pass it with --config, and the base model as MODEL"
+        raise AuditError("config-no-model-type", f"{path} has no model_type", hint)
+    return data
+
+
+def _looks_like_path(spec: str) -> bool:
+    # A hub id has at most one slash ("org/name"); anything else that does not exist is a bad path.
+    return spec.startswith((".", "/", "~")) or spec.endswith(".json") or spec.count("/") > 1 or "\\" in spec
+
+
+# --------------------------------------------------------------------------- hub
+def _offline(flag: bool | None) -> bool:
+    if flag is not None:
+        return flag
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _hub_source(
+    repo_id: str, revision: str | None, offline: bool, status: Callable[[str], Any] | None
+) -> ModelSource:
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise AuditError(
+            "invalid-model-id",
+            f"{repo_id!r} is neither an existing path nor a valid hub id",
+            "pass a hub id such as Qwen/Qwen2.5-0.5B, or a model directory / config.json path",
+        ) from None
+
+    cached = _from_cache(repo_id, revision)
+    if cached is not None:
+        return cached
+    if offline:
+        return _from_catalogue(
+            repo_id,
+            revision,
+            reason="offline, and not in the local HF cache",
+            error=AuditError(
+                "offline-not-cached",
+                f"offline, and config.json of {repo_id} is neither in the local Hugging Face cache "
+                "nor in the bundled catalogue",
+                "go online once (or unset HF_HUB_OFFLINE), or pass a local directory with config.json",
+            ),
+        )
+    return _download(repo_id, revision, status)
+
+
+def _from_cache(repo_id: str, revision: str | None) -> ModelSource | None:
+    from huggingface_hub import try_to_load_from_cache
+
+    path = try_to_load_from_cache(repo_id, CONFIG_NAME, revision=revision)
+    if not isinstance(path, str):
+        return None
+    return ModelSource(
+        name=repo_id,
+        kind="hf-cache",
+        description=f"local HF cache ({repo_id}@{revision or 'main'})",
+        config_path=Path(path),
+        config=load_config_json(Path(path)),
+        repo_id=repo_id,
+        revision=revision,
+    )
+
+
+def _from_catalogue(repo_id: str, revision: str | None, reason: str, error: AuditError) -> ModelSource:
+    path = catalogue.find(repo_id)
+    if path is None:
+        raise error
+    if revision not in (None, "main"):
+        raise AuditError(
+            error.code,
+            f"{error.message}; the bundled catalogue has {catalogue.canonical_id(path)} "
+            f"only at its published main revision, not {revision!r}",
+            error.hint,
+        )
+    canonical = catalogue.canonical_id(path)
+    return ModelSource(
+        name=repo_id,
+        kind="catalogue",
+        description=f"bundled catalogue: {canonical} ({reason})",
+        config_path=path,
+        config=load_config_json(path),
+        repo_id=canonical,
+        revision=None,
+        fallback_reason=reason,
+    )
+
+
+def hub_timeout() -> float:
+    value = os.environ.get("HF_HUB_ETAG_TIMEOUT")
+    try:
+        return float(value) if value else DEFAULT_HUB_TIMEOUT
+    except ValueError:
+        return DEFAULT_HUB_TIMEOUT
+
+
+def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] | None) -> ModelSource:
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"{repo_id}@{revision or 'main'}"
+    if status is not None:
+        status(f"fetching config.json of {where} from the Hugging Face Hub")
+    try:
+        # One HEAD without retries first: hf_hub_download retries an unreachable hub for ~20 s.
+        get_hf_file_metadata(
+            hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=hub_timeout(), retry_on_errors=False
+        )
+        path = Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=hub_timeout()))
+    except GatedRepoError:
+        return _from_catalogue(
+            repo_id,
+            revision,
+            reason="the hub repository is gated",
+            error=AuditError(
+                "gated-repo",
+                f"{repo_id} is a gated repository: the hub gives config.json only to accounts that accepted "
+                "its licence",
+                "accept the licence on huggingface.co and log in (hf auth login, or set HF_TOKEN), "
+                "or pass a local directory with config.json",
+            ),
+        )
+    except RepositoryNotFoundError:
+        raise AuditError(
+            "model-not-found",
+            f"{repo_id} is not a model on the Hugging Face Hub, or it is private",
+            "check the id for typos; for a private repository log in (hf auth login, or set HF_TOKEN)",
+        ) from None
+    except RevisionNotFoundError:
+        raise AuditError(
+            "revision-not-found",
+            f"{repo_id} has no revision {revision!r}",
+            "pass an existing branch, tag or commit with --revision",
+        ) from None
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled, OSError) as exc:
+        # LocalEntryNotFoundError: hub unreachable and not cached. OSError covers connection errors.
+        if isinstance(exc, EntryNotFoundError) and not isinstance(exc, LocalEntryNotFoundError):
+            raise AuditError(
+                "no-config-json",
+                f"{where} has no config.json on the hub",
+                "lora-audit needs a transformers model repository; pass a local config.json",
+            ) from None
+        if isinstance(exc, HfHubHTTPError) and not _is_unreachable(exc):
+            raise AuditError(
+                "hub-error",
+                f"the Hugging Face Hub refused config.json of {where}: {_first_line(exc)}",
+                "try again later, or pass a local directory with config.json",
+            ) from None
+        return _from_catalogue(
+            repo_id,
+            revision,
+            reason=f"hub unreachable: {_first_line(exc)}",
+            error=AuditError(
+                "hub-unreachable",
+                f"cannot reach the Hugging Face Hub to fetch config.json of {where}, and it is neither "
+                "cached nor bundled",
+                "check the network (or HF_ENDPOINT), or pass a local directory with config.json",
+            ),
+        )
+    return ModelSource(
+        name=repo_id,
+        kind="hub",
+        description=f"hub ({where})",
+        config_path=path,
+        config=load_config_json(path),
+        repo_id=repo_id,
+        revision=revision,
+    )
+
+
+def _is_unreachable(exc: Exception) -> bool:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status is None or status >= 500
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
