@@ -38,6 +38,7 @@ class Snapshot:
     all_names: list[str]  #: named_modules(remove_duplicate=False): what PEFT's modules_to_save logic walks
     types: dict[str, str]
     params: dict[str, int]  #: parameters owned directly by each module (not de-duplicated)
+    subtree_params: dict[str, int]  #: parameters of each module with its children (not de-duplicated)
     shapes: dict[str, list[int] | None]
     direct_parameters: dict[str, dict[str, list[int]]]
     leaves: set[str]
@@ -52,6 +53,8 @@ class Adaptation:
 
     snapshot: Snapshot
     peft_model: Any  #: a PeftModel on meta, or None when PEFT refused the config
+    #: the adapted model's modules by name (relative to the base model), read once
+    after: dict[str, Any]
     final_config: Any  #: PEFT's config after its own rewrites (defaults, all-linear, MoE conversion)
     targets: list[TargetMatch]
     modules_to_save: list[SavedMatch]
@@ -78,11 +81,18 @@ def snapshot(model: nn.Module) -> Snapshot:
     by_tensor: dict[int, list[str]] = {}
     for pname, p in model.named_parameters(remove_duplicate=False):
         by_tensor.setdefault(id(p), []).append(pname)
+    subtree = dict(params)
+    for name in reversed(names):  # children come after their parent in named_modules()
+        if name:
+            parent = name.rpartition(".")[0]
+            if parent in subtree:
+                subtree[parent] += subtree[name]
     return Snapshot(
         names=names,
         all_names=[n for n, _ in model.named_modules(remove_duplicate=False)],
         types=types,
         params=params,
+        subtree_params=subtree,
         shapes=shapes,
         direct_parameters=direct,
         leaves=leaves,
@@ -95,6 +105,7 @@ def snapshot(model: nn.Module) -> Snapshot:
 def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
     """Run ``get_peft_model`` on a fresh meta model; retry without entries PEFT refuses."""
     from peft import get_peft_model
+    from transformers.initialization import no_init_weights
 
     model = built.factory()
     snap = snapshot(model)
@@ -107,7 +118,10 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
         attempt_config = copy.deepcopy(config)
         with capture_messages("apply") as attempt_messages:
             try:
-                peft_model = get_peft_model(model, attempt_config, low_cpu_mem_usage=True)
+                # Meta tensors hold no values: random init of the LoRA weights is pure overhead
+                # (a third of PEFT's time on a 400B model), so torch's init functions are no-ops here.
+                with no_init_weights():
+                    peft_model = get_peft_model(model, attempt_config, low_cpu_mem_usage=True)
                 error = None
             except Exception as exc:  # noqa: BLE001 - PEFT's refusal is a finding, not a crash
                 error, peft_model = exc, None
@@ -121,11 +135,13 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
         model = built.factory()
 
     final = peft_model.peft_config[ADAPTER] if peft_model is not None else _prepared_config(config, built)
+    after = dict(peft_model.get_base_model().named_modules()) if peft_model is not None else {}
     targets = _target_matches(spec.entries, final, peft_model, snap, refused, built)
-    saved = _saved_matches(final, spec, snap, peft_model)
+    saved = _saved_matches(final, spec, snap, after)
     return Adaptation(
         snapshot=snap,
         peft_model=peft_model,
+        after=after,
         final_config=final,
         targets=targets,
         modules_to_save=saved,
@@ -271,16 +287,16 @@ def _prepared_config(config: Any, built: BuiltModel) -> Any:
 
 
 # --------------------------------------------------------------------------- modules_to_save
-def _saved_matches(final: Any, spec: LoraSpec, snap: Snapshot, peft_model: Any) -> list[SavedMatch]:
+def _saved_matches(final: Any, spec: LoraSpec, snap: Snapshot, after: dict[str, Any]) -> list[SavedMatch]:
     user = spec.modules_to_save
     entries = list(dict.fromkeys(list(user) + list(final.modules_to_save or [])))
     if not entries:
         return []
-    copies = _copy_params(peft_model) if peft_model is not None else {}
+    copies = _copy_params(after)
     out = []
     for entry in entries:
         wrapped = probe_modules_to_save(snap.all_names, entry)
-        params = sum(copies.get(n, _subtree_params(snap, n)) for n in wrapped)
+        params = sum(copies.get(n, snap.subtree_params.get(n, 0)) for n in wrapped)
         origin = "user" if entry in user else "task_type"
         out.append(SavedMatch(pattern=entry, matched=len(wrapped), modules=wrapped, params=params, origin=origin))
     return out
@@ -321,20 +337,15 @@ def probe_modules_to_save(names: list[str], entry: str) -> list[str]:
     return [n for n, m in root.named_modules() if isinstance(m, _Recorder)]
 
 
-def _copy_params(peft_model: Any) -> dict[str, int]:
+def _copy_params(after: dict[str, Any]) -> dict[str, int]:
+    """Parameters of each full copy PEFT made for modules_to_save."""
     from peft.utils.other import ModulesToSaveWrapper
 
     out = {}
-    for name, module in peft_model.get_base_model().named_modules():
+    for name, module in after.items():
         if isinstance(module, ModulesToSaveWrapper):
-            copy_module = module.modules_to_save[ADAPTER]
-            out[name] = sum(p.numel() for p in copy_module.parameters())
+            out[name] = sum(p.numel() for p in module.modules_to_save[ADAPTER].parameters())
     return out
-
-
-def _subtree_params(snap: Snapshot, name: str) -> int:
-    prefix = name + "."
-    return sum(n_params for n, n_params in snap.params.items() if n == name or n.startswith(prefix))
 
 
 # --------------------------------------------------------------------------- refusals

@@ -213,7 +213,7 @@ def _choose_class(
 
     architectures = list(getattr(config, "architectures", None) or [])
     if trust_remote_code and getattr(config, "auto_map", None):
-        auto_name = TASK_AUTO_CLASSES.get(task_type or "", None) or _auto_for_arch(architectures, config)
+        auto_name = TASK_AUTO_CLASSES.get(task_type or "") or _auto_for_arch(architectures, config)
         return getattr(transformers, auto_name), "auto", [f"custom code via {auto_name} (trust_remote_code)"]
 
     if task_type:

@@ -162,8 +162,8 @@ def _split_known(data: dict[str, Any], where: str) -> tuple[dict[str, Any], list
     known_names = _lora_fields()
     known = {k: v for k, v in data.items() if k in known_names and k not in _IGNORED_FILE_FIELDS}
     unknown = [k for k in data if k not in known_names]
-    if not known and not any(k in data for k in ("peft_type", "r", "target_modules")):
-        hint = "pass a JSON/YAML file of LoraConfig fields (r, lora_alpha, target_modules, ...) or an adapter_config.json"
+    if data and not known and not any(k in data for k in ("peft_type", "r", "target_modules")):
+        hint = "pass a JSON/YAML file of LoraConfig fields (r, lora_alpha, target_modules, ...) or adapter_config.json"
         if "model_type" in data:
             hint = "this looks like a model config.json: pass it as MODEL, and the LoRA config with --config"
         raise AuditError("not-a-lora-config", f"{where} has no LoraConfig fields", hint)
@@ -228,11 +228,8 @@ def validate_fields(fields: dict[str, Any]) -> None:
             _bad(name, pattern, "give a mapping of module-name pattern to value, e.g. q_proj=32")
         for key, value in pattern.items():
             _compile(key, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if name == "rank_pattern":
-                ok = ok and isinstance(value, int) and value >= 1
-            else:
-                ok = ok and value > 0
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            ok = number and (isinstance(value, int) and value >= 1 if name == "rank_pattern" else value > 0)
             if not ok:
                 need = "a whole number >= 1" if minimum else "a number > 0"
                 _bad(f"{name}[{key}]", value, f"each value must be {need}")

@@ -100,11 +100,8 @@ def adapted_modules(adaptation: Adaptation) -> list[AdaptedModule]:
     """One row per LoRA layer PEFT created (a fused MoE parameter counts as one row)."""
     from peft.tuners.lora import LoraLayer
 
-    pm = adaptation.peft_model
-    if pm is None:
-        return []
     rows = []
-    for name, module in pm.get_base_model().named_modules():
+    for name, module in adaptation.after.items():
         if not isinstance(module, LoraLayer) or ADAPTER not in module.r:
             continue
         rows.append(_row(name, module))
@@ -164,19 +161,13 @@ def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
     from peft.tuners.tuners_utils import BaseTunerLayer
     from peft.utils.other import AuxiliaryTrainingWrapper
 
-    pm = adaptation.peft_model
-    if pm is None:
-        return []
     snap = adaptation.snapshot
-    after = dict(pm.get_base_model().named_modules())
     out = []
     for name in snap.names:
-        module = after.get(name)
+        module = adaptation.after.get(name)
         # lora.Linear is also called "Linear": compare by what PEFT made, not by class name.
         if not name or not isinstance(module, (BaseTunerLayer, AuxiliaryTrainingWrapper)):
             continue
-        prefix = name + "."
-        before_params = sum(v for n, v in snap.params.items() if n == name or n.startswith(prefix))
         after_params = sum(p.numel() for p in module.parameters())
         out.append(
             WrappedModule(
@@ -184,7 +175,7 @@ def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
                 new_type=_type_label(type(module)),
                 wrapped_type=snap.types[name],
                 wrapped_shape=snap.shapes[name],
-                added_params=after_params - before_params,
+                added_params=after_params - snap.subtree_params[name],
             )
         )
     return out
@@ -192,30 +183,33 @@ def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
 
 def coverage(snap: Snapshot, targets: list[TargetMatch]) -> list[BlockCoverage]:
     """Per repeated block (``model.layers.N``): how many modules each target entry adapted there."""
-    blocks = []
+    lists = {n for n in snap.names if snap.types[n] == "ModuleList"}
+    blocks: dict[str, tuple[str, int]] = {}  # "model.layers.3" -> ("model.layers", 3)
     for name in snap.names:
-        if snap.types[name] != "ModuleList":
-            continue
-        prefix = f"{name}." if name else ""
-        children = [n for n in snap.names if n.startswith(prefix) and n[len(prefix):].isdigit()]
-        if len(children) < 2:
-            continue
-        for child in children:
-            child_prefix = child + "."
-            adapted = {
-                t.pattern: sum(1 for m in t.modules if m.startswith(child_prefix)) for t in targets
-            }
-            linear = sum(
-                1 for n in snap.names
-                if n.startswith(child_prefix) and n in snap.leaves and snap.types[n] in LINEAR_TYPES
-            )
-            blocks.append(
-                BlockCoverage(
-                    container=name,
-                    index=int(child[len(prefix):]),
-                    block_type=snap.types[child],
-                    adapted=adapted,
-                    linear_modules=linear,
-                )
-            )
-    return blocks
+        parent, _, index = name.rpartition(".")
+        if parent in lists and index.isdigit():
+            blocks[name] = (parent, int(index))
+    per_container: dict[str, int] = {}
+    for container, _ in blocks.values():
+        per_container[container] = per_container.get(container, 0) + 1
+    blocks = {b: v for b, v in blocks.items() if per_container[v[0]] >= 2}
+
+    linear: dict[str, int] = dict.fromkeys(blocks, 0)
+    for name in snap.leaves:
+        if snap.types[name] in LINEAR_TYPES:
+            for block in _enclosing(name, blocks):
+                linear[block] += 1
+    adapted: dict[str, dict[str, int]] = {b: dict.fromkeys((t.pattern for t in targets), 0) for b in blocks}
+    for t in targets:
+        for module in t.modules:
+            for block in _enclosing(module, blocks):
+                adapted[block][t.pattern] += 1
+    return [
+        BlockCoverage(container=c, index=i, block_type=snap.types[b], adapted=adapted[b], linear_modules=linear[b])
+        for b, (c, i) in blocks.items()
+    ]
+
+
+def _enclosing(name: str, blocks: dict[str, tuple[str, int]]) -> list[str]:
+    parts = name.split(".")
+    return [p for p in (".".join(parts[:end]) for end in range(1, len(parts))) if p in blocks]

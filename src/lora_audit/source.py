@@ -221,7 +221,6 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
         GatedRepoError,
         HfHubHTTPError,
         LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
@@ -260,31 +259,24 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
             f"{repo_id} has no revision {revision!r}",
             "pass an existing branch, tag or commit with --revision",
         ) from None
-    except (LocalEntryNotFoundError, OfflineModeIsEnabled, OSError) as exc:
-        # LocalEntryNotFoundError: hub unreachable and not cached. OSError covers connection errors.
-        if isinstance(exc, EntryNotFoundError) and not isinstance(exc, LocalEntryNotFoundError):
-            raise AuditError(
-                "no-config-json",
-                f"{where} has no config.json on the hub",
-                "lora-audit needs a transformers model repository; pass a local config.json",
-            ) from None
-        if isinstance(exc, HfHubHTTPError) and not _is_unreachable(exc):
-            raise AuditError(
-                "hub-error",
-                f"the Hugging Face Hub refused config.json of {where}: {_first_line(exc)}",
-                "try again later, or pass a local directory with config.json",
-            ) from None
-        return _from_catalogue(
-            repo_id,
-            revision,
-            reason=f"hub unreachable: {_first_line(exc)}",
-            error=AuditError(
-                "hub-unreachable",
-                f"cannot reach the Hugging Face Hub to fetch config.json of {where}, and it is neither "
-                "cached nor bundled",
-                "check the network (or HF_ENDPOINT), or pass a local directory with config.json",
-            ),
-        )
+    except EntryNotFoundError as exc:
+        if isinstance(exc, LocalEntryNotFoundError):  # unreachable and not cached
+            return _unreachable(repo_id, revision, where, exc)
+        raise AuditError(
+            "no-config-json",
+            f"{where} has no config.json on the hub",
+            "lora-audit needs a transformers model repository; pass a local config.json",
+        ) from None
+    except HfHubHTTPError as exc:
+        if _is_unreachable(exc):
+            return _unreachable(repo_id, revision, where, exc)
+        raise AuditError(
+            "hub-error",
+            f"the Hugging Face Hub refused config.json of {where}: {_first_line(exc)}",
+            "try again later, or pass a local directory with config.json",
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - connection refused, DNS, timeouts (httpx raises its own types)
+        return _unreachable(repo_id, revision, where, exc)
     return ModelSource(
         name=repo_id,
         kind="hub",
@@ -293,6 +285,20 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
         config=load_config_json(path),
         repo_id=repo_id,
         revision=revision,
+    )
+
+
+def _unreachable(repo_id: str, revision: str | None, where: str, exc: BaseException) -> ModelSource:
+    return _from_catalogue(
+        repo_id,
+        revision,
+        reason=f"hub unreachable: {_first_line(exc)}",
+        error=AuditError(
+            "hub-unreachable",
+            f"cannot reach the Hugging Face Hub to fetch config.json of {where} ({_first_line(exc)}), and it is "
+            "neither cached nor bundled",
+            "check the network (or HF_ENDPOINT), or pass a local directory with config.json",
+        ),
     )
 
 

@@ -166,6 +166,7 @@ def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
 
 
 __all__ = [
-    "ICONS", "RowGroup", "breakdown_text", "coverage_groups", "common_prefix", "fold", "shape_text", "grouped_rows", "lora_summary",
-    "model_line", "n", "pct", "ratio", "summarize", "summary_line", "target_label", "totals", "types_text",
+    "ICONS", "RowGroup", "breakdown_text", "common_prefix", "coverage_groups", "fold", "grouped_rows",
+    "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize", "summary_line", "target_label",
+    "totals", "types_text",
 ]

@@ -1,0 +1,104 @@
+"""Wall time and peak RSS of the `lora-audit` CLI, against the bare import floor measured in the same run.
+
+    python benchmarks/bench_cli.py [--repeat 3] [--markdown]
+
+Every audit is a fresh process (a cold start, as a user or CI sees it). The floor is
+`python -c "import torch, transformers, peft"`: no audit can be faster than its imports. Floor and
+audit runs alternate, and each case's ratio is the median audit time over the median of the floor
+runs made beside it, so a machine that slows down mid-run does not skew one case. Targets: every
+audit within 1.3x of the floor and under 1 GB peak RSS. Prints a table; exit code 1 if a target
+is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = [
+    ("Qwen/Qwen2.5-0.5B", "0.49B", ["--targets", "q_proj,k_proj,v_proj,o_proj"]),
+    ("Qwen/Qwen2.5-0.5B", "0.49B", ["--targets", "all-linear"]),
+    ("meta-llama/Meta-Llama-3-8B", "8.0B", ["--targets", "all-linear", "-r", "16"]),
+    ("mistralai/Mixtral-8x7B-v0.1", "46.7B", ["--targets", "all-linear"]),
+    ("Qwen/Qwen3-30B-A3B", "30.5B", ["--targets", "q_proj,k_proj,v_proj,o_proj",
+                                     "--target-parameters", "mlp.experts.gate_up_proj,mlp.experts.down_proj"]),
+    ("meta-llama/Llama-3.1-405B", "406B", ["--targets", "all-linear"]),
+    ("deepseek-ai/DeepSeek-V3", "671B", ["--targets", "all-linear"]),
+]
+FLOOR = [sys.executable, "-c", "import torch, transformers, peft"]
+#: The CLI disables the cyclic GC (see lora_audit.cli.main); shown for transparency, not used for ratios.
+FLOOR_NO_GC = [sys.executable, "-c", "import gc; gc.disable(); import torch, transformers, peft"]
+TIME_TARGET = 1.3
+RSS_TARGET_MB = 1024
+
+
+def run(cmd: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MB, exit code of one fresh process."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LORA_AUDIT_NO_PROGRESS": "1"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def measure_pair(cmd: list[str], repeat: int) -> tuple[float, float, float, int, list[float]]:
+    """Alternate floor and audit runs: (audit wall, floor wall, audit peak RSS, exit code, floor walls)."""
+    floors, audits = [], []
+    for _ in range(repeat):
+        floors.append(run(FLOOR))
+        audits.append(run(cmd))
+    return (
+        statistics.median(a[0] for a in audits),
+        statistics.median(f[0] for f in floors),
+        max(a[1] for a in audits),
+        audits[-1][2],
+        [f[0] for f in floors],
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the median wall time is shown")
+    parser.add_argument("--markdown", action="store_true", help="print a GitHub markdown table")
+    args = parser.parse_args()
+
+    lora_audit = [sys.executable, "-m", "lora_audit"]
+    run(FLOOR)  # warm the OS file cache once, for floor and audits alike
+    floor_rss = run(FLOOR)[1]
+    rows, all_floors, ok = [], [], True
+    for model, size, flags in CASES:
+        wall, floor, rss, code, floors = measure_pair([*lora_audit, model, *flags, "--format", "json"], args.repeat)
+        all_floors += floors
+        ratio = wall / floor
+        passed = ratio <= TIME_TARGET and rss < RSS_TARGET_MB and code in (0, 1)
+        ok &= passed
+        rows.append((model, size, " ".join(flags), wall, ratio, rss, "ok" if passed else f"MISS (exit {code})"))
+    floor = statistics.median(all_floors)
+    no_gc = statistics.median(run(FLOOR_NO_GC)[0] for _ in range(args.repeat))
+    rows.insert(0, ("import torch, transformers, peft (the floor)", "", "", floor, 1.0, floor_rss, ""))
+    rows.insert(1, ("same, gc disabled as the CLI runs (for reference)", "", "", no_gc, no_gc / floor, 0.0, ""))
+
+    headers = ("command", "params", "LoRA flags", "wall s", "x floor", "peak RSS MB", f"<= {TIME_TARGET}x, < 1 GB")
+    cells = [(r[0], r[1], r[2], f"{r[3]:.2f}", f"{r[4]:.2f}", f"{r[5]:.0f}" if r[5] else "-", r[6]) for r in rows]
+    if args.markdown:
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "|".join("---:" if i in (3, 4, 5) else "---" for i in range(len(headers))) + "|")
+        for c in cells:
+            print("| " + " | ".join(c) + " |")
+    else:
+        widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+        print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+        for c in cells:
+            print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
+    print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat} cold runs each")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Docs that must match behaviour: the rule catalogue, the schema copy, the README."""
+
+from __future__ import annotations
+
+import re
+
+from lora_audit.rules import RULES
+from lora_audit.rules.docs import rules_markdown
+from tests.conftest import ROOT, SCHEMA
+
+
+def test_rules_doc_is_generated_from_the_docstrings():
+    assert (ROOT / "docs" / "rules.md").read_text(encoding="utf-8") == rules_markdown(), (
+        "docs/rules.md is stale: run python scripts/gen_rules_doc.py"
+    )
+
+
+def test_every_rule_is_documented_completely():
+    for rule in RULES:
+        sections = rule.sections()
+        for title in ("What it checks", "Why it matters", "Example", "Fix"):
+            assert sections.get(title, "").strip(), f"{rule.code} lacks '{title}'"
+        assert re.fullmatch(r"LA\d{3}", rule.code) and rule.severity in ("error", "warning", "info")
+    assert len({r.code for r in RULES}) == len(RULES) and len({r.name for r in RULES}) == len(RULES)
+
+
+def test_schema_in_docs_is_the_shipped_one():
+    assert (ROOT / "docs" / "report.schema.json").read_text() == SCHEMA.read_text()
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.count("<!-- main-command -->") == 1 and readme.count("<!-- test-command -->") == 1
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "<!-- test-command -->" in ci
+    main = readme.split("<!-- main-command -->", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    assert "--offline" in main and "fixtures/lora/" in main
+
+
+def test_readme_example_is_the_real_output():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## What you get", 1)[1].split("```text\n", 1)[1].split("\n```", 1)[0]
+    shown = block.split("\n", 1)[1]  # without the "$ lora-audit ..." line
+    golden = (ROOT / "tests" / "golden" / "qwen-tutorial-names.terminal.txt").read_text(encoding="utf-8")
+    assert shown.strip() == golden.strip()

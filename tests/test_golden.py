@@ -1,0 +1,70 @@
+"""Golden files of the exact text users read (terminal without colour, and markdown).
+
+A change in the rendering shows up as a diff of ``tests/golden/*``. To accept an intended change:
+``LORA_AUDIT_UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from rich.console import Console
+
+import lora_audit
+from lora_audit.render.markdown import render_markdown
+from lora_audit.render.terminal import render_terminal
+from tests.conftest import LORA, ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+
+AUDITS = {
+    "qwen-tutorial-names": (
+        "Qwen/Qwen2.5-0.5B",
+        {"config_file": LORA / "tutorial-gpt2-names.json"},
+        {},
+    ),
+    "hyperclovax-all-linear-saved": (
+        "naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B",
+        {"overrides": {"r": 16, "lora_alpha": 32, "target_modules": "all-linear",
+                       "modules_to_save": ["lm_head", "embed_token"]}},
+        {"tree": True, "coverage": True},
+    ),
+}
+
+
+def terminal_text(report, **flags) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, color_system=None, force_terminal=False, no_color=True,
+                      highlight=False, legacy_windows=False, emoji=False)
+    render_terminal(report, console, **flags)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("LORA_AUDIT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"missing golden file {path}; run with LORA_AUDIT_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(AUDITS))
+def test_terminal_rendering(name):
+    model, kwargs, flags = AUDITS[name]
+    report = lora_audit.audit(model, **kwargs)
+    check_golden(f"{name}.terminal.txt", terminal_text(report, **flags))
+
+
+@pytest.mark.parametrize("name", sorted(AUDITS))
+def test_markdown_rendering(name):
+    model, kwargs, _ = AUDITS[name]
+    report = lora_audit.audit(model, **kwargs)
+    check_golden(f"{name}.md", render_markdown(report))
+
+
+def test_cli_prints_the_same_markdown(cli):
+    result = cli("Qwen/Qwen2.5-0.5B", "--config", LORA / "tutorial-gpt2-names.json", "--format", "markdown")
+    assert result.code == 1
+    assert result.out == (GOLDEN / "qwen-tutorial-names.md").read_text(encoding="utf-8")
