@@ -63,6 +63,10 @@ class Adaptation:
     error_type: str | None = None
     #: pattern -> (kind of refusal, PEFT's message) for entries the audit ran without
     refused: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: exclude_modules entry -> the modules the targets match that it keeps out
+    exclude_matches: dict[str, list[str]] = field(default_factory=dict)
+    #: modules_to_save entry -> PEFT's message, for entries the audit ran without
+    refused_saved: dict[str, str] = field(default_factory=dict)
 
 
 def snapshot(model: nn.Module) -> Snapshot:
@@ -111,10 +115,11 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
     snap = snapshot(model)
     config = copy.deepcopy(spec.config)
     refused: dict[str, tuple[str, str]] = {}
+    refused_saved: dict[str, str] = {}
     messages: list[PeftMessage] = []
     error: BaseException | None = None
     peft_model = None
-    for _attempt in range(len(spec.entries) + 1):
+    for _attempt in range(len(spec.entries) + len(spec.modules_to_save) + 1):
         attempt_config = copy.deepcopy(config)
         with capture_messages("apply") as attempt_messages:
             try:
@@ -128,6 +133,12 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
         messages = attempt_messages
         if error is None:
             break
+        newly_saved = _refused_saved(error, config, model, snap)
+        if newly_saved:
+            refused_saved.update(newly_saved)
+            config.modules_to_save = [m for m in config.modules_to_save if m not in newly_saved] or None
+            model = built.factory()
+            continue
         newly = _refused_entries(error, config, built.factory(), snap)
         refused.update(newly)
         if not newly or not _drop_entries(config, newly):
@@ -137,8 +148,10 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
     final = peft_model.peft_config[ADAPTER] if peft_model is not None else _prepared_config(config, built)
     after = dict(peft_model.get_base_model().named_modules()) if peft_model is not None else {}
     targets = _target_matches(spec.entries, final, peft_model, snap, refused, built)
-    saved = _saved_matches(final, spec, snap, after)
+    saved = _saved_matches(final, spec, snap, after, refused_saved)
+    excluded = _exclude_matches(spec.config.exclude_modules, final, snap)
     return Adaptation(
+        exclude_matches=excluded,
         snapshot=snap,
         peft_model=peft_model,
         after=after,
@@ -149,6 +162,7 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
         error=None if error is None else " ".join(str(error).split()),
         error_type=None if error is None else type(error).__name__,
         refused=refused,
+        refused_saved=refused_saved,
     )
 
 
@@ -202,7 +216,9 @@ def _target_matches(
             if peft_model is not None:
                 converted = [p for p in targeted_params if not _param_matches(user_params, p)]
                 match.modules = list(targeted) + converted
-                match.converted_to = sorted({p.rsplit(".", 1)[-1] for p in converted})
+                match.converted_to = sorted(
+                    {new for p in converted for new in conversions.values() if p == new or p.endswith("." + new)}
+                )
             elif entry.kind != "all-linear" and final_targets is not None:
                 match.modules = _matches(final, final_targets, snap.names)
             if entry.kind != "regex" and isinstance(final_targets, (set, list)):
@@ -211,18 +227,26 @@ def _target_matches(
                     match.resolved += sorted(set(final.target_parameters) - set(user_params))
         elif entry.kind == "name":
             match.modules = _matches(final, [entry.pattern], snap.names)
+            if final.modules_to_save:
+                unsaved = copy.copy(final)
+                unsaved.modules_to_save = None
+                match.excluded_by_modules_to_save = sorted(
+                    set(_matches(unsaved, [entry.pattern], snap.names)) - set(match.modules)
+                )
             if final.layers_to_transform is not None:
                 match.matched_without_layer_filter = len(
                     _matches(final, [entry.pattern], snap.names, ignore_layers=True)
                 )
             old = entry.pattern.rsplit(".", 1)[-1]
             if old in conversions and peft_model is not None and entry.pattern not in (final_targets or ()):
+                # PEFT rewrote this v4 expert name into a fused target_parameters entry and dropped it from
+                # target_modules: modules of that name elsewhere (dense MLPs, shared experts) stay unadapted.
+                match.unadapted_after_conversion = match.modules
                 new = conversions[old]
-                params = [p for p in targeted_params if p.rsplit(".", 1)[-1] == new]
-                match.modules += params
-                match.converted_to = [new] if params else []
+                match.modules = [p for p in targeted_params if p.rsplit(".", 1)[-1] == new]
+                match.converted_to = [new] if match.modules else []
         else:  # parameter
-            pool = targeted_params if peft_model is not None else snap.parameter_names
+            pool = targeted_params if peft_model is not None and match.dropped is None else snap.parameter_names
             match.modules = [p for p in pool if _param_matches([entry.pattern], p)]
         match.matched = len(match.modules)
         match.types = dict(Counter(_type_of(m, snap) for m in match.modules))
@@ -286,8 +310,26 @@ def _prepared_config(config: Any, built: BuiltModel) -> Any:
     return final
 
 
+def _exclude_matches(exclude: Any, final: Any, snap: Snapshot) -> dict[str, list[str]]:
+    """For each exclude_modules entry: the modules the targets would adapt that it keeps out."""
+    if not exclude or final.target_modules is None:
+        return {}
+    entries = [exclude] if isinstance(exclude, str) else sorted(exclude)
+    unexcluded = copy.copy(final)
+    unexcluded.exclude_modules = None
+    would_adapt = set(_matches(unexcluded, final.target_modules, snap.names))
+    out = {}
+    for entry in entries:
+        probe = copy.copy(unexcluded)
+        probe.exclude_modules = entry if isinstance(exclude, str) else [entry]
+        out[entry] = sorted(would_adapt - set(_matches(probe, final.target_modules, snap.names)))
+    return out
+
+
 # --------------------------------------------------------------------------- modules_to_save
-def _saved_matches(final: Any, spec: LoraSpec, snap: Snapshot, after: dict[str, Any]) -> list[SavedMatch]:
+def _saved_matches(
+    final: Any, spec: LoraSpec, snap: Snapshot, after: dict[str, Any], refused: dict[str, str]
+) -> list[SavedMatch]:
     user = spec.modules_to_save
     entries = list(dict.fromkeys(list(user) + list(final.modules_to_save or [])))
     if not entries:
@@ -298,7 +340,8 @@ def _saved_matches(final: Any, spec: LoraSpec, snap: Snapshot, after: dict[str, 
         wrapped = probe_modules_to_save(snap.all_names, entry)
         params = sum(copies.get(n, snap.subtree_params.get(n, 0)) for n in wrapped)
         origin = "user" if entry in user else "task_type"
-        out.append(SavedMatch(pattern=entry, matched=len(wrapped), modules=wrapped, params=params, origin=origin))
+        out.append(SavedMatch(pattern=entry, matched=len(wrapped), modules=wrapped, params=params, origin=origin,
+                              dropped=refused.get(entry)))
     return out
 
 
@@ -350,7 +393,7 @@ def _copy_params(after: dict[str, Any]) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- refusals
 _UNSUPPORTED = re.compile(r"Target module .* is not supported", re.S)
-_DORA = re.compile(r"does not support DoRA", re.I)
+_DORA = re.compile(r"does not (support|work with) (DoRA|use_dora)", re.I)
 _FUSED = re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+?) without also targeting (?P<missing>.+?) because")
 
 
@@ -367,6 +410,9 @@ def _refused_entries(
     if not (_UNSUPPORTED.search(message) or _DORA.search(message)):
         return {}
     kind = "dora-unsupported" if _DORA.search(message) else "unsupported-layer"
+    if kind == "dora-unsupported" and "ParamWrapper" in message and config.target_parameters:
+        # DoRA has no variant for fused-parameter LoRA: every target_parameters entry is refused.
+        return {p: (kind, f"target_parameters use lora.ParamWrapper: {message}") for p in config.target_parameters}
     out: dict[str, tuple[str, str]] = {}
     modules = dict(fresh_model.named_modules())
     for entry in _list_targets(config):
@@ -375,6 +421,26 @@ def _refused_entries(
             if problem is not None:
                 out[entry] = (kind, f"{name} ({snap.types[name]}): {problem}")
                 break
+    return out
+
+
+_SAVED_ON_LORA = re.compile(r"modules_to_save cannot be applied to modules of type")
+
+
+def _refused_saved(error: BaseException, config: Any, failed_model: nn.Module, snap: Snapshot) -> dict[str, str]:
+    """modules_to_save entries that wrap a module PEFT had just given a LoRA layer (PEFT raises TypeError)."""
+    from peft.tuners.lora import LoraLayer
+
+    message = " ".join(str(error).split())
+    if not _SAVED_ON_LORA.search(message) or not config.modules_to_save:
+        return {}
+    # The failed attempt got as far as injecting LoRA: its LoRA layers are what the copies would wrap.
+    adapted = {name for name, module in failed_model.named_modules() if isinstance(module, LoraLayer)}
+    out = {}
+    for entry in config.modules_to_save:
+        both = [n for n in probe_modules_to_save(snap.all_names, entry) if n in adapted]
+        if both:
+            out[entry] = f"{', '.join(both[:3])} also gets a LoRA layer: {message}"
     return out
 
 
@@ -419,11 +485,13 @@ def _creation_error(config: Any, module: nn.Module, name: str) -> str | None:
 
 def _drop_entries(config: Any, refused: dict[str, tuple[str, str]]) -> bool:
     """Remove refused entries from ``config``; False when nothing is left to try."""
-    remaining = [t for t in _list_targets(config) if t not in refused]
-    if len(remaining) == len(_list_targets(config)):
+    modules = [t for t in _list_targets(config) if t not in refused]
+    params = [p for p in (config.target_parameters or []) if p not in refused]
+    if len(modules) == len(_list_targets(config)) and len(params) == len(config.target_parameters or []):
         return False
-    if not remaining and not config.target_parameters:
+    if not modules and not params:
         return False
     # An empty set, not None: None would make PEFT fall back to its default targets.
-    config.target_modules = set(remaining)
+    config.target_modules = set(modules)
+    config.target_parameters = params or None
     return True

@@ -13,6 +13,7 @@ from typing import Any
 from .apply import ADAPTER, Adaptation, Snapshot
 from .report import (
     AdaptedModule,
+    BiasParams,
     BlockCoverage,
     ModelInfo,
     ModuleNode,
@@ -28,6 +29,8 @@ _LORA_NAMES = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)\.
 
 
 def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
+    from .apply import moe_conversion_table
+
     config = built.config
     text_config = getattr(config, "get_text_config", lambda: config)() if config is not None else None
     num_layers = None
@@ -49,6 +52,13 @@ def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
         tied_weights=[sorted(g) for g in snap.tied],
         architectures=list(getattr(config, "architectures", None) or []),
         is_encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
+        fused_expert_parameters=[
+            f"{owner}.{pname}" if owner else pname
+            for owner, params in snap.direct_parameters.items()
+            for pname, shape in params.items()
+            if len(shape) >= 3 and not snap.types[owner].startswith("Conv")
+        ],
+        moe_v4_names=moe_conversion_table(built.model_type),
     )
 
 
@@ -156,6 +166,50 @@ def _type_label(cls: type) -> str:
     return cls.__name__
 
 
+def pattern_matches(adaptation: Adaptation, rows: list[AdaptedModule], lora_config: dict) -> dict:
+    """For each user rank_pattern / alpha_pattern key, the adapted modules it sets (PEFT's get_pattern_key).
+
+    Keys are tried in PEFT's order, so a key shadowed by an earlier one sets nothing.
+    """
+    from peft.utils.other import get_pattern_key
+
+    final = adaptation.final_config
+    out: dict[str, dict[str, list[str]]] = {}
+    for attr in ("rank_pattern", "alpha_pattern"):
+        user_keys = list((lora_config.get(attr) or {}).keys())
+        if not user_keys:
+            continue
+        all_keys = list((getattr(final, attr, None) or {}).keys()) or user_keys
+        hits: dict[str, list[str]] = {k: [] for k in user_keys}
+        for row in rows:
+            key = get_pattern_key(all_keys, row.name)
+            if key in hits:
+                hits[key].append(row.name)
+        out[attr] = hits
+    return out
+
+
+def bias_params(adaptation: Adaptation, rows: list[AdaptedModule]) -> BiasParams:
+    """Base-layer biases that train (bias="all"/"lora_only"), split by whether their module is adapted."""
+    out = BiasParams()
+    pm = adaptation.peft_model
+    if pm is None:
+        return out
+    adapted = {r.name for r in rows}
+    outside: list[str] = []
+    for name, p in pm.get_base_model().named_parameters():
+        if not p.requires_grad or _category("." + name) != "bias":
+            continue
+        owner = re.sub(r"\.base_layer(?=\.|$)", "", name.rsplit(".", 1)[0])
+        if owner in adapted:
+            out.in_adapted += p.numel()
+        else:
+            out.outside_adapted += p.numel()
+            outside.append(owner)
+    out.outside_modules = outside
+    return out
+
+
 def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
     """Tree diff: every module whose type PEFT changed, with what it wrapped and what it adds."""
     from peft.tuners.tuners_utils import BaseTunerLayer
@@ -193,6 +247,9 @@ def coverage(snap: Snapshot, targets: list[TargetMatch]) -> list[BlockCoverage]:
     for container, _ in blocks.values():
         per_container[container] = per_container.get(container, 0) + 1
     blocks = {b: v for b, v in blocks.items() if per_container[v[0]] >= 2}
+    # Only outermost containers: a ModuleList inside a block (T5's block.N.layer, per-expert lists)
+    # is part of that block, not a stack of blocks of its own.
+    blocks = {b: v for b, v in blocks.items() if not _enclosing(v[0] + ".x", blocks)}
 
     linear: dict[str, int] = dict.fromkeys(blocks, 0)
     for name in snap.leaves:

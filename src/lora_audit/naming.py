@@ -33,6 +33,12 @@ def ranges(numbers: Iterable[int]) -> str:
     return ",".join(parts)
 
 
+def indexed(container: str, indices: Iterable[int]) -> str:
+    """``model.layers.(0-2,5)`` for several blocks, ``model.layers.3`` for one."""
+    values = sorted(set(indices))
+    return f"{container}.{values[0]}" if len(values) == 1 else f"{container}.({ranges(values)})"
+
+
 def fold(names: Iterable[str]) -> list[str]:
     """Fold names that differ only in block indices, as PyTorch prints repeated blocks.
 

@@ -86,6 +86,8 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
     import transformers
 
     snap = adaptation.snapshot
+    rows = measure.adapted_modules(adaptation)
+    lora_config = spec.as_dict()
     report = Report(
         tool={
             "name": "lora-audit",
@@ -95,12 +97,12 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
             "torch": torch.__version__,
         },
         model=measure.model_info(name, source, built, snap),
-        lora_config=spec.as_dict(),
+        lora_config=lora_config,
         applied=adaptation.peft_model is not None,
         params=measure.param_counts(adaptation),
         targets=adaptation.targets,
         modules_to_save=adaptation.modules_to_save,
-        adapted_modules=measure.adapted_modules(adaptation),
+        adapted_modules=rows,
         wrapped_modules=measure.wrapped_modules(adaptation),
         coverage=measure.coverage(snap, adaptation.targets),
         peft_messages=built.messages + adaptation.messages,
@@ -108,6 +110,9 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
         apply_error=(
             {"type": adaptation.error_type, "message": adaptation.error} if adaptation.error else None
         ),
+        pattern_matches=measure.pattern_matches(adaptation, rows, lora_config),
+        exclude_matches=adaptation.exclude_matches,
+        bias_params=measure.bias_params(adaptation, rows),
         unknown_config_fields=spec.unknown_fields,
         notes=list(built.notes),
         fail_on=settings.fail_on,

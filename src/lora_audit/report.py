@@ -37,6 +37,10 @@ class ModelInfo:
     tied_weights: list[list[str]] = field(default_factory=list)
     architectures: list[str] = field(default_factory=list)
     is_encoder_decoder: bool = False
+    #: parameters with 3 or more dimensions: MoE experts that transformers v5 fuses (no per-expert Linear)
+    fused_expert_parameters: list[str] = field(default_factory=list)
+    #: PEFT's table of transformers-v4 expert names for this model type and the fused parameter each became
+    moe_v4_names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +76,10 @@ class TargetMatch:
     dropped_kind: str | None = None
     #: with layers_to_transform: how many modules the entry matches before the layer filter
     matched_without_layer_filter: int | None = None
+    #: modules the entry names that PEFT leaves to modules_to_save instead (it never adapts those)
+    excluded_by_modules_to_save: list[str] = field(default_factory=list)
+    #: modules the name matches that stay unadapted because PEFT converted the entry to target_parameters
+    unadapted_after_conversion: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,6 +92,8 @@ class SavedMatch:
     params: int
     #: user | task_type (PEFT adds the task head for SEQ_CLS and friends)
     origin: str = "user"
+    #: set when PEFT refused this entry (it wraps a LoRA-adapted module) and the audit ran without it
+    dropped: str | None = None
 
 
 @dataclass
@@ -143,6 +153,15 @@ class BlockCoverage:
 
 
 @dataclass
+class BiasParams:
+    """Biases made trainable by ``bias="all"`` / ``"lora_only"``: inside adapted modules or not."""
+
+    in_adapted: int = 0
+    outside_adapted: int = 0
+    outside_modules: list[str] = field(default_factory=list)
+
+
+@dataclass
 class PeftMessage:
     """A warning or error that PEFT/transformers emitted while we built or adapted the model."""
 
@@ -182,6 +201,11 @@ class Report:
     modules: list[ModuleNode]
     #: PEFT's exception when it refused the whole config: {"type", "message"}
     apply_error: dict[str, str] | None = None
+    #: rank_pattern / alpha_pattern key -> the adapted modules it sets (PEFT's get_pattern_key)
+    pattern_matches: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: exclude_modules entry -> modules the targets match that this entry keeps out
+    exclude_matches: dict[str, list[str]] = field(default_factory=dict)
+    bias_params: BiasParams = field(default_factory=BiasParams)
     #: config-file fields this PEFT does not know (tolerated, reported as info)
     unknown_config_fields: list[str] = field(default_factory=list)
     #: how the model class was chosen, when it was not the config's own architecture

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..naming import fold, ranges, summarize, template
+from ..naming import fold, indexed, ranges, summarize, template
 from ..report import AdaptedModule, BlockCoverage, Report
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
@@ -152,7 +152,7 @@ def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
     def flush() -> None:
         if run:
             idx = [b.index for b in run]
-            label = f"{run[0].container}.{idx[0]}" if len(run) == 1 else f"{run[0].container}.({ranges(idx)})"
+            label = indexed(run[0].container, idx)
             out.append((label, run[0], len(run)))
 
     for block in report.coverage:

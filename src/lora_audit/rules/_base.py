@@ -23,6 +23,9 @@ class Problem:
     subject: str
     message: str
     hint: str
+    #: a rule whose findings differ in weight sets it (LA016: an error when names match nothing, info
+    #: when PEFT converted them); None means the rule's severity. A user's severity setting wins.
+    severity: str | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from typing import Any
 
 from ..report import Report
 from ._base import Problem
+from ._facts import expert_like
 from ._suggest import suggest_targets
 
 CODE = "LA001"
@@ -52,6 +53,10 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             continue
         if target.kind == "name" and target.matched_without_layer_filter:
             continue  # it matches, but only outside layers_to_transform: LA011's case
+        if target.excluded_by_modules_to_save or target.unadapted_after_conversion:
+            continue  # it matches, but PEFT routes the match elsewhere: LA015's / LA016's case
+        if target.kind == "name" and expert_like(target.pattern, report):
+            continue  # a per-expert name on a fused-experts model: LA016 says what to use instead
         what = {"name": "target_modules entry", "regex": "target_modules regex", "parameter": "target_parameters entry"}
         suggestions = suggest_targets(target.pattern, report) if target.kind != "regex" else []
         others = [t for t in report.targets if t.matched and t is not target]

@@ -43,7 +43,10 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     for saved in report.modules_to_save:
         if saved.matched or saved.origin != "user":
             continue
-        suggestions = did_you_mean(saved.pattern, all_names(report))
+        names = all_names(report)
+        leaves = {n for n in names if "." not in n}
+        # Leaf names read best (embed_tokens); full names only when no leaf is close.
+        suggestions = did_you_mean(saved.pattern, leaves) or did_you_mean(saved.pattern, names)
         hint = (
             f"did you mean {', '.join(suggestions)}?"
             if suggestions
