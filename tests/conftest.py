@@ -58,8 +58,11 @@ class CliResult:
 
 
 @pytest.fixture
-def cli(capsys, monkeypatch, tmp_path):
-    """Run ``lora-audit ARGS`` in this process (torch is already imported): exit code, stdout, stderr."""
+def cli(capsys, monkeypatch, tmp_path, validate):
+    """Run ``lora-audit ARGS`` in this process (torch is already imported): exit code, stdout, stderr.
+
+    Whatever it prints with ``--format json`` is validated against the shipped schema.
+    """
     from lora_audit.cli import main
 
     monkeypatch.chdir(tmp_path)  # no pyproject.toml of ours in sight
@@ -73,6 +76,9 @@ def cli(capsys, monkeypatch, tmp_path):
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
         captured = capsys.readouterr()
+        args = [str(a) for a in args]
+        if "--format" in args and args[args.index("--format") + 1 :][:1] == ["json"] and captured.out.strip():
+            validate(captured.out)
         return CliResult(code, captured.out, captured.err)
 
     return run

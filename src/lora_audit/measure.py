@@ -249,7 +249,7 @@ def coverage(snap: Snapshot, targets: list[TargetMatch]) -> list[BlockCoverage]:
     blocks = {b: v for b, v in blocks.items() if per_container[v[0]] >= 2}
     # Only outermost containers: a ModuleList inside a block (T5's block.N.layer, per-expert lists)
     # is part of that block, not a stack of blocks of its own.
-    blocks = {b: v for b, v in blocks.items() if not _enclosing(v[0] + ".x", blocks)}
+    blocks = {b: v for b, v in blocks.items() if not _enclosing(v[0], blocks)}
 
     linear: dict[str, int] = dict.fromkeys(blocks, 0)
     for name in snap.leaves:

@@ -247,6 +247,14 @@ class Report:
             out[f.name] = _plain(getattr(self, f.name))
         for row, adapted in zip(out["adapted_modules"], self.adapted_modules, strict=True):
             row["ratio"] = round(adapted.ratio, 6)
+        lora = sum(r.lora_params for r in self.adapted_modules)
+        dense = sum(r.dense_params for r in self.adapted_modules)
+        out["adapted_totals"] = {
+            "modules": len(self.adapted_modules),
+            "lora_params": lora,
+            "dense_params": dense,
+            "ratio": round(lora / dense, 6) if dense else 0.0,
+        }
         out["summary"] = self.summary
         out["fail_on"] = self.fail_on
         out["ok"] = self.ok
