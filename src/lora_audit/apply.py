@@ -219,6 +219,9 @@ def _target_matches(
                 match.converted_to = sorted(
                     {new for p in converted for new in conversions.values() if p == new or p.endswith("." + new)}
                 )
+                if match.converted_to:
+                    meant = _resolved_before_conversion(entry, final, snap, built)
+                    match.unadapted_after_conversion = sorted(set(meant) - set(targeted))
             elif entry.kind != "all-linear" and final_targets is not None:
                 match.modules = _matches(final, final_targets, snap.names)
             if entry.kind != "regex" and isinstance(final_targets, (set, list)):
@@ -254,6 +257,24 @@ def _target_matches(
     return out
 
 
+def _resolved_before_conversion(entry: TargetEntry, final: Any, snap: Snapshot, built: BuiltModel) -> list[str]:
+    """The modules a whole-config entry (all-linear, a regex) names before PEFT's MoE conversion rewrote it.
+
+    PEFT resolves such an entry to leaf names and moves expert names to target_parameters, which also
+    drops ordinary Linear layers of the same name (dense MLPs, shared experts) from target_modules.
+    """
+    from peft.tuners.tuners_utils import _maybe_include_all_linear_layers
+
+    if entry.kind == "all-linear":
+        probe = copy.copy(final)
+        probe.target_modules = entry.pattern
+        resolved = _maybe_include_all_linear_layers(probe, built.factory()).target_modules
+        return sorted(resolved)
+    if entry.kind == "regex":
+        return _matches(final, entry.pattern, snap.names)
+    return []
+
+
 def _param_matches(patterns: list[str], key: str) -> bool:
     # The rule PEFT's _inject_parameters applies to target_parameters, through its own helper:
     # check_target_module_exists with the parameter name as the "module" key.
@@ -277,7 +298,7 @@ def _type_of(name: str, snap: Snapshot) -> str:
         return snap.types[name]
     owner, _, leaf = name.rpartition(".")
     shape = snap.direct_parameters.get(owner, {}).get(leaf)
-    return f"Parameter{tuple(shape)}" if shape is not None else "?"
+    return "param " + "x".join(map(str, shape)) if shape is not None else "?"
 
 
 def _moe_conversions(built: BuiltModel) -> dict[str, str]:

@@ -102,6 +102,17 @@ def shape_text(module_type: str, shape: list[int]) -> str:
     return "x".join(str(s) for s in shape)
 
 
+def kind_note(row: AdaptedModule) -> str:
+    """`` (256 experts)``, `` (Embedding)``...: what a per-layer row adapts when it is not a plain Linear."""
+    if row.experts > 1:
+        return f" ({row.experts} experts)"
+    if row.kind == "lora.ParamWrapper":
+        return " (parameter)"
+    if row.base_type not in _OUT_IN:
+        return f" ({row.base_type})"
+    return ""
+
+
 def common_prefix(labels: list[str]) -> str:
     """The dotted prefix all labels share (``model.layers.*.``), so tables can show the rest."""
     if not labels:
@@ -166,7 +177,7 @@ def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
 
 
 __all__ = [
-    "ICONS", "RowGroup", "breakdown_text", "common_prefix", "coverage_groups", "fold", "grouped_rows",
+    "ICONS", "RowGroup", "breakdown_text", "common_prefix", "coverage_groups", "fold", "grouped_rows", "kind_note",
     "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize", "summary_line", "target_label",
     "totals", "types_text",
 ]

@@ -72,12 +72,10 @@ def _targets(report: Report) -> Table:
     t.add_column("types", overflow="fold")
     for m in report.targets:
         modules = c.summarize(m.modules)
-        if m.resolved:
-            modules = f"{modules} (resolved: {', '.join(m.resolved)})"
         if m.converted_to:
-            modules += f" [PEFT converted to target_parameters {', '.join(m.converted_to)}]"
+            modules += f" (PEFT made these target_parameters: {', '.join(m.converted_to)})"
         if m.dropped:
-            modules += " [refused by PEFT, audited without it]"
+            modules += " (refused by PEFT: audited without it)"
         style = "red" if m.matched == 0 or m.dropped else None
         t.add_row(c.target_label(m.kind, m.pattern), str(m.matched), modules, c.types_text(m.types), style=style)
     return t
@@ -100,23 +98,19 @@ def _per_layer(report: Report) -> Table:
     prefix = c.common_prefix([g.label for g in groups])
     title = "Per-layer cost: r·(d+k) against d·k"
     t = _table(title + (f", modules under {prefix}" if prefix else ""))
-    show_kind = any(g.row.kind != "lora.Linear" or g.row.experts > 1 for g in groups)
-    columns = [("module", "left"), ("n", "right")]
-    columns += [("kind", "left")] if show_kind else []
-    columns += [("k", "right"), ("d", "right"), ("r", "right"), ("alpha", "right"), ("r·(d+k)", "right"),
-                ("d·k", "right"), ("ratio", "right")]
-    for name, justify in columns:
-        t.add_column(name, justify=justify, overflow="fold")
+    t.add_column("module", overflow="fold", min_width=12)
+    t.add_column("n", justify="right", no_wrap=True)
+    for name in ("k", "d", "r", "alpha", "r·(d+k)", "d·k", "ratio"):
+        t.add_column(name, justify="right", no_wrap=True)
     for g in groups:
         row = g.row
-        kind = [row.kind + (f" ({row.experts} experts)" if row.experts > 1 else "")] if show_kind else []
         t.add_row(
-            g.label[len(prefix):], str(g.count), *kind, c.n(row.in_features), c.n(row.out_features), str(row.r),
-            c._num(row.alpha), c.n(row.lora_params), c.n(row.dense_params), c.ratio(row.ratio),
+            g.label[len(prefix):] + c.kind_note(row), str(g.count), c.n(row.in_features), c.n(row.out_features),
+            str(row.r), c._num(row.alpha), c.n(row.lora_params), c.n(row.dense_params), c.ratio(row.ratio),
         )
     lora, dense = c.totals(report)
     t.add_row(
-        Text("total", style="bold"), str(len(report.adapted_modules)), *([""] if show_kind else []),
+        Text("total", style="bold"), str(len(report.adapted_modules)),
         "", "", "", "", c.n(lora), c.n(dense), c.ratio(lora / dense) if dense else "-",
     )
     return t

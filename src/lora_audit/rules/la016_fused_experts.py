@@ -73,13 +73,18 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             )
         elif target.converted_to:
             if target.unadapted_after_conversion:
+                left = summarize(target.unadapted_after_conversion)
+                params = ", ".join(target.converted_to)
+                if target.kind == "name":
+                    message = (f"PEFT converted {target.pattern!r} to target_parameters {params} and dropped it from "
+                               f"target_modules: the nn.Linear modules of that name ({left}) are NOT adapted")
+                else:
+                    message = (f"PEFT resolved {target.pattern!r} to names, moved the expert names to "
+                               f"target_parameters ({params}), and so left {len(target.unadapted_after_conversion)} "
+                               f"nn.Linear modules of those names unadapted ({left})")
                 yield Problem(
                     subject=target.pattern,
-                    message=(
-                        f"PEFT converted {target.pattern!r} to target_parameters {', '.join(target.converted_to)} "
-                        f"and dropped it from target_modules: the nn.Linear modules of that name "
-                        f"({summarize(target.unadapted_after_conversion)}) are NOT adapted"
-                    ),
+                    message=message,
                     hint=(f"list the fused experts with {use} and the Linear modules by a longer name "
                           "(e.g. shared_experts.gate_proj, mlp.gate_proj)"),
                     severity="warning",
