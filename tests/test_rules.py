@@ -137,6 +137,9 @@ def test_la016_levels_on_real_moe_models():
     assert ("gate_proj", "warning") in levels and ("gate_proj", "info") in levels
     warning = next(f for f in deepseek.findings if f.code == "LA016" and f.severity == "warning")
     assert "model.layers.(0-2).mlp.gate_proj" in warning.message and "NOT adapted" in warning.message
+    all_linear = lora_audit.audit("deepseek-ai/DeepSeek-V3", {"target_modules": "all-linear"})
+    warning = next(f for f in all_linear.findings if f.code == "LA016" and f.severity == "warning")
+    assert "left 183 nn.Linear modules" in warning.message  # 3 dense MLPs + 58 shared experts, x3
     mixtral = lora_audit.audit(MIXTRAL, {"target_modules": ["q_proj", "w1"]})
     assert [(f.subject, f.severity) for f in mixtral.findings if f.code == "LA016"] == [("w1", "error")]
     per_expert = lora_audit.audit("Qwen/Qwen3-30B-A3B", {"target_modules": ["q_proj"],

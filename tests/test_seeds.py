@@ -74,6 +74,9 @@ def test_whisper_large_v2_attention_pair():
         ("facebook/opt-350m", {"r": 16, "target_modules": ["q_proj", "v_proj", "embed_tokens"]}),
         ("naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B",
          {"r": 16, "target_modules": "all-linear", "modules_to_save": ["lm_head", "embed_token"]}),
+        # PEFT rewrites these v4 expert names into target_parameters and leaves the Linear namesakes alone
+        ("deepseek-ai/DeepSeek-V3", {"target_modules": ["q_a_proj", "gate_proj", "up_proj", "down_proj"]}),
+        ("mistralai/Mixtral-8x7B-v0.1", {"target_modules": "all-linear"}),
     ],
 )
 def test_reported_matches_are_what_peft_wrapped(model_id, config):
