@@ -30,6 +30,7 @@ Examples:
   lora-audit ./my-model --config lora.yaml --format json --json audit.json
   lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear -r 16 --alpha 32 --tree
   lora-audit rules              list every rule;  lora-audit rules LA003  explains one
+  lora-audit --version
 
 \b
 Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupted.
@@ -67,8 +68,8 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
-@click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False),
-              help="PEFT task type; also picks the model head (SEQ_CLS builds a sequence classifier).")
+@click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False), metavar="TYPE",
+              help="PEFT task type (" + ", ".join(TASK_TYPES) + "); also picks the model head.")
 @click.option("--model-class", help="transformers class to build, e.g. LlamaForSequenceClassification.")
 @click.option("--config", "config_file", metavar="FILE",
               help="LoRA config: JSON/YAML of LoraConfig fields, adapter_config.json, or its directory.")
