@@ -1,67 +1,44 @@
 """The rule registry: one module per rule, documented in its docstring.
 
-Adding a rule is one file in this package and one line in ``_MODULES``.
+Adding a rule is one file in this package and one line in ``_MODULE_NAMES``.
 """
 
 from __future__ import annotations
 
+import importlib
+
 from ..errors import AuditError
-from . import (
-    la001_target_unmatched,
-    la002_nothing_adapted,
-    la003_modules_to_save_unmatched,
-    la004_unsupported_layer,
-    la005_frozen_head,
-    la006_no_savings,
-    la007_rank_exceeds_dim,
-    la008_tied_weight_copied,
-    la009_modules_to_save_dominates,
-    la010_fan_in_fan_out,
-    la011_layers_out_of_range,
-    la012_pattern_key_unmatched,
-    la013_exclude_unmatched,
-    la014_bias_trains_untargeted,
-    la015_adapted_and_saved,
-    la016_fused_experts,
-    la017_router_adapted,
-    la018_scaling,
-    la019_default_targets,
-    la020_task_type_mismatch,
-    la021_dora_unsupported,
-    la022_partial_coverage,
-    la023_low_block_coverage,
-    la024_peft_warning,
-    la025_unknown_config_field,
-)
 from ._base import Problem, Rule
 
-_MODULES = (
-    la001_target_unmatched,
-    la002_nothing_adapted,
-    la003_modules_to_save_unmatched,
-    la004_unsupported_layer,
-    la005_frozen_head,
-    la006_no_savings,
-    la007_rank_exceeds_dim,
-    la008_tied_weight_copied,
-    la009_modules_to_save_dominates,
-    la010_fan_in_fan_out,
-    la011_layers_out_of_range,
-    la012_pattern_key_unmatched,
-    la013_exclude_unmatched,
-    la014_bias_trains_untargeted,
-    la015_adapted_and_saved,
-    la016_fused_experts,
-    la017_router_adapted,
-    la018_scaling,
-    la019_default_targets,
-    la020_task_type_mismatch,
-    la021_dora_unsupported,
-    la022_partial_coverage,
-    la023_low_block_coverage,
-    la024_peft_warning,
-    la025_unknown_config_field,
+#: One module per rule, in code order. Adding a rule is one file in this package and one name here.
+_MODULE_NAMES = (
+    "la001_target_unmatched",
+    "la002_nothing_adapted",
+    "la003_modules_to_save_unmatched",
+    "la004_unsupported_layer",
+    "la005_frozen_head",
+    "la006_no_savings",
+    "la007_rank_exceeds_dim",
+    "la008_tied_weight_copied",
+    "la009_modules_to_save_dominates",
+    "la010_fan_in_fan_out",
+    "la011_layers_out_of_range",
+    "la012_pattern_key_unmatched",
+    "la013_exclude_unmatched",
+    "la014_bias_trains_untargeted",
+    "la015_adapted_and_saved",
+    "la016_fused_experts",
+    "la017_router_adapted",
+    "la018_scaling",
+    "la019_default_targets",
+    "la020_task_type_mismatch",
+    "la021_dora_unsupported",
+    "la022_partial_coverage",
+    "la023_low_block_coverage",
+    "la024_peft_warning",
+    "la025_unknown_config_field",
 )
+_MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 
 RULES: list[Rule] = sorted((Rule.from_module(m) for m in _MODULES), key=lambda r: r.code)
 BY_CODE = {r.code: r for r in RULES}
