@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -139,7 +140,7 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
             config.modules_to_save = [m for m in config.modules_to_save if m not in newly_saved] or None
             model = built.factory()
             continue
-        newly = _refused_entries(error, config, built.factory(), snap)
+        newly = _refused_entries(error, config, built.factory, snap)
         refused.update(newly)
         if not newly or not _drop_entries(config, newly):
             break
@@ -419,7 +420,7 @@ _FUSED = re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+?) without a
 
 
 def _refused_entries(
-    error: BaseException, config: Any, fresh_model: nn.Module, snap: Snapshot
+    error: BaseException, config: Any, fresh_model: Callable[[], nn.Module], snap: Snapshot
 ) -> dict[str, tuple[str, str]]:
     """The entries responsible for PEFT's refusal, found with PEFT's own layer factory."""
     message = " ".join(str(error).split())
@@ -435,7 +436,7 @@ def _refused_entries(
         # DoRA has no variant for fused-parameter LoRA: every target_parameters entry is refused.
         return {p: (kind, f"target_parameters use lora.ParamWrapper: {message}") for p in config.target_parameters}
     out: dict[str, tuple[str, str]] = {}
-    modules = dict(fresh_model.named_modules())
+    modules = dict(fresh_model().named_modules())
     for entry in _list_targets(config):
         for name in _first_of_each_type(_matches(config, [entry], snap.names), snap):
             problem = _creation_error(config, modules[name], name)
