@@ -13,10 +13,12 @@ is missed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 CASES = [
@@ -37,14 +39,27 @@ RSS_TARGET_MB = 1024
 
 
 def run(cmd: list[str]) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MB, exit code of one fresh process."""
+    """Wall seconds, peak RSS in MB, exit code of one fresh process.
+
+    An audit counts only if it printed a JSON report: a crash (exit 1 with a traceback) must not
+    pass for an audit that found problems (exit 1).
+    """
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "LORA_AUDIT_NO_PROGRESS": "1"}
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        code = os.waitstatus_to_exitcode(status)
+        if cmd is not FLOOR and cmd is not FLOOR_NO_GC:
+            out.seek(0)
+            try:
+                json.loads(out.read())["schema_version"]
+            except (ValueError, KeyError):
+                err.seek(0)
+                stderr = err.read().decode()[-2000:]
+                sys.exit(f"benchmark: {' '.join(cmd[2:])} printed no report (exit {code}):\n{stderr}")
+    return wall, usage.ru_maxrss / 1024, code
 
 
 def measure_pair(cmd: list[str], repeat: int) -> tuple[float, float, float, int, list[float]]:
