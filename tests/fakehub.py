@@ -8,9 +8,11 @@ RevisionNotFoundError and EntryNotFoundError.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
@@ -31,6 +33,8 @@ class FakeHub:
     url: str = ""
     #: answer every request with this HTTP status (e.g. 503, an overloaded hub)
     fail_with: int | None = None
+    #: wait this long before answering anything (a hub that accepts connections but hangs)
+    stall_seconds: float = 0.0
 
     def add(self, repo_id: str, config: dict | None = None, **kwargs) -> None:
         files = {"config.json": json.dumps(config or {}).encode()} if config is not None else {}
@@ -54,10 +58,15 @@ def _handler(hub: FakeHub):
             pass
 
         def do_HEAD(self):
-            self._serve(body=False)
+            self._answer(body=False)
 
         def do_GET(self):
-            self._serve(body=True)
+            self._answer(body=True)
+
+        def _answer(self, body: bool) -> None:
+            # The client may give up first (a stalled hub, a timeout): that is what the test wanted.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._serve(body)
 
         def _error(self, status: int, code: str, message: str) -> None:
             payload = json.dumps({"error": message}).encode()
@@ -73,6 +82,8 @@ def _handler(hub: FakeHub):
         def _serve(self, body: bool) -> None:
             path = unquote(self.path.split("?", 1)[0])
             hub.requests.append((self.command, path))
+            if hub.stall_seconds:
+                time.sleep(hub.stall_seconds)
             if hub.fail_with is not None:
                 return self._error(hub.fail_with, "ServiceUnavailable", "overloaded")
             parts = path.strip("/").split("/")

@@ -31,6 +31,14 @@ TASK_AUTO_CLASSES = {
     "FEATURE_EXTRACTION": "AutoModel",
 }
 
+#: Layer counts above this are refused before building: 5,000 layers take half a minute to build on
+#: meta, so a config claiming a million would run for hours. The deepest published models have under 200.
+MAX_LAYERS = 2048
+_LAYER_COUNT_FIELDS = (
+    "num_hidden_layers", "n_layer", "n_layers", "num_layers", "num_decoder_layers", "encoder_layers", "decoder_layers",
+    "depth",
+)
+
 #: Class-name endings (from ``architectures``) and the auto classes that build that head, in
 #: the order to try. Used when the saved class name is not in this transformers (renamed, custom).
 _SUFFIX_AUTO_CLASSES = [
@@ -70,6 +78,7 @@ def build_meta_model(
     trust_remote_code: bool = False,
 ) -> BuiltModel:
     """Build the model described by ``source`` on the meta device (no weights are allocated)."""
+    _refuse_too_deep(source.config)
     config = _load_config(source, trust_remote_code)
     _refuse_empty(config)
     cls, how, notes = _choose_class(config, source, task_type, model_class, trust_remote_code)
@@ -94,6 +103,7 @@ def build_meta_model(
                 f"device failed: {type(exc).__name__}: {_first_line(exc)}",
                 "check the config values, or choose another head with --model-class / --task-type",
             ) from None
+    _refuse_zero_size(model)
     first = [model]
 
     def fresh() -> nn.Module:
@@ -112,7 +122,7 @@ def build_meta_model(
 
 def from_module(module: nn.Module) -> BuiltModel:
     """Wrap a user's already-built ``nn.Module``: every copy handed out is a weightless meta clone."""
-    meta_clone(module)  # fail early, and with a clear message, if it cannot be cloned
+    _refuse_zero_size(meta_clone(module))  # fail early, and with a clear message, if it cannot be audited
     config = getattr(module, "config", None)
     return BuiltModel(
         factory=lambda: meta_clone(module),
@@ -158,10 +168,12 @@ def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
     known = model_type in CONFIG_MAPPING
     auto_map = raw.get("auto_map") or {}
     if not known and auto_map and not trust_remote_code:
+        # Any truthy auto_map asks for code: refuse it whatever its shape, naming what we can.
+        names = sorted(map(str, auto_map)) if isinstance(auto_map, dict) else [type(auto_map).__name__]
         raise AuditError(
             "remote-code-required",
             f"model_type {model_type!r} is not built into transformers: this model needs the custom code its "
-            f"repository ships (auto_map: {', '.join(sorted(auto_map))})",
+            f"repository ships (auto_map: {', '.join(names)[:200]})",
             "lora-audit runs a repository's code only with --trust-remote-code; read that code first",
         )
     if not known and not auto_map:
@@ -202,13 +214,40 @@ def _refuse_empty(config: Any) -> None:
             )
 
 
+def _refuse_too_deep(raw: dict[str, Any]) -> None:
+    # On the raw JSON, before transformers sees it: some configs build a per-layer list in __init__.
+    parts = [raw, *(value for value in raw.values() if isinstance(value, dict))]  # text_config, vision_config...
+    for part in parts:
+        for name in _LAYER_COUNT_FIELDS:
+            value = part.get(name)
+            if isinstance(value, int) and value > MAX_LAYERS:
+                raise AuditError(
+                    "too-many-layers",
+                    f"the config has {name}={value}: lora-audit builds models of up to {MAX_LAYERS} layers "
+                    "(the deepest published ones have a few hundred)",
+                    "check the config, or pass the real model's config.json",
+                )
+
+
+def _refuse_zero_size(model: nn.Module) -> None:
+    # A dimension of 0 builds, but a LoRA layer on it costs r·(d+k) against d·k = 0: no ratio, no sense.
+    for name, parameter in model.named_parameters():
+        if parameter.numel() == 0:
+            raise AuditError(
+                "zero-size-weight",
+                f"{type(model).__name__} has a parameter with no elements, {name} of shape {list(parameter.shape)}: "
+                "the config sets a dimension to 0",
+                "check the config's sizes (hidden_size, intermediate_size, vocab_size...)",
+            )
+
+
 # --------------------------------------------------------------------------- class choice
 def _choose_class(
     config: Any, source: ModelSource, task_type: str | None, model_class: str | None, trust_remote_code: bool
 ) -> tuple[Any, str, list[str]]:
     import transformers
 
-    if model_class:
+    if model_class is not None:  # an empty --model-class "" is a mistake to report, not "no class given"
         return _named_class(model_class), ("auto" if model_class.startswith("Auto") else "class"), []
 
     architectures = list(getattr(config, "architectures", None) or [])
@@ -220,7 +259,7 @@ def _choose_class(
         auto_name = TASK_AUTO_CLASSES[task_type]
         if task_type == "SEQ_2_SEQ_LM" and _in_mapping("AutoModelForSpeechSeq2Seq", config):
             auto_name = "AutoModelForSpeechSeq2Seq"
-        saved = getattr(transformers, architectures[0], None) if architectures else None
+        saved = _model_class(architectures[0]) if architectures else None
         if saved is not None and _class_in_mapping(auto_name, config, saved):
             return saved, "class", []
         if not _in_mapping(auto_name, config):
@@ -232,14 +271,14 @@ def _choose_class(
         return getattr(transformers, auto_name), "auto", [f"{auto_name} chosen for task_type {task_type}"]
 
     if architectures:
-        saved = getattr(transformers, architectures[0], None)
-        if saved is not None and isinstance(saved, type):
+        saved = _model_class(architectures[0])
+        if saved is not None:
             return saved, "class", []
         auto_name = _auto_for_arch(architectures, config)
         return (
             getattr(transformers, auto_name),
             "auto",
-            [f"{architectures[0]} is not in transformers {transformers.__version__}; built {auto_name}"],
+            [f"{architectures[0]} is not a model class in transformers {transformers.__version__}; built {auto_name}"],
         )
     return (
         transformers.AutoModel,
@@ -247,6 +286,17 @@ def _choose_class(
         ["the config names no architectures: built the bare model (no task head); "
          "pass --task-type or --model-class for a head"],
     )
+
+
+def _model_class(name: str) -> type | None:
+    """The transformers model class called ``name``; None for anything else (a config class, an auto class...)."""
+    import transformers
+    from transformers import PreTrainedModel
+
+    cls = getattr(transformers, name, None) if name.isidentifier() else None
+    if isinstance(cls, type) and issubclass(cls, PreTrainedModel) and cls is not PreTrainedModel:
+        return cls
+    return None
 
 
 def _named_class(name: str) -> Any:

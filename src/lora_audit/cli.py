@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
+import stat
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -60,7 +62,8 @@ def cli() -> None:
 def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
     from .lora_config import parse_list
 
-    return parse_list(value)
+    code = "usage" if param.name in ("select", "ignore") else "invalid-lora-value"
+    return parse_list(value, param.opts[0] if param.opts else "", code)
 
 
 @cli.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
@@ -132,9 +135,12 @@ def rules_command(code: str | None) -> None:
 def _run_audit(opts: dict[str, Any]) -> int:
     fmt, json_path = opts["fmt"], opts["json_path"]
     try:
+        if json_path is not None and not json_path.strip():
+            raise AuditError("usage", "--json was given an empty path", "name the file, e.g. --json audit.json")
         from .settings import load_settings
 
-        settings = load_settings().merged(opts["select"], opts["ignore"], opts["fail_on"])
+        settings = load_settings().merged(_rule_codes(opts["select"], "--select"), _ignore_keys(opts["ignore"]),
+                                          opts["fail_on"])
         overrides = _overrides(opts)
         with _status(fmt) as status:
             from .pipeline import audit
@@ -152,21 +158,47 @@ def _run_audit(opts: dict[str, Any]) -> int:
             )
         _emit(report, fmt, json_path, opts["tree"], opts["coverage"])
     except AuditError as exc:
+        if _interrupted(exc):
+            # A Ctrl-C that a library turned into an error we then reported as bad input.
+            raise KeyboardInterrupt from exc
         _fail(exc, fmt, json_path)
     return report.exit_code
+
+
+def _rule_codes(keys: list[str] | None, flag: str) -> list[str] | None:
+    """Rule names and lower-case codes as the canonical codes; an unknown one is an error, not a silent no-op."""
+    if not keys:
+        return keys
+    from .rules import resolve_code
+
+    return [resolve_code(key, flag) for key in keys]
+
+
+def _ignore_keys(keys: list[str] | None) -> list[str] | None:
+    """``--ignore`` entries as ``CODE`` or ``CODE:subject``, with names resolved to codes."""
+    if not keys:
+        return keys
+    from .rules import resolve_code
+
+    out = []
+    for key in keys:
+        code, sep, subject = key.partition(":")
+        out.append(resolve_code(code, "--ignore") + sep + subject)
+    return out
 
 
 def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
     from .lora_config import parse_layers, parse_list, parse_pattern
 
-    if opts["targets"] and opts["target_regex"]:
+    if opts["targets"] is not None and opts["target_regex"] is not None:
         raise AuditError("usage", "--targets and --target-regex both set target_modules", "use one of them")
     targets: Any = None
-    if opts["targets"]:
-        targets = parse_list(opts["targets"])
+    # `is not None`: an empty --targets "" is a mistake to report, not a request for PEFT's defaults.
+    if opts["targets"] is not None:
+        targets = parse_list(opts["targets"], "--targets")
         if len(targets) == 1 and targets[0].lower() == "all-linear":
             targets = "all-linear"
-    elif opts["target_regex"]:
+    elif opts["target_regex"] is not None:
         targets = opts["target_regex"]
     layers_pattern = opts["layers_pattern"]
     return {
@@ -192,10 +224,17 @@ def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bool) -> None:
-    from .render.json_report import render_json, write_atomic
+    from .render.json_report import render_json
 
     if json_path:
-        write_atomic(json_path, render_json(report))
+        try:
+            _write_json_file(json_path, render_json(report))
+        except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+            raise AuditError(
+                "json-unwritable",
+                f"cannot write the JSON report to {json_path}: {getattr(exc, 'strerror', None) or exc}",
+                "pass --json a file path in an existing, writable directory",
+            ) from None
     if fmt == "json":
         sys.stdout.write(render_json(report))
     elif fmt == "markdown":
@@ -210,8 +249,27 @@ def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bo
         render_terminal(report, Console(highlight=False, soft_wrap=False), tree=tree, coverage=coverage)
 
 
+def _write_json_file(path: str, text: str) -> None:
+    """Replace a regular file atomically; write through anything else (/dev/stdout, a FIFO, a symlink).
+
+    Renaming over /dev/null or /dev/stdout would, run as root, replace the device or link itself.
+    """
+    from .render.json_report import write_atomic
+
+    try:
+        is_regular_or_new = stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        is_regular_or_new = True
+    if is_regular_or_new:
+        with _interrupt_raises():
+            write_atomic(path, text)
+    else:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
 def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
-    from .render.json_report import dumps, write_atomic
+    from .render.json_report import dumps
     from .report import error_document
 
     if fmt == "json" or json_path:
@@ -219,8 +277,9 @@ def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
         if fmt == "json":
             sys.stdout.write(document)
         if json_path:
-            with contextlib.suppress(OSError):
-                write_atomic(json_path, document)
+            # The error line below is what matters; an unwritable --json path must not hide it.
+            with contextlib.suppress(OSError, ValueError):
+                _write_json_file(json_path, document)
     click.echo(f"lora-audit: error: {exc.one_line()}", err=True)
     sys.exit(EXIT_USAGE)
 
@@ -241,39 +300,126 @@ def _status(fmt: str) -> Iterator[Any]:
 # --------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: one line for usage errors, 130 on Ctrl-C, never a traceback for user mistakes."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if argv is None:
+    console = argv is None
+    args = list(sys.argv[1:] if console else argv)
+    if console:
         # A short-lived process that builds tens of thousands of module objects: the cyclic garbage
         # collector would scan them again and again for nothing (about 0.5 s on a 400B model).
         # Only the console script does this; the Python API leaves the interpreter's settings alone.
         gc.disable()
+        _exit_at_once_on_interrupt()
     try:
-        cli.main(args=args, prog_name="lora-audit", standalone_mode=False)
+        # Not cli.main(): on Ctrl-C it prints a blank line before our message, and it would turn the
+        # interrupt into click.Abort, hiding an interrupt that arrived wrapped in another exception.
+        with cli.make_context("lora-audit", args) as ctx:
+            cli.invoke(ctx)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        _fail(AuditError("usage", _click_message(exc), "see lora-audit --help"), _sniff_format(args), None)
+        usage = AuditError("usage", _click_message(exc), "see lora-audit --help")
+        _fail(usage, _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json"))
+    except AuditError as exc:
+        # Raised while click parses the flags (a flag callback), before _run_audit could report it.
+        if _interrupted(exc):
+            _exit_interrupted(console)
+        _fail(exc, _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json"))
     except click.exceptions.Abort:
-        click.echo("lora-audit: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
-    except KeyboardInterrupt:
-        click.echo("lora-audit: interrupted", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        _exit_interrupted(console)
     except BrokenPipeError:
         # stdout closed early (| head): not an error of ours; silence the flush at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
+    except BaseException as exc:
+        if isinstance(exc, SystemExit) or not _interrupted(exc):
+            raise
+        _exit_interrupted(console)
+    finally:
+        if console:
+            # Nothing is left worth interrupting: a Ctrl-C during interpreter teardown would print a traceback.
+            _ignore_interrupts()
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a Ctrl-C.
+
+    An interrupt that lands inside import machinery or a library's ``finally`` can surface as
+    another exception (ImportError, NameError, RuntimeError...) whose context is the KeyboardInterrupt.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        pending += [current.__cause__, current.__context__]
+    return False
+
+
+def _interrupt_now(signum: int, frame: Any) -> None:
+    """The console script's Ctrl-C: say so and leave, without raising.
+
+    A KeyboardInterrupt raised while torch's C++ runs Python code (its import registers operators
+    that way) crosses a C++ frame that cannot pass exceptions on, and the process aborts with a
+    C++ "terminate called" message instead of exiting 130.
+    """
+    with contextlib.suppress(OSError):
+        os.write(2, b"lora-audit: interrupted\n")  # not sys.stderr: the interrupted code may hold its lock
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _exit_at_once_on_interrupt() -> None:
+    with contextlib.suppress(ValueError, OSError):  # not the main thread, or no signal support
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not when the shell ignores Ctrl-C
+            signal.signal(signal.SIGINT, _interrupt_now)
+
+
+@contextlib.contextmanager
+def _interrupt_raises() -> Iterator[None]:
+    """Inside: Ctrl-C raises KeyboardInterrupt again, so a half-written --json file's temp copy is removed."""
+    if signal.getsignal(signal.SIGINT) is not _interrupt_now:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, _interrupt_now)
+
+
+def _exit_interrupted(console: bool) -> None:
+    if console:
+        _ignore_interrupts()  # a second Ctrl-C must not interrupt the message and print a traceback
+    click.echo("lora-audit: interrupted", err=True)
+    if console:
+        # Not sys.exit: when the interrupt landed in code a C extension ran through PyRun_*, CPython
+        # remembers it as unhandled and, at exit, kills the process with SIGINT instead of exiting 130.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def _ignore_interrupts() -> None:
+    with contextlib.suppress(ValueError, OSError):  # not the main thread, or no signal support
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _click_message(exc: click.ClickException) -> str:
     return " ".join(exc.format_message().split())
 
 
-def _sniff_format(args: list[str]) -> str:
+def _sniff_option(args: list[str], flag: str) -> str | None:
+    """The value of ``flag`` in raw arguments click could not parse (to report the error in the asked-for way)."""
     for i, arg in enumerate(args):
-        if arg == "--format" and i + 1 < len(args):
+        if arg == "--":
+            break
+        if arg == flag and i + 1 < len(args):
             return args[i + 1]
-        if arg.startswith("--format="):
+        if arg.startswith(flag + "="):
             return arg.split("=", 1)[1]
-    return "terminal"
+    return None

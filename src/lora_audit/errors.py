@@ -23,10 +23,16 @@ class AuditError(Exception):
 
     def one_line(self) -> str:
         """``message`` and ``hint`` joined on one line, without trailing punctuation doubled."""
-        text = self.message.rstrip(". ")
+        text = _sentence(self.message)
         if self.hint:
-            text += ". " + self.hint.rstrip(". ")
-        return " ".join((text + ".").split())
+            text += " " + _sentence(self.hint)
+        return " ".join(text.split())
 
     def to_dict(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop, unless it already ends as a question or exclamation."""
+    text = text.rstrip(". ")
+    return text if text.endswith(("?", "!")) else text + "."

@@ -11,12 +11,15 @@ import copy
 import dataclasses
 import enum
 import json
+import math
 import re
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AuditError
+from .source import path_exists, read_small_text, user_path
 
 if TYPE_CHECKING:
     from peft import LoraConfig
@@ -27,6 +30,16 @@ ADAPTER_CONFIG_NAME = "adapter_config.json"
 ALL_LINEAR = "all-linear"
 #: Bookkeeping fields of a saved adapter_config.json that say nothing about what LoRA adapts.
 _IGNORED_FILE_FIELDS = {"peft_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision"}
+#: Beyond any layer's width (the widest weights have a few hundred thousand rows): a rank this large is a
+#: typo, and past 2**63 torch cannot even describe the tensor.
+MAX_RANK = 1 << 20
+#: Lists and mappings in a real LoRA config nest two or three deep; far deeper would overflow the stack
+#: of the code that copies and prints the config.
+MAX_NESTING = 32
+#: ``--layers 0-99999999`` would build a list of a hundred million indices; real models have a few hundred layers.
+MAX_LAYER_INDEX = 100_000
+#: LoraConfig fields that are switches: PEFT tests them for truth, so "no" would silently mean yes.
+_BOOL_FIELDS = ("use_dora", "use_rslora", "fan_in_fan_out")
 
 
 @dataclass
@@ -96,8 +109,8 @@ def resolve_lora_config(
 
 def load_config_file(file: str | Path) -> tuple[Path, dict[str, Any]]:
     """Read a JSON/YAML file of LoraConfig fields, an adapter_config.json, or a directory holding one."""
-    path = Path(file).expanduser()
-    if path.is_dir():
+    path = user_path(file)
+    if path_exists(path) and path.is_dir():
         if not (path / ADAPTER_CONFIG_NAME).is_file():
             raise AuditError(
                 "lora-config-not-found",
@@ -105,13 +118,13 @@ def load_config_file(file: str | Path) -> tuple[Path, dict[str, Any]]:
                 "pass an adapter directory, or a JSON/YAML file of LoraConfig fields",
             )
         path = path / ADAPTER_CONFIG_NAME
-    if not path.is_file():
+    if not path_exists(path):
         raise AuditError("lora-config-not-found", f"{file}: no such file", "check the --config path")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AuditError("lora-config-unreadable", f"cannot read {path}: {exc}", "check the file") from None
+    # Not only regular files: --config <(...) and /dev/stdin are pipes.
+    text = read_small_text(path, "lora-config-unreadable")
     data = _parse(path, text)
+    if _nesting(data) > MAX_NESTING:
+        raise _too_deep(path)
     if not isinstance(data, dict):
         raise AuditError(
             "lora-config-invalid",
@@ -134,6 +147,8 @@ def _parse(path: Path, text: str) -> Any:
 
         try:
             return yaml.safe_load(text)
+        except RecursionError:
+            raise _too_deep(path) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -144,12 +159,35 @@ def _parse(path: Path, text: str) -> Any:
             ) from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise _too_deep(path) from None
     except json.JSONDecodeError as exc:
         raise AuditError(
             "lora-config-malformed",
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "fix the file (YAML files need a .yaml or .yml suffix)",
         ) from None
+
+
+def _nesting(value: Any) -> int:
+    """How deeply lists and mappings nest in ``value``, found without recursion (it may be deeper than the stack)."""
+    deepest, seen, pending = 0, set(), [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if not isinstance(item, (dict, list)) or id(item) in seen:
+            continue
+        seen.add(id(item))  # YAML aliases share one list many times over: once is enough
+        deepest = max(deepest, depth + 1)
+        pending += [(child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)]
+    return deepest
+
+
+def _too_deep(path: Path) -> AuditError:
+    return AuditError(
+        "lora-config-malformed",
+        f"{path} nests lists or mappings too deeply to be a LoRA config",
+        "write the config as key: value pairs (r, lora_alpha, target_modules, ...)",
+    )
 
 
 def _lora_fields() -> set[str]:
@@ -189,12 +227,16 @@ def _config_fields(config: LoraConfig) -> dict[str, Any]:
 # --------------------------------------------------------------------------- validation
 def validate_fields(fields: dict[str, Any]) -> None:
     """The checks PEFT does not make (or makes with a less useful message)."""
+    for name, value in fields.items():
+        # The report repeats the config, and JSON has no way to write inf or NaN.
+        if not _all_finite(value):
+            _bad(name, value, "numbers in a LoRA config must be finite (no inf, no NaN)")
     r = fields.get("r")
-    if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
-        _bad("r", r, "the LoRA rank must be a whole number >= 1 (typical: 8, 16, 32, 64)")
+    if r is not None and not _is_rank(r):
+        _bad("r", r, f"the LoRA rank must be a whole number from 1 to {MAX_RANK} (typical: 8, 16, 32, 64)")
     alpha = fields.get("lora_alpha")
-    if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0):
-        _bad("lora_alpha", alpha, "alpha must be a number > 0 (commonly r or 2*r); 0 or less silences the adapter")
+    if alpha is not None and not _is_alpha(alpha):
+        _bad("lora_alpha", alpha, "alpha must be a finite number > 0 (commonly r or 2*r); 0 or less silences LoRA")
     dropout = fields.get("lora_dropout")
     if dropout is not None and (
         isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1
@@ -209,9 +251,14 @@ def validate_fields(fields: dict[str, Any]) -> None:
         if task not in TASK_TYPES:
             _bad("task_type", task, f"use one of {', '.join(TASK_TYPES)}")
         fields["task_type"] = task
+    for name in _BOOL_FIELDS:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, bool):
+            _bad(name, value, "use true or false")
+    _check_targets(fields.get("layers_pattern"), "layers_pattern", inside=_LAYERS_PATTERN_REGEX, each=True)
     _check_targets(fields.get("target_modules"), "target_modules")
-    _check_targets(fields.get("target_parameters"), "target_parameters", regex_ok=False)
-    _check_targets(fields.get("modules_to_save"), "modules_to_save", regex_ok=False)
+    _check_targets(fields.get("target_parameters"), "target_parameters", inside=None)
+    _check_targets(fields.get("modules_to_save"), "modules_to_save", inside=_SAVED_REGEX, each=True)
     _check_targets(fields.get("exclude_modules"), "exclude_modules")
     layers = fields.get("layers_to_transform")
     if layers is not None:
@@ -227,40 +274,86 @@ def validate_fields(fields: dict[str, Any]) -> None:
         if not isinstance(pattern, dict):
             _bad(name, pattern, "give a mapping of module-name pattern to value, e.g. q_proj=32")
         for key, value in pattern.items():
-            _compile(key, name)
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            ok = number and (isinstance(value, int) and value >= 1 if name == "rank_pattern" else value > 0)
-            if not ok:
-                need = "a whole number >= 1" if minimum else "a number > 0"
+            if not isinstance(key, str) or not key:
+                _bad(name, pattern, "each key must be a module-name pattern, e.g. q_proj")
+            _compile(key, name, _PATTERN_KEY_REGEX)
+            if not (_is_rank(value) if name == "rank_pattern" else _is_alpha(value)):
+                need = f"a whole number from 1 to {MAX_RANK}" if minimum else "a finite number > 0"
                 _bad(f"{name}[{key}]", value, f"each value must be {need}")
 
 
-def _check_targets(value: Any, name: str, regex_ok: bool = True) -> None:
+def _all_finite(value: Any, seen: set[int] | None = None) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if not isinstance(value, (dict, list, tuple, set, frozenset)):
+        return True
+    # YAML aliases share one list many times over: visit each once, or nine levels of them take hours.
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return True
+    seen.add(id(value))
+    items = value.values() if isinstance(value, dict) else value
+    return all(_all_finite(item, seen) for item in items)
+
+
+def _is_rank(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_RANK
+
+
+def _is_alpha(value: Any) -> bool:
+    # Not infinity: the scaling would be too, and JSON has no way to write it.
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and math.isfinite(value) and value > 0
+
+
+#: How PEFT 0.21 embeds names in its own regular expressions (tuners_utils.check_target_module_exists
+#: and utils.other.get_pattern_key): an entry that breaks the embedded pattern would crash PEFT.
+_SAVED_REGEX = r"(^|.*\.){}($|\..*)"
+_LAYERS_PATTERN_REGEX = r"(?:^|.*?\.){}\.(?P<idx>\d+)\."
+_PATTERN_KEY_REGEX = r"(.*\.)?({})$"
+
+
+def _check_targets(value: Any, name: str, inside: str | None = "{}", each: bool = False) -> None:
+    """A string (a regex, matched as ``inside``) or a list of names (with ``each``, each one embedded in ``inside``)."""
     if value is None:
         return
     if isinstance(value, str):
         if not value.strip():
             _bad(name, value, "give at least one module name")
-        if regex_ok and value.lower() != ALL_LINEAR:
-            _compile(value, name)
+        if inside is not None and value.lower() != ALL_LINEAR:
+            _compile(value, name, inside)
         return
     if not isinstance(value, (list, tuple, set)) or not all(isinstance(v, str) and v.strip() for v in value):
         _bad(name, value, "give a list of module names (strings)")
+    if each and inside is not None:
+        for item in value:
+            _compile(item, name, inside)
 
 
-def _compile(pattern: str, name: str) -> None:
+def _compile(pattern: str, name: str, inside: str = "{}") -> None:
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        re.compile(inside.replace("{}", pattern))
+    except (re.error, RecursionError, OverflowError) as exc:
         raise AuditError(
             "invalid-lora-value",
-            f"{name}: {pattern!r} is not a valid regular expression ({exc})",
-            "fix the pattern (escape literal dots as \\.)",
+            f"{name}: {_short(pattern)} is not a valid regular expression, as PEFT reads it ({exc})",
+            "fix the pattern (escape literal dots and brackets: \\. \\( \\[)",
         ) from None
 
 
+#: Keeps a hostile value (a YAML alias bomb, a megabyte-long list) from becoming a megabyte-long message.
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxlist, _SHORT_REPR.maxdict = 2, 8, 8
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 80
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = _SHORT_REPR.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _bad(name: str, value: Any, hint: str) -> None:
-    raise AuditError("invalid-lora-value", f"{name}={value!r} is invalid", hint)
+    raise AuditError("invalid-lora-value", f"{name}={_short(value)} is invalid", hint)
 
 
 def _make_config(fields: dict[str, Any]) -> LoraConfig:
@@ -299,13 +392,16 @@ def target_entries(fields: dict[str, Any]) -> list[TargetEntry]:
 
 
 # --------------------------------------------------------------------------- flag parsing
-def parse_list(text: str | None) -> list[str] | None:
+def parse_list(text: str | None, flag: str = "", code: str = "invalid-lora-value") -> list[str] | None:
     """``"q_proj, v_proj"`` -> ``["q_proj", "v_proj"]``."""
     if text is None:
         return None
+    where = f"{flag} " if flag else ""
+    if not text.strip():
+        raise AuditError(code, f"{where}was given an empty list", "give at least one name, e.g. q_proj")
     items = [t.strip() for t in text.split(",")]
     if not all(items):
-        raise AuditError("invalid-lora-value", f"{text!r} has an empty entry", "separate names with single commas")
+        raise AuditError(code, f"{where}{_short(text)} has an empty entry", "separate names with single commas")
     return items
 
 
@@ -318,14 +414,23 @@ def parse_layers(text: str) -> list[int]:
         if not m:
             raise AuditError(
                 "invalid-lora-value",
-                f"--layers {text!r}: {part!r} is not a layer index or range",
+                f"--layers {_short(text)}: {_short(part)} is not a layer index or range",
                 "use indices and ranges such as 0-11,20",
             )
-        start, end = int(m.group(1)), int(m.group(2) or m.group(1))
+        # Compare digit counts first: int() refuses numbers of more than 4300 digits with a ValueError.
+        widest = len(str(MAX_LAYER_INDEX))
+        bounds = (m.group(1), m.group(2) or m.group(1))
+        start, end = (int(g) if len(g) <= widest else MAX_LAYER_INDEX + 1 for g in bounds)
+        if max(start, end) > MAX_LAYER_INDEX:
+            raise AuditError(
+                "invalid-lora-value",
+                f"--layers {_short(part)} is beyond any model (lora-audit accepts indices up to {MAX_LAYER_INDEX})",
+                "give indices below the model's num_hidden_layers",
+            )
         if end < start:
             raise AuditError(
                 "invalid-lora-value",
-                f"--layers {text!r}: the range {part!r} runs backwards",
+                f"--layers {_short(text)}: the range {part!r} runs backwards",
                 f"write it as {end}-{start}",
             )
         layers += range(start, end + 1)
@@ -346,7 +451,7 @@ def parse_pattern(text: str, flag: str, integer: bool) -> dict[str, int | float]
             kind = "a whole number" if integer else "a number"
             raise AuditError(
                 "invalid-lora-value",
-                f"{flag} {text!r}: {part.strip()!r} is not NAME=VALUE with VALUE {kind}",
+                f"{flag} {_short(text)}: {_short(part.strip())} is not NAME=VALUE with VALUE {kind}",
                 f"write it as {flag} q_proj=32,k_proj=16",
             ) from None
         out[key] = number

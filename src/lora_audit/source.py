@@ -21,6 +21,9 @@ from .errors import AuditError
 CONFIG_NAME = "config.json"
 #: A single HEAD request to the hub, without retries: an unreachable hub must not cost 20 s.
 DEFAULT_HUB_TIMEOUT = 5.0
+#: A config.json is kilobytes (the largest, with a 20k-label id2label, a few MB). Reading stops past
+#: this, so /dev/zero or a mistaken multi-GB file costs a moment, not all the memory.
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".h5", ".msgpack", ".pkl", ".onnx")
 
 
@@ -52,8 +55,8 @@ def resolve_model_source(
     """
     if not spec or not spec.strip():
         raise AuditError("model-missing", "no model given", "pass a hub id such as Qwen/Qwen2.5-0.5B or a path")
-    path = Path(spec).expanduser()
-    if path.exists():
+    path = user_path(spec)
+    if path_exists(path):
         return _local_source(spec, path)
     if _looks_like_path(spec):
         raise AuditError(
@@ -65,6 +68,22 @@ def resolve_model_source(
 
 
 # --------------------------------------------------------------------------- local
+def user_path(text: str | os.PathLike[str]) -> Path:
+    """``~/x`` expanded; ``~nobody/x`` (an unknown user) left as written, to be reported as not found."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:
+        return Path(text)
+
+
+def path_exists(path: Path) -> bool:
+    """``path.exists()``, but False for a name the OS refuses (too long, ...) rather than an OSError."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _local_source(spec: str, path: Path) -> ModelSource:
     if path.is_dir():
         config_path = path / CONFIG_NAME
@@ -92,14 +111,33 @@ def _local_source(spec: str, path: Path) -> ModelSource:
     )
 
 
+def read_small_text(path: Path, code: str) -> str:
+    """The UTF-8 text of a config file, refusing one larger than :data:`MAX_CONFIG_BYTES`."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise AuditError(
+                code,
+                f"{path} is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MB: not a config file",
+                "pass the config file itself (a few kB of JSON or YAML), never a weights or data file",
+            )
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AuditError(code, f"cannot read {path}: {exc}", "check the file (a UTF-8 JSON or YAML text)") from None
+
+
 def load_config_json(path: Path) -> dict[str, Any]:
     """Read a model config.json: a JSON object with a ``model_type``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AuditError("config-unreadable", f"cannot read {path}: {exc}", "check the file") from None
+    text = read_small_text(path, "config-unreadable")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise AuditError(
+            "config-malformed",
+            f"{path} nests lists or objects too deeply to be a model config",
+            "pass the model's config.json",
+        ) from None
     except json.JSONDecodeError as exc:
         raise AuditError(
             "config-malformed",
@@ -112,11 +150,27 @@ def load_config_json(path: Path) -> dict[str, Any]:
             f"{path} holds a JSON {type(data).__name__}, not an object",
             "pass the model's config.json",
         )
-    if not data.get("model_type"):
+    model_type = data.get("model_type")
+    if not model_type:
         hint = "pass the model's config.json (a transformers config with a model_type key)"
         if "peft_type" in data or "target_modules" in data:
             hint = "this looks like a LoRA adapter config: pass it with --config, and the base model as MODEL"
         raise AuditError("config-no-model-type", f"{path} has no model_type", hint)
+    if not isinstance(model_type, str):
+        raise AuditError(
+            "config-malformed",
+            f"{path} has a model_type that is a {type(model_type).__name__}, not a name",
+            'the model_type is a string such as "llama"; fetch a fresh copy of the model\'s config.json',
+        )
+    architectures = data.get("architectures")
+    if architectures is not None and not (
+        isinstance(architectures, list) and all(isinstance(name, str) and name for name in architectures)
+    ):
+        raise AuditError(
+            "config-malformed",
+            f"{path} has architectures that are not a list of class names",
+            'write it as a list such as ["LlamaForCausalLM"], or fetch a fresh copy of the model\'s config.json',
+        )
     return data
 
 
