@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 from tests.conftest import LORA
 
@@ -31,6 +33,9 @@ def test_json_to_stdout_and_file_agree(cli, validate, tmp_path):
     assert result.code == 0
     assert validate(result.out) == validate(path.read_text())
     assert [p.name for p in path.parent.iterdir()] == ["report.json"]  # no temp file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # an ordinary file, not mkstemp's 0600
 
 
 def test_json_numbers_are_integers(cli):

@@ -354,16 +354,12 @@ def test_adapter_configs_from_other_peft_versions_are_audited(cli, validate, tmp
     assert report["applied"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ZeroDivisionError,
-    reason="known bug outside this change: rules/la018_scaling.py divides by a scaling that round(..., 6) made 0",
-)
 @pytest.mark.parametrize("args", [["--alpha", "1e-7"], ["--alpha-pattern", "q_proj=1e-7"]])
 def test_alpha_so_small_that_the_scaling_rounds_to_zero(cli, args):
-    """Found by tests/test_fuzz.py (whose alphas stay above 1e-3 until this is fixed)."""
-    result = cli(QWEN, "--targets", "q_proj,v_proj", *args)
+    """Found by tests/test_fuzz.py: LA018 once grouped scalings rounded to 6 decimals, and divided by 0."""
+    result = cli(QWEN, "--targets", "q_proj,v_proj", *args, "--format", "json")
     assert result.code in (0, 1) and "Traceback" not in result.err
+    assert "LA018" in {f["code"] for f in result.json()["findings"]}
 
 
 # --------------------------------------------------------------------------- 2. nothing runs that was not asked for

@@ -160,11 +160,17 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
         targets=targets,
         modules_to_save=saved,
         messages=messages,
-        error=None if error is None else " ".join(str(error).split()),
+        error=None if error is None else peft_text(error),
         error_type=None if error is None else type(error).__name__,
         refused=refused,
         refused_saved=refused_saved,
     )
+
+
+def peft_text(exc: BaseException, limit: int = 400) -> str:
+    """PEFT's message on one line, cut short: some embed a module's repr or a C++ stack trace."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --------------------------------------------------------------------------- per-entry matching
@@ -423,7 +429,7 @@ def _refused_entries(
     error: BaseException, config: Any, fresh_model: Callable[[], nn.Module], snap: Snapshot
 ) -> dict[str, tuple[str, str]]:
     """The entries responsible for PEFT's refusal, found with PEFT's own layer factory."""
-    message = " ".join(str(error).split())
+    message = peft_text(error)
     fused = _FUSED.search(message)
     if fused:
         present = {t.strip() for t in fused.group("present").split(",")}
@@ -453,7 +459,7 @@ def _refused_saved(error: BaseException, config: Any, failed_model: nn.Module, s
     """modules_to_save entries that wrap a module PEFT had just given a LoRA layer (PEFT raises TypeError)."""
     from peft.tuners.lora import LoraLayer
 
-    message = " ".join(str(error).split())
+    message = peft_text(error)
     if not _SAVED_ON_LORA.search(message) or not config.modules_to_save:
         return {}
     # The failed attempt got as far as injecting LoRA: its LoRA layers are what the copies would wrap.
@@ -501,7 +507,7 @@ def _creation_error(config: Any, module: nn.Module, name: str) -> str | None:
         with capture_messages("probe"), init_empty_weights():
             LoraModel._create_new_module(probe_config, ADAPTER, copy.deepcopy(module), **kwargs)
     except Exception as exc:  # noqa: BLE001
-        return " ".join(str(exc).split())
+        return peft_text(exc)
     return None
 
 

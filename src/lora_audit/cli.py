@@ -11,7 +11,6 @@ import contextlib
 import gc
 import os
 import signal
-import stat
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -250,22 +249,10 @@ def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bo
 
 
 def _write_json_file(path: str, text: str) -> None:
-    """Replace a regular file atomically; write through anything else (/dev/stdout, a FIFO, a symlink).
-
-    Renaming over /dev/null or /dev/stdout would, run as root, replace the device or link itself.
-    """
     from .render.json_report import write_atomic
 
-    try:
-        is_regular_or_new = stat.S_ISREG(os.lstat(path).st_mode)
-    except FileNotFoundError:
-        is_regular_or_new = True
-    if is_regular_or_new:
-        with _interrupt_raises():
-            write_atomic(path, text)
-    else:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    with _interrupt_raises():  # so an interrupted write still removes its temp file
+        write_atomic(path, text)
 
 
 def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:

@@ -116,8 +116,9 @@ class AdaptedModule:
     fan_in_fan_out: bool = False
 
     @property
-    def ratio(self) -> float:
-        return self.lora_params / self.dense_params if self.dense_params else float("inf")
+    def ratio(self) -> float | None:
+        """lora_params / dense_params; None for a weight with no elements (JSON has no infinity)."""
+        return self.lora_params / self.dense_params if self.dense_params else None
 
 
 @dataclass
@@ -246,7 +247,7 @@ class Report:
                 continue
             out[f.name] = _plain(getattr(self, f.name))
         for row, adapted in zip(out["adapted_modules"], self.adapted_modules, strict=True):
-            row["ratio"] = round(adapted.ratio, 6)
+            row["ratio"] = None if adapted.ratio is None else round(adapted.ratio, 6)
         lora = sum(r.lora_params for r in self.adapted_modules)
         dense = sum(r.dense_params for r in self.adapted_modules)
         out["adapted_totals"] = {

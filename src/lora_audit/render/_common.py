@@ -21,8 +21,8 @@ def pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.4f}%" if whole else "-"
 
 
-def ratio(value: float) -> str:
-    return f"{100 * value:.2f}%"
+def ratio(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.2f}%"
 
 
 def lora_summary(report: Report) -> str:

@@ -40,6 +40,11 @@ SEVERITY = "info"
 OPTIONS = {"min": 0.25, "max": 4.0, "spread": 4.0}
 
 
+def _key(scaling: float) -> float:
+    # Six significant digits, not decimals: a tiny alpha's scaling must not round to 0.
+    return float(f"{scaling:.6g}")
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
@@ -50,10 +55,10 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         return
     formula = "alpha/sqrt(r)" if report.lora_config.get("use_rslora") else "alpha/r"
     lo, hi = float(options["min"]), float(options["max"])
-    scalings = sorted({round(r.scaling, 6) for r in rows})
+    scalings = sorted({_key(r.scaling) for r in rows})
     outside = [s for s in scalings if not lo <= s <= hi]
     if outside:
-        example = next(r for r in rows if round(r.scaling, 6) == outside[0])
+        example = next(r for r in rows if _key(r.scaling) == outside[0])
         yield Problem(
             subject="scaling",
             message=(
@@ -64,8 +69,8 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             hint="set lora_alpha near r or 2r (rsLoRA for large ranks)",
         )
     if len(scalings) > 1 and scalings[-1] / scalings[0] > float(options["spread"]):
-        low = next(r for r in rows if round(r.scaling, 6) == scalings[0])
-        high = next(r for r in rows if round(r.scaling, 6) == scalings[-1])
+        low = next(r for r in rows if _key(r.scaling) == scalings[0])
+        high = next(r for r in rows if _key(r.scaling) == scalings[-1])
         yield Problem(
             subject="rank_pattern",
             message=(
