@@ -11,7 +11,7 @@ import lora_audit
 from lora_audit.build import build_meta_model
 from lora_audit.errors import AuditError
 from lora_audit.source import resolve_model_source
-from tests.conftest import MODELS
+from tests.conftest import FIXTURES, MODELS
 
 
 def _built(model_id: str, **kwargs):
@@ -121,3 +121,15 @@ def test_empty_and_unbuildable_models(tmp_path):
         build_meta_model(_config_dir(tmp_path, **{**config, "num_attention_heads": 0}))
     assert info.value.code in ("build-failed", "config-invalid")
     assert "Qwen2" in info.value.message or "qwen2" in info.value.message
+
+
+def test_trust_remote_code_builds_the_repository_class(monkeypatch, tmp_path):
+    """With the flag, the repository's own code builds the model (its auto_map picks the head)."""
+    monkeypatch.setenv("HF_MODULES_CACHE", str(tmp_path / "modules"))
+    report = lora_audit.audit(FIXTURES / "custom-code", {"target_modules": ["proj", "out"]}, trust_remote_code=True)
+    assert report.model.class_name == "TinyCustomForCausalLM"
+    assert report.notes == ["custom code via AutoModelForCausalLM (trust_remote_code)"]
+    assert report.params.trainable == 2 * 2 * 8 * (16 + 16)  # 2 layers x 2 Linear(16, 16) x r(d+k), r=8
+    with pytest.raises(AuditError) as info:
+        lora_audit.audit(FIXTURES / "custom-code", {"target_modules": ["proj"]})
+    assert info.value.code == "remote-code-required"

@@ -190,6 +190,9 @@ def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
     if trust_remote_code and auto_map and source.repo_id and source.kind in ("hub", "hf-cache"):
         # The custom code lives in the repository, next to config.json.
         where, kwargs["revision"] = source.repo_id, source.revision
+    elif trust_remote_code and auto_map:
+        # transformers loads custom code from a directory, not from a config file's path.
+        where = str(source.config_path.parent)
     with capture_messages("build"):
         try:
             return AutoConfig.from_pretrained(where, **kwargs)
@@ -251,8 +254,9 @@ def _choose_class(
         return _named_class(model_class), ("auto" if model_class.startswith("Auto") else "class"), []
 
     architectures = list(getattr(config, "architectures", None) or [])
-    if trust_remote_code and getattr(config, "auto_map", None):
-        auto_name = TASK_AUTO_CLASSES.get(task_type or "") or _auto_for_arch(architectures, config)
+    auto_map = getattr(config, "auto_map", None)
+    if trust_remote_code and isinstance(auto_map, dict) and auto_map:
+        auto_name = TASK_AUTO_CLASSES.get(task_type or "") or _auto_for_remote_code(architectures, auto_map, config)
         return getattr(transformers, auto_name), "auto", [f"custom code via {auto_name} (trust_remote_code)"]
 
     if task_type:
@@ -313,6 +317,18 @@ def _named_class(name: str) -> Any:
         f"{name!r} is not a transformers model class",
         "pass a class such as LlamaForCausalLM or an auto class such as AutoModelForSequenceClassification",
     )
+
+
+def _auto_for_remote_code(architectures: list[str], auto_map: dict[str, Any], config: Any) -> str:
+    """The auto class the repository's own auto_map registers for its architecture's head."""
+    arch = architectures[0] if architectures else ""
+    for suffixes, auto_names in _SUFFIX_AUTO_CLASSES:
+        if arch.endswith(suffixes):
+            for auto_name in auto_names:
+                if auto_name in auto_map:
+                    return auto_name
+    models = [name for name in auto_map if name.startswith("AutoModel")]
+    return models[0] if models else _auto_for_arch(architectures, config)
 
 
 def _auto_for_arch(architectures: list[str], config: Any) -> str:
