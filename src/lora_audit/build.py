@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .capture import capture_messages
-from .errors import AuditError
+from .errors import AuditError, first_line
 from .report import PeftMessage
 from .source import ModelSource
 
@@ -100,7 +100,7 @@ def build_meta_model(
             raise AuditError(
                 "build-failed",
                 f"building {getattr(cls, '__name__', cls)} for model_type {config.model_type!r} on the meta "
-                f"device failed: {type(exc).__name__}: {_first_line(exc)}",
+                f"device failed: {type(exc).__name__}: {first_line(exc)}",
                 "check the config values, or choose another head with --model-class / --task-type",
             ) from None
     _refuse_zero_size(model)
@@ -153,7 +153,7 @@ def meta_clone(module: nn.Module) -> nn.Module:
         raise AuditError(
             "module-not-clonable",
             f"cannot make a weightless copy of the given {type(module).__name__}: {type(exc).__name__}: "
-            f"{_first_line(exc)}",
+            f"{first_line(exc)}",
             "pass the model id or path instead of the module",
         ) from None
 
@@ -200,7 +200,7 @@ def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
             raise AuditError(
                 "config-invalid",
                 f"transformers cannot load {source.description} as a {model_type} config: "
-                f"{type(exc).__name__}: {_first_line(exc)}",
+                f"{type(exc).__name__}: {first_line(exc)}",
                 "fix the config values, or fetch a fresh copy of the model's config.json",
             ) from None
 
@@ -358,8 +358,3 @@ def _class_in_mapping(auto_name: str, config: Any, cls: type) -> bool:
         return False
     mapped = mapped if isinstance(mapped, (list, tuple)) else (mapped,)
     return cls in mapped
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__

@@ -19,9 +19,9 @@ import click
 
 from ._version import __version__
 from .errors import AuditError
+from .lora_config import TASK_TYPES
 
 FORMATS = ("terminal", "json", "markdown")
-TASK_TYPES = ("CAUSAL_LM", "SEQ_2_SEQ_LM", "SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION")
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

@@ -8,6 +8,12 @@ the Python API lets it propagate. Everything else is a bug and keeps its traceba
 from __future__ import annotations
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message, cut at ``limit``: enough to name a library's complaint."""
+    text = str(exc).strip().splitlines()
+    return text[0][:limit] if text else type(exc).__name__
+
+
 class AuditError(Exception):
     """A problem with the user's input: says what is wrong and how to fix it.
 

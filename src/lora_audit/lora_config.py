@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AuditError
+from .report import plain
 from .source import path_exists, read_small_text, user_path
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class LoraSpec:
 
     def as_dict(self) -> dict[str, Any]:
         """The config as plain JSON data (sets sorted, enums as their values)."""
-        return _plain(self.config.to_dict())
+        return plain(self.config.to_dict())
 
 
 # --------------------------------------------------------------------------- entry points
@@ -456,19 +457,3 @@ def parse_pattern(text: str, flag: str, integer: bool) -> dict[str, int | float]
             ) from None
         out[key] = number
     return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (set, frozenset)):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _plain(dataclasses.asdict(value))
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)

@@ -8,6 +8,7 @@ below, described by ``schema/report.schema.json``).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,6 +232,18 @@ class Report:
         }
 
     @property
+    def adapted_totals(self) -> dict[str, Any]:
+        """The per-layer table's totals row: every adapted module's LoRA and dense parameters."""
+        lora = sum(r.lora_params for r in self.adapted_modules)
+        dense = sum(r.dense_params for r in self.adapted_modules)
+        return {
+            "modules": len(self.adapted_modules),
+            "lora_params": lora,
+            "dense_params": dense,
+            "ratio": round(lora / dense, 6) if dense else 0.0,
+        }
+
+    @property
     def ok(self) -> bool:
         """True when no unsuppressed finding is at or above ``fail_on`` (``error`` by default)."""
         return not failing_findings(self.active_findings, self.fail_on)
@@ -245,17 +258,10 @@ class Report:
         for f in dataclasses.fields(self):
             if f.name in ("schema_version", "fail_on"):
                 continue
-            out[f.name] = _plain(getattr(self, f.name))
+            out[f.name] = plain(getattr(self, f.name))
         for row, adapted in zip(out["adapted_modules"], self.adapted_modules, strict=True):
             row["ratio"] = None if adapted.ratio is None else round(adapted.ratio, 6)
-        lora = sum(r.lora_params for r in self.adapted_modules)
-        dense = sum(r.dense_params for r in self.adapted_modules)
-        out["adapted_totals"] = {
-            "modules": len(self.adapted_modules),
-            "lora_params": lora,
-            "dense_params": dense,
-            "ratio": round(lora / dense, 6) if dense else 0.0,
-        }
+        out["adapted_totals"] = self.adapted_totals
         out["summary"] = self.summary
         out["fail_on"] = self.fail_on
         out["ok"] = self.ok
@@ -272,14 +278,21 @@ def failing_findings(findings: list[Finding], fail_on: str) -> list[Finding]:
     return [f for f in findings if SEVERITIES.index(f.severity) <= threshold]
 
 
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+def plain(value: Any) -> Any:
+    """JSON-ready data: dataclasses and dicts as objects, sets sorted, enums as their values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(plain(v) for v in value)
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
 
 
 def error_document(error: dict[str, str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalogue
-from .errors import AuditError
+from .errors import AuditError, first_line
 
 CONFIG_NAME = "config.json"
 #: A single HEAD request to the hub, without retries: an unreachable hub must not cost 20 s.
@@ -326,7 +326,7 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
             return _unreachable(repo_id, revision, where, exc)
         raise AuditError(
             "hub-error",
-            f"the Hugging Face Hub refused config.json of {where}: {_first_line(exc)}",
+            f"the Hugging Face Hub refused config.json of {where}: {first_line(exc, 200)}",
             "try again later, or pass a local directory with config.json",
         ) from None
     except Exception as exc:  # noqa: BLE001 - connection refused, DNS, timeouts (httpx raises its own types)
@@ -346,10 +346,10 @@ def _unreachable(repo_id: str, revision: str | None, where: str, exc: BaseExcept
     return _from_catalogue(
         repo_id,
         revision,
-        reason=f"hub unreachable: {_first_line(exc)}",
+        reason=f"hub unreachable: {first_line(exc, 200)}",
         error=AuditError(
             "hub-unreachable",
-            f"cannot reach the Hugging Face Hub to fetch config.json of {where} ({_first_line(exc)}), and it is "
+            f"cannot reach the Hugging Face Hub to fetch config.json of {where} ({first_line(exc, 200)}), and it is "
             "neither cached nor bundled",
             "check the network (or HF_ENDPOINT), or pass a local directory with config.json",
         ),
@@ -360,8 +360,3 @@ def _is_unreachable(exc: Exception) -> bool:
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None)
     return status is None or status >= 500
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__

@@ -129,10 +129,8 @@ def common_prefix(labels: list[str]) -> str:
 
 
 def totals(report: Report) -> tuple[int, int]:
-    return (
-        sum(r.lora_params for r in report.adapted_modules),
-        sum(r.dense_params for r in report.adapted_modules),
-    )
+    row = report.adapted_totals
+    return row["lora_params"], row["dense_params"]
 
 
 def types_text(types: dict[str, int]) -> str:
