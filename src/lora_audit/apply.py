@@ -210,7 +210,7 @@ def _target_matches(
     tuner = peft_model.base_model if peft_model is not None else None
     targeted = list(getattr(tuner, "targeted_module_names", []) or [])
     targeted_params = list(getattr(tuner, "targeted_parameter_names", []) or [])
-    conversions = _moe_conversions(built)
+    conversions = moe_conversion_table(built.model_type)
     final_targets = final.target_modules
     user_params = [e.pattern for e in entries if e.kind == "parameter"]
     out: list[TargetMatch] = []
@@ -308,7 +308,7 @@ def _type_of(name: str, snap: Snapshot) -> str:
     return "param " + "x".join(map(str, shape)) if shape is not None else "?"
 
 
-def _moe_conversions(built: BuiltModel) -> dict[str, str]:
+def moe_conversion_table(model_type: str) -> dict[str, str]:
     """PEFT's table of transformers-v4 expert names and the fused v5 parameter each became."""
     try:
         from peft.utils.transformers_weight_conversion import (
@@ -317,13 +317,8 @@ def _moe_conversions(built: BuiltModel) -> dict[str, str]:
         )
     except ImportError:  # an older/newer PEFT without the conversion
         return {}
-    base = _MODEL_TO_CONVERSION_PATTERN.get(built.model_type)
+    base = _MODEL_TO_CONVERSION_PATTERN.get(model_type)
     return dict(_MOE_TARGET_MODULE_MAPPING.get(base, {}) or {})
-
-
-def moe_conversion_table(model_type: str) -> dict[str, str]:
-    """Public view of :func:`_moe_conversions` for rules' hints: {v4 name: fused v5 parameter}."""
-    return _moe_conversions(BuiltModel(factory=lambda: None, class_name="", model_type=model_type, config=None))
 
 
 def _prepared_config(config: Any, built: BuiltModel) -> Any:
