@@ -14,7 +14,7 @@ FIXTURES = ROOT / "fixtures"
 MODELS = FIXTURES / "models"
 TINY = FIXTURES / "tiny"
 LORA = FIXTURES / "lora"
-SCHEMA = ROOT / "src" / "lora_audit" / "schema" / "report.schema.json"
+SCHEMA = ROOT / "lora_audit" / "schema" / "report.schema.json"
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@ lora-audit exits 0, 1 or 2, never prints a traceback, explains an exit 2 in one 
 JSON document it prints or writes validates against the shipped schema.
 
 The audits run in this process (the ``cli`` fixture), on small models, so a run of each
-property stays in the tens of seconds. A crash found here is a bug: it is fixed in src/ and its
+property stays in the tens of seconds. A crash found here is a bug: it is fixed in lora_audit/ and its
 example kept in tests/test_hostile.py as a regular test.
 """
 
