@@ -59,7 +59,18 @@ def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
             if len(shape) >= 3 and not snap.types[owner].startswith("Conv")
         ],
         moe_v4_names=moe_conversion_table(built.model_type),
+        library=getattr(built, "library", "transformers"),
+        library_version=_library_version(getattr(built, "library", "transformers")),
     )
+
+
+def _library_version(library: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(library)
+    except PackageNotFoundError:
+        return None
 
 
 def module_tree(snap: Snapshot) -> list[ModuleNode]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Bump when a key changes meaning or disappears; adding keys is compatible.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SEVERITIES = ("error", "warning", "info")
 #: ``--fail-on`` levels: a finding at or above the level fails the run.
@@ -42,6 +42,10 @@ class ModelInfo:
     fused_expert_parameters: list[str] = field(default_factory=list)
     #: PEFT's table of transformers-v4 expert names for this model type and the fused parameter each became
     moe_v4_names: dict[str, str] = field(default_factory=dict)
+    #: the library that built the model: transformers | diffusers | timm | sentence-transformers
+    library: str = "transformers"
+    #: that library's version
+    library_version: str | None = None
 
 
 @dataclass
@@ -183,6 +187,8 @@ class Finding:
     hint: str
     suppressed: bool = False
     suppression_reason: str | None = None
+    #: where the entry this finding is about was written: {"file": str, "line": int | None}
+    location: dict[str, Any] | None = None
 
 
 @dataclass
@@ -212,6 +218,12 @@ class Report:
     unknown_config_fields: list[str] = field(default_factory=list)
     #: how the model class was chosen, when it was not the config's own architecture
     notes: list[str] = field(default_factory=list)
+    #: which front-end read the LoRA config file and what it translated it to (None: flags or API only)
+    lora_config_source: dict[str, Any] | None = None
+    #: the quantization the base is trained under (framework flags or config.json's quantization_config)
+    quantization: dict[str, Any] | None = None
+    #: a saved adapter's tensor table checked against this base (``--adapter``)
+    adapter: dict[str, Any] | None = None
     findings: list[Finding] = field(default_factory=list)
     fail_on: str = "error"
     schema_version: int = SCHEMA_VERSION

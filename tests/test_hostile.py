@@ -523,7 +523,7 @@ def test_json_path_replaces_an_existing_file_whole(cli, validate, tmp_path):
 )
 def test_json_path_holds_the_error_document_when_the_audit_fails(cli, validate, tmp_path, args, code):
     path = tmp_path / "out" / "report.json"
-    write(path, json.dumps({"schema_version": 1, "ok": True}) + " " * 10_000)  # yesterday's green report
+    write(path, json.dumps({"schema_version": 2, "ok": True}) + " " * 10_000)  # yesterday's green report
     result = cli(*args, "--json", path)
     assert result.code == 2
     assert validate(strict_json(path.read_text()))["error"]["code"] == code
