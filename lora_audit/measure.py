@@ -29,7 +29,7 @@ _LORA_NAMES = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)\.
 
 
 def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
-    from .apply import moe_conversion_table
+    from ._peft_private import moe_conversion_table
 
     config = built.config
     text_config = getattr(config, "get_text_config", lambda: config)() if config is not None else None
