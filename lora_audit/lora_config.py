@@ -59,6 +59,9 @@ class LoraSpec:
     entries: list[TargetEntry]
     origin: str  #: flags | <file> | <file> + flags | LoraConfig | dict
     unknown_fields: list[str] = field(default_factory=list)
+    #: the quantization a framework config asks for (``load_in_4bit``, ``adapter: qlora``, ``quantization_bit``):
+    #: ``{"method": "bitsandbytes", "bits": 4, "source": "<file>: load_in_4bit"}``; None when it asks for none
+    quantization_request: dict[str, Any] | None = None
 
     @property
     def modules_to_save(self) -> list[str]:
