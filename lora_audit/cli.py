@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from . import streams
 from ._version import __version__
 from .errors import AuditError
 from .lora_config import TASK_TYPES
@@ -102,6 +103,9 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
               help="Suppress these rules' findings (still shown, marked suppressed). CODE:subject works too.")
 @click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
 @click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
+@click.option("--timeout", type=float, metavar="SECONDS",
+              help="Budget for building and applying (default 300, or $LORA_AUDIT_TIMEOUT); past it, exit 2.")
+@click.option("--debug", is_flag=True, help="On an internal error, print the traceback.")
 def audit_command(**opts: Any) -> None:
     """Audit a LoRA config against MODEL, weightlessly.
 
@@ -235,17 +239,21 @@ def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bo
                 "pass --json a file path in an existing, writable directory",
             ) from None
     if fmt == "json":
-        sys.stdout.write(render_json(report))
+        streams.write_out(render_json(report))
     elif fmt == "markdown":
         from .render.markdown import render_markdown
 
-        sys.stdout.write(render_markdown(report))
+        streams.write_out(render_markdown(report))
     else:
         from rich.console import Console
 
         from .render.terminal import render_terminal
 
-        render_terminal(report, Console(highlight=False, soft_wrap=False), tree=tree, coverage=coverage)
+        console = Console(file=streams.stdout_for_rich(), highlight=False, soft_wrap=False)
+        render_terminal(report, console, tree=tree, coverage=coverage)
+    problem = streams.stdout_problem()
+    if problem:
+        streams.write_err(f"lora-audit: warning: the report could not be written to stdout: {problem}\n")
 
 
 def _write_json_file(path: str, text: str) -> None:
@@ -262,12 +270,12 @@ def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
     if fmt == "json" or json_path:
         document = dumps(error_document(exc.to_dict()))
         if fmt == "json":
-            sys.stdout.write(document)
+            streams.write_out(document)
         if json_path:
             # The error line below is what matters; an unwritable --json path must not hide it.
             with contextlib.suppress(OSError, ValueError):
                 _write_json_file(json_path, document)
-    click.echo(f"lora-audit: error: {exc.one_line()}", err=True)
+    streams.write_err(f"lora-audit: error: {exc.one_line()}\n")
     sys.exit(EXIT_USAGE)
 
 
@@ -286,45 +294,71 @@ def _status(fmt: str) -> Iterator[Any]:
 
 # --------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: one line for usage errors, 130 on Ctrl-C, never a traceback for user mistakes."""
+    """Console-script entry point: one line for usage errors, 130 on Ctrl-C, never a traceback.
+
+    Exit codes stay the audit's verdict whatever happens to stdout or stderr, and an unexpected
+    error (a bug) is exit 2 with an ``internal-error`` line, never 1, which CI reads as "findings".
+    """
     console = argv is None
     args = list(sys.argv[1:] if console else argv)
+    streams.reset()
     if console:
+        streams.ensure_standard_streams()
         # A short-lived process that builds tens of thousands of module objects: the cyclic garbage
         # collector would scan them again and again for nothing (about 0.5 s on a 400B model).
         # Only the console script does this; the Python API leaves the interpreter's settings alone.
         gc.disable()
         _exit_at_once_on_interrupt()
+    fmt, json_path = _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json")
     try:
+        # --offline must reach huggingface_hub before anything imports it (transformers reads it once).
+        if "--offline" in args[: args.index("--")] if "--" in args else "--offline" in args:
+            from .network import force_offline
+
+            force_offline()
         # Not cli.main(): on Ctrl-C it prints a blank line before our message, and it would turn the
         # interrupt into click.Abort, hiding an interrupt that arrived wrapped in another exception.
         with cli.make_context("lora-audit", args) as ctx:
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except click.ClickException as exc:
         usage = AuditError("usage", _click_message(exc), "see lora-audit --help")
-        _fail(usage, _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json"))
+        _fail(usage, fmt, json_path)
     except AuditError as exc:
         # Raised while click parses the flags (a flag callback), before _run_audit could report it.
         if _interrupted(exc):
             _exit_interrupted(console)
-        _fail(exc, _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json"))
+        _fail(exc, fmt, json_path)
     except click.exceptions.Abort:
         _exit_interrupted(console)
-    except BrokenPipeError:
-        # stdout closed early (| head): not an error of ours; silence the flush at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+    except SystemExit as exc:
+        _exit(exc.code)
     except BaseException as exc:
-        if isinstance(exc, SystemExit) or not _interrupted(exc):
-            raise
-        _exit_interrupted(console)
+        if _interrupted(exc):
+            _exit_interrupted(console)
+        _internal_error(exc, args, fmt, json_path)
     finally:
         if console:
             # Nothing is left worth interrupting: a Ctrl-C during interpreter teardown would print a traceback.
             _ignore_interrupts()
+        streams.flush_quietly()
+
+
+def _exit(code: Any) -> None:
+    streams.flush_quietly()
+    sys.exit(code)
+
+
+def _internal_error(exc: BaseException, args: list[str], fmt: str, json_path: str | None) -> None:
+    """A bug, not bad input: exit 2 (as ruff does), one line asking for a report, the traceback with --debug."""
+    from .errors import internal_error
+
+    if "--debug" in args or os.environ.get("LORA_AUDIT_DEBUG"):
+        import traceback
+
+        streams.write_err("".join(traceback.format_exception(exc)))
+    _fail(internal_error(exc), fmt, json_path)
 
 
 def _interrupted(exc: BaseException) -> bool:

@@ -8,22 +8,25 @@ Weights are never requested: this module only ever names ``config.json``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import catalogue
+from . import catalogue, network
 from .errors import AuditError, first_line
 
 CONFIG_NAME = "config.json"
 #: A single HEAD request to the hub, without retries: an unreachable hub must not cost 20 s.
 DEFAULT_HUB_TIMEOUT = 5.0
 #: A config.json is kilobytes (the largest, with a 20k-label id2label, a few MB). Reading stops past
-#: this, so /dev/zero or a mistaken multi-GB file costs a moment, not all the memory.
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
+#: this, so a mistaken multi-GB file costs a moment, not all the memory; transformers copies a config
+#: several times while loading it, so a 60 MB one would cost minutes and gigabytes.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".h5", ".msgpack", ".pkl", ".onnx")
 
 
@@ -87,7 +90,17 @@ def path_exists(path: Path) -> bool:
 def _local_source(spec: str, path: Path) -> ModelSource:
     if path.is_dir():
         config_path = path / CONFIG_NAME
-        if not config_path.is_file():
+        try:
+            os.stat(config_path)
+        except PermissionError:
+            raise AuditError(
+                "config-unreadable",
+                f"cannot read {spec}: permission denied",
+                "check the directory's permissions, or run as a user who can read it",
+            ) from None
+        except OSError:
+            pass
+        if not config_path.is_file() and not path_exists(config_path):
             raise AuditError(
                 "no-config-json",
                 f"{spec} has no config.json",
@@ -111,11 +124,38 @@ def _local_source(spec: str, path: Path) -> ModelSource:
     )
 
 
-def read_small_text(path: Path, code: str) -> str:
-    """The UTF-8 text of a config file, refusing one larger than :data:`MAX_CONFIG_BYTES`."""
+#: How long a pipe (``--config <(...)``) may take to deliver its config before we give up on it.
+PIPE_SECONDS = 10.0
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _special_kind(mode: int) -> str | None:
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), None)
+
+
+def read_small_text(path: Path, code: str, allow_pipe: bool = True) -> str:
+    """The UTF-8 text of a config file, refusing one larger than :data:`MAX_CONFIG_BYTES`.
+
+    Only a regular file is read, or with ``allow_pipe`` a pipe (``--config <(...)``, /dev/stdin)
+    that delivers within :data:`PIPE_SECONDS`. A FIFO, socket or device is refused without
+    opening it where that could block: nothing here waits forever.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+        mode = os.stat(path).st_mode
+        kind = _special_kind(mode)
+        if kind is not None and not (allow_pipe and stat.S_ISFIFO(mode)):
+            raise AuditError(
+                code,
+                f"{path} is {kind}, not a config file",
+                "pass the config file itself (a few kB of JSON or YAML)",
+            )
+        data = _read_limited(path, stat.S_ISFIFO(mode))
         if len(data) > MAX_CONFIG_BYTES:
             raise AuditError(
                 code,
@@ -123,13 +163,49 @@ def read_small_text(path: Path, code: str) -> str:
                 "pass the config file itself (a few kB of JSON or YAML), never a weights or data file",
             )
         return data.decode("utf-8")
+    except PermissionError:
+        raise AuditError(code, f"cannot read {path}: permission denied",
+                         "check the file's permissions (and its directory's), or run as a user who can read it",
+                         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditError(code, f"cannot read {path}: {exc}", "check the file (a UTF-8 JSON or YAML text)") from None
 
 
+def _read_limited(path: Path, pipe: bool) -> bytes:
+    """At most ``MAX_CONFIG_BYTES + 1`` bytes; from a pipe, only as long as it delivers within PIPE_SECONDS."""
+    if not pipe:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_CONFIG_BYTES + 1)
+    import select
+    import time
+
+    # O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer that may never come.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    chunks: list[bytes] = []
+    size = 0
+    give_up = time.monotonic() + PIPE_SECONDS
+    try:
+        while size <= MAX_CONFIG_BYTES:
+            left = give_up - time.monotonic()
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                raise OSError(f"the pipe delivered no complete config within {PIPE_SECONDS:g} s")
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
 def load_config_json(path: Path) -> dict[str, Any]:
     """Read a model config.json: a JSON object with a ``model_type``."""
-    text = read_small_text(path, "config-unreadable")
+    text = read_small_text(path, "config-unreadable", allow_pipe=False)
     try:
         data = json.loads(text)
     except RecursionError:
@@ -282,12 +358,17 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
     where = f"{repo_id}@{revision or 'main'}"
     if status is not None:
         status(f"fetching config.json of {where} from the Hugging Face Hub")
-    try:
+    timeout = hub_timeout()
+
+    def fetch() -> Path:
         # One HEAD without retries first: hf_hub_download retries an unreachable hub for ~20 s.
-        get_hf_file_metadata(
-            hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=hub_timeout(), retry_on_errors=False
-        )
-        path = Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=hub_timeout()))
+        get_hf_file_metadata(hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=timeout,
+                             retry_on_errors=False)
+        return Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=timeout))
+
+    try:
+        # The timeouts above are per read; a hub that trickles bytes would never trip them.
+        path = network.call_with_deadline(fetch, network.deadline(timeout), f"fetching {where}")
     except GatedRepoError:
         return _from_catalogue(
             repo_id,
@@ -301,7 +382,9 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
                 "or pass a local directory with config.json",
             ),
         )
-    except RepositoryNotFoundError:
+    except RepositoryNotFoundError as exc:
+        if catalogue.find(repo_id) is not None:  # a mirror that lacks the repository: as if unreachable
+            return _unreachable(repo_id, revision, where, exc)
         raise AuditError(
             "model-not-found",
             f"{repo_id} is not a model on the Hugging Face Hub, or it is private",
@@ -322,13 +405,17 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
             "lora-audit needs a transformers model repository; pass a local config.json",
         ) from None
     except HfHubHTTPError as exc:
-        if _is_unreachable(exc):
+        if _is_unreachable(exc) or (_status(exc) in (403, 404) and catalogue.find(repo_id) is not None):
             return _unreachable(repo_id, revision, where, exc)
         raise AuditError(
             "hub-error",
             f"the Hugging Face Hub refused config.json of {where}: {first_line(exc, 200)}",
             "try again later, or pass a local directory with config.json",
         ) from None
+    except OSError as exc:
+        if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in _CACHE_ERRNOS:
+            raise _cache_unwritable(exc) from None
+        return _unreachable(repo_id, revision, where, exc)
     except Exception as exc:  # noqa: BLE001 - connection refused, DNS, timeouts (httpx raises its own types)
         return _unreachable(repo_id, revision, where, exc)
     return ModelSource(
@@ -356,7 +443,22 @@ def _unreachable(repo_id: str, revision: str | None, where: str, exc: BaseExcept
     )
 
 
+def _status(exc: Exception) -> int | None:
+    return getattr(getattr(exc, "response", None), "status_code", None)
+
+
 def _is_unreachable(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
+    status = _status(exc)
     return status is None or status >= 500
+
+
+#: Errors that mean the local cache cannot be written, not that the hub is unreachable.
+_CACHE_ERRNOS = (errno.EACCES, errno.EROFS, errno.ENOTDIR, errno.ENOSPC, errno.EPERM)
+
+
+def _cache_unwritable(exc: OSError) -> AuditError:
+    return AuditError(
+        "hub-cache-unwritable",
+        f"cannot write the Hugging Face cache ({exc.strerror or exc}: {exc.filename or '?'})",
+        "point HF_HOME (or HF_HUB_CACHE) at a writable directory, or pass a local directory with config.json",
+    )
