@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AuditError
+from .numbers import MIN_NORMAL, check_numbers
 from .report import plain
 from .source import path_exists, read_small_text, user_path
 
@@ -127,6 +128,7 @@ def load_config_file(file: str | Path) -> tuple[Path, dict[str, Any]]:
     # Not only regular files: --config <(...) and /dev/stdin are pipes.
     text = read_small_text(path, "lora-config-unreadable")
     data = _parse(path, text)
+    check_numbers(data, str(path), "invalid-lora-value")
     if _nesting(data) > MAX_NESTING:
         raise _too_deep(path)
     if not isinstance(data, dict):
@@ -153,6 +155,8 @@ def _parse(path: Path, text: str) -> Any:
             return yaml.safe_load(text)
         except RecursionError:
             raise _too_deep(path) from None
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise _unusable_number(path, exc) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -165,12 +169,26 @@ def _parse(path: Path, text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise _too_deep(path) from None
-    except json.JSONDecodeError as exc:
-        raise AuditError(
-            "lora-config-malformed",
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            "fix the file (YAML files need a .yaml or .yml suffix)",
-        ) from None
+    except ValueError as exc:
+        if not isinstance(exc, json.JSONDecodeError):  # an integer of more than 4,300 digits
+            raise _unusable_number(path, exc) from None
+        raise _json_error(path, exc) from None
+
+
+def _json_error(path: Path, exc: json.JSONDecodeError) -> AuditError:
+    return AuditError(
+        "lora-config-malformed",
+        f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+        "fix the file (YAML files need a .yaml or .yml suffix)",
+    )
+
+
+def _unusable_number(path: Path, exc: ValueError) -> AuditError:
+    return AuditError(
+        "invalid-lora-value",
+        f"{path} holds a number Python cannot read: {str(exc)[:120]}",
+        "fix the value: LoRA settings are small numbers (r 8-64, lora_alpha 16-128)",
+    )
 
 
 def _nesting(value: Any) -> int:
@@ -231,6 +249,8 @@ def _config_fields(config: LoraConfig) -> dict[str, Any]:
 # --------------------------------------------------------------------------- validation
 def validate_fields(fields: dict[str, Any]) -> None:
     """The checks PEFT does not make (or makes with a less useful message)."""
+    # Before anything compares, converts or prints a value: a 5,000-digit integer cannot even be printed.
+    check_numbers(fields, "the LoRA config", "invalid-lora-value")
     for name, value in fields.items():
         # The report repeats the config, and JSON has no way to write inf or NaN.
         if not _all_finite(value):
@@ -240,7 +260,8 @@ def validate_fields(fields: dict[str, Any]) -> None:
         _bad("r", r, f"the LoRA rank must be a whole number from 1 to {MAX_RANK} (typical: 8, 16, 32, 64)")
     alpha = fields.get("lora_alpha")
     if alpha is not None and not _is_alpha(alpha):
-        _bad("lora_alpha", alpha, "alpha must be a finite number > 0 (commonly r or 2*r); 0 or less silences LoRA")
+        _bad("lora_alpha", alpha, "alpha must be a finite number > 0 (commonly r or 2*r); 0 or less silences LoRA, "
+             "and below 1e-300 the scaling underflows to 0")
     dropout = fields.get("lora_dropout")
     if dropout is not None and (
         isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1
@@ -307,7 +328,8 @@ def _is_rank(value: Any) -> bool:
 def _is_alpha(value: Any) -> bool:
     # Not infinity: the scaling would be too, and JSON has no way to write it.
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return number and math.isfinite(value) and value > 0
+    # Above the smallest normal float times the largest rank: alpha/r never underflows to 0 (or a subnormal).
+    return number and math.isfinite(value) and value / MAX_RANK >= MIN_NORMAL
 
 
 #: How PEFT 0.21 embeds names in its own regular expressions (tuners_utils.check_target_module_exists
@@ -373,6 +395,12 @@ def _make_config(fields: dict[str, Any]) -> LoraConfig:
                 "invalid-lora-config",
                 f"PEFT rejects this LoRA config: {' '.join(str(exc).split())}",
                 "fix the value PEFT names",
+            ) from None
+        except ImportError as exc:  # init_lora_weights="loftq" needs scipy, "pissa" and others their packages
+            raise AuditError(
+                "missing-dependency",
+                f"PEFT needs a package that is not installed for this LoRA config: {' '.join(str(exc).split())}",
+                "install the package PEFT names (pip install ...), or choose another init_lora_weights",
             ) from None
 
 

@@ -69,8 +69,8 @@ def load_settings(path: Path | None = None, search: bool = True) -> Settings:
         return Settings()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise AuditError("settings-invalid", f"cannot read {path}: {exc}", "fix the TOML syntax") from None
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer of 4,300+ digits
+        raise AuditError("settings-invalid", f"cannot read {path}: {str(exc)[:200]}", "fix the TOML syntax") from None
     table = data.get("tool", {}).get("lora-audit")
     if table is None:
         return Settings(path=None)
@@ -79,7 +79,10 @@ def load_settings(path: Path | None = None, search: bool = True) -> Settings:
 
 def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
     where = f"[tool.lora-audit] in {path}" if path else "[tool.lora-audit]"
+    from .numbers import check_numbers
     from .rules import resolve_code
+
+    check_numbers(table, where, "settings-invalid")
 
     def bad(key: str, why: str) -> AuditError:
         return AuditError("settings-invalid", f"{where}: {key} {why}", "see README 'Settings' for the format")

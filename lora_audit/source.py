@@ -19,6 +19,7 @@ from typing import Any
 
 from . import catalogue, network
 from .errors import AuditError, first_line
+from .numbers import check_numbers
 
 CONFIG_NAME = "config.json"
 #: A single HEAD request to the hub, without retries: an unreachable hub must not cost 20 s.
@@ -220,6 +221,13 @@ def load_config_json(path: Path) -> dict[str, Any]:
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "fix the file, or fetch a fresh copy of the model's config.json",
         ) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise AuditError(
+            "config-malformed",
+            f"{path} is not a usable config: {first_line(exc, 120)}",
+            "fix the value, or fetch a fresh copy of the model's config.json",
+        ) from None
+    check_numbers(data, str(path), "config-malformed")
     if not isinstance(data, dict):
         raise AuditError(
             "config-malformed",
