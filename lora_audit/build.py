@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import budget
 from .capture import capture_messages
 from .errors import AuditError, first_line
 from .report import PeftMessage
@@ -31,13 +32,8 @@ TASK_AUTO_CLASSES = {
     "FEATURE_EXTRACTION": "AutoModel",
 }
 
-#: Layer counts above this are refused before building: 5,000 layers take half a minute to build on
-#: meta, so a config claiming a million would run for hours. The deepest published models have under 200.
-MAX_LAYERS = 2048
-_LAYER_COUNT_FIELDS = (
-    "num_hidden_layers", "n_layer", "n_layers", "num_layers", "num_decoder_layers", "encoder_layers", "decoder_layers",
-    "depth",
-)
+#: Layer counts above this are refused before building (the check, over every depth field, is in budget.py).
+MAX_LAYERS = budget.MAX_LAYERS
 
 #: Class-name endings (from ``architectures``) and the auto classes that build that head, in
 #: the order to try. Used when the saved class name is not in this transformers (renamed, custom).
@@ -78,7 +74,7 @@ def build_meta_model(
     trust_remote_code: bool = False,
 ) -> BuiltModel:
     """Build the model described by ``source`` on the meta device (no weights are allocated)."""
-    _refuse_too_deep(source.config)
+    budget.check_model_config(source.config, str(source.config_path))
     config = _load_config(source, trust_remote_code)
     _refuse_empty(config)
     cls, how, notes = _choose_class(config, source, task_type, model_class, trust_remote_code)
@@ -215,21 +211,6 @@ def _refuse_empty(config: Any) -> None:
                 f"the config has {name}={value}: a model with no layers has nothing for LoRA to adapt",
                 "check the config, or pass the real model's config.json",
             )
-
-
-def _refuse_too_deep(raw: dict[str, Any]) -> None:
-    # On the raw JSON, before transformers sees it: some configs build a per-layer list in __init__.
-    parts = [raw, *(value for value in raw.values() if isinstance(value, dict))]  # text_config, vision_config...
-    for part in parts:
-        for name in _LAYER_COUNT_FIELDS:
-            value = part.get(name)
-            if isinstance(value, int) and value > MAX_LAYERS:
-                raise AuditError(
-                    "too-many-layers",
-                    f"the config has {name}={value}: lora-audit builds models of up to {MAX_LAYERS} layers "
-                    "(the deepest published ones have a few hundred)",
-                    "check the config, or pass the real model's config.json",
-                )
 
 
 def _refuse_zero_size(model: nn.Module) -> None:

@@ -158,6 +158,7 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 offline=opts["offline"],
                 settings=settings,
                 status=status,
+                timeout=opts["timeout"],
             )
         _emit(report, fmt, json_path, opts["tree"], opts["coverage"])
     except AuditError as exc:
@@ -310,9 +311,13 @@ def main(argv: list[str] | None = None) -> None:
         gc.disable()
         _exit_at_once_on_interrupt()
     fmt, json_path = _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json")
+    if console:
+        from . import budget
+
+        budget.set_hard_exit(lambda error: _hard_exit(error, fmt, json_path))
     try:
         # --offline must reach huggingface_hub before anything imports it (transformers reads it once).
-        if "--offline" in args[: args.index("--")] if "--" in args else "--offline" in args:
+        if "--offline" in (args[: args.index("--")] if "--" in args else args):
             from .network import force_offline
 
             force_offline()
@@ -343,6 +348,14 @@ def main(argv: list[str] | None = None) -> None:
             # Nothing is left worth interrupting: a Ctrl-C during interpreter teardown would print a traceback.
             _ignore_interrupts()
         streams.flush_quietly()
+
+
+def _hard_exit(error: AuditError, fmt: str, json_path: str | None) -> None:
+    """The budget ran out inside code that cannot be interrupted: report it from the watcher thread, and leave."""
+    with contextlib.suppress(BaseException):
+        _fail(error, fmt, json_path)
+    streams.flush_quietly()
+    os._exit(EXIT_USAGE)
 
 
 def _exit(code: Any) -> None:

@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from .errors import AuditError, first_line
@@ -35,6 +36,26 @@ def force_offline() -> None:
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:  # already imported: it read the variable once, so set its live value too
         constants.HF_HUB_OFFLINE = True
+
+
+@contextlib.contextmanager
+def offline_mode(offline: bool | None) -> Iterator[None]:
+    """Offline inside the block when ``offline`` is true (the Python API), as it was afterwards."""
+    if not offline:
+        yield
+        return
+    import huggingface_hub.constants as constants
+
+    before_env, before_constant = os.environ.get("HF_HUB_OFFLINE"), constants.HF_HUB_OFFLINE
+    force_offline()
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = before_constant
+        if before_env is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = before_env
 
 
 def check_environment() -> None:

@@ -12,12 +12,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import measure
+from . import budget, measure, network
 from ._version import __version__
 from .apply import apply_lora
 from .build import build_meta_model, from_module
 from .check import run_rules
-from .errors import AuditError
+from .errors import AuditError, internal_error
 from .lora_config import resolve_lora_config
 from .report import Report
 from .settings import Settings
@@ -37,6 +37,7 @@ def audit(
     offline: bool | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
+    timeout: float | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
@@ -47,7 +48,28 @@ def audit(
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
     >>> report.params.trainable, report.ok
     (540672, True)
+
+    Building and applying run within a wall-time budget (``timeout`` seconds, else
+    ``$LORA_AUDIT_TIMEOUT``, else 300) and a memory budget (``$LORA_AUDIT_MAX_MEMORY_GB``, else 8).
+    Every failure is an :class:`AuditError`: bad input with its own code, a bug as ``internal-error``.
     """
+    try:
+        return _audit(model, lora_config, config_file=config_file, overrides=overrides, revision=revision,
+                      task_type=task_type, model_class=model_class, trust_remote_code=trust_remote_code,
+                      offline=offline, settings=settings, status=status, timeout=timeout)
+    except AuditError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug: still an AuditError, with the cause chained for debugging
+        raise internal_error(exc) from exc
+
+
+def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[str, Any] | None,
+           revision: str | None, task_type: str | None, model_class: str | None, trust_remote_code: bool,
+           offline: bool | None, settings: Settings | None, status: Callable[[str], Any] | None,
+           timeout: float | None) -> Report:
+    network.check_environment()
+    budget.seconds_budget(timeout)  # a bad --timeout is refused before any work
+    budget.memory_budget()
     settings = settings or Settings()
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
@@ -55,29 +77,32 @@ def audit(
     task = spec.config.task_type
     task = getattr(task, "value", task)
 
-    source = None
-    if _is_module(model):
-        built = from_module(model)
-        name = type(model).__name__
-    elif isinstance(model, (str, os.PathLike)):
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
-        if status is not None:
-            status("building the model on the meta device")
-        built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
-        name = os.fspath(model)
-    else:
-        raise AuditError(
-            "invalid-model",
-            f"model must be a hub id, a path or an nn.Module, not {type(model).__name__}",
-            "pass e.g. 'Qwen/Qwen2.5-0.5B'",
-        )
+    # Offline before transformers loads a config that names other repositories (a DETR backbone).
+    with network.offline_mode(offline), budget.limits(timeout):
+        source = None
+        if _is_module(model):
+            built = from_module(model)
+            name = type(model).__name__
+        elif isinstance(model, (str, os.PathLike)):
+            source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+            if status is not None:
+                status("building the model on the meta device")
+            built = build_meta_model(source, task_type=task, model_class=model_class,
+                                     trust_remote_code=trust_remote_code)
+            name = os.fspath(model)
+        else:
+            raise AuditError(
+                "invalid-model",
+                f"model must be a hub id, a path or an nn.Module, not {type(model).__name__}",
+                "pass e.g. 'Qwen/Qwen2.5-0.5B'",
+            )
 
-    if status is not None:
-        status("applying the LoRA config with PEFT")
-    adaptation = apply_lora(built, spec)
-    report = _measure(name, source, built, spec, adaptation, settings)
-    report.findings = run_rules(report, settings)
-    return report
+        if status is not None:
+            status("applying the LoRA config with PEFT")
+        adaptation = apply_lora(built, spec)
+        report = _measure(name, source, built, spec, adaptation, settings)
+        report.findings = run_rules(report, settings)
+        return report
 
 
 def _measure(name, source, built, spec, adaptation, settings: Settings) -> Report:  # noqa: ANN001
