@@ -12,6 +12,7 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,8 @@ from .errors import AuditError
 from .lora_config import TASK_TYPES
 
 FORMATS = ("terminal", "json", "markdown")
+#: The raw arguments of the run in progress: --json must not overwrite any file they name.
+_ARGS: list[str] = []
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -140,6 +143,9 @@ def _run_audit(opts: dict[str, Any]) -> int:
     try:
         if json_path is not None and not json_path.strip():
             raise AuditError("usage", "--json was given an empty path", "name the file, e.g. --json audit.json")
+        problem = _json_path_problem(json_path, _ARGS) if json_path else None
+        if problem is not None:
+            raise problem
         from .settings import load_settings
 
         settings = load_settings().merged(_rule_codes(opts["select"], "--select"), _ignore_keys(opts["ignore"]),
@@ -260,8 +266,56 @@ def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bo
 def _write_json_file(path: str, text: str) -> None:
     from .render.json_report import write_atomic
 
-    with _interrupt_raises():  # so an interrupted write still removes its temp file
+    with _interrupt_raises(), _termination_raises():  # so an interrupted write still removes its temp file
         write_atomic(path, text)
+
+
+@contextlib.contextmanager
+def _termination_raises() -> Iterator[None]:
+    """Inside: SIGTERM (a CI job cancelled) exits through Python, so the --json temp file is removed first."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
+    """An error if ``--json PATH`` names one of the run's own inputs: the report must never overwrite them."""
+    from .settings import find_pyproject
+    from .source import user_path
+
+    try:
+        target = os.path.realpath(json_path)
+    except (OSError, ValueError):
+        return None  # the write itself will say what is wrong with the path
+    inputs: list[str] = []
+    for arg in args:
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            path = user_path(arg)
+            if path.is_dir():
+                inputs += [str(path / "config.json"), str(path / "adapter_config.json")]
+            elif path.exists() and arg != json_path:
+                inputs.append(str(path))
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        pyproject = find_pyproject()
+        if pyproject is not None:
+            inputs.append(str(pyproject))
+    for name in inputs:
+        if os.path.realpath(name) == target:
+            return AuditError(
+                "json-is-input",
+                f"--json {json_path} is one of this run's inputs ({name}): the report would overwrite it",
+                "write the report to another file, e.g. --json lora-audit.json",
+            )
+    return None
 
 
 def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
@@ -272,7 +326,7 @@ def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
         document = dumps(error_document(exc.to_dict()))
         if fmt == "json":
             streams.write_out(document)
-        if json_path:
+        if json_path and _json_path_problem(json_path, _ARGS) is None:
             # The error line below is what matters; an unwritable --json path must not hide it.
             with contextlib.suppress(OSError, ValueError):
                 _write_json_file(json_path, document)
@@ -303,6 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     console = argv is None
     args = list(sys.argv[1:] if console else argv)
     streams.reset()
+    _ARGS[:] = args
     if console:
         streams.ensure_standard_streams()
         # A short-lived process that builds tens of thousands of module objects: the cyclic garbage
