@@ -80,6 +80,8 @@ def _parse(path: Path, text: str) -> Any:
         except ValueError as exc:  # an integer of more than 4,300 digits
             raise _unusable_number(path, exc) from None
         except yaml.YAMLError as exc:
+            if "nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit on [[[[...
+                raise _too_deep(path) from None
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise AuditError(

@@ -72,6 +72,14 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
+def sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk space (and no time to write)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    return path
+
+
 def model_dir(folder: Path, **changes) -> Path:
     """A copy of the tiny Qwen2 config.json with ``changes`` (a value of ... removes the key)."""
     config = {**TINY_QWEN_CONFIG, **changes}
@@ -116,7 +124,9 @@ BAD_INPUTS = [
     _case(lambda t: [write(t / "model.safetensors", b"\x00" * 16)], "weights-file", "weights file",
           id="weights-file-as-model"),
     _case(lambda t: [write(t / "config.json", b"\xff\xfe{}")], "config-unreadable", id="config-not-utf8"),
-    _case(lambda t: ["/dev/zero"], "config-unreadable", "larger than", id="endless-file-as-model"),
+    _case(lambda t: ["/dev/zero"], "config-unreadable", "character device", id="endless-file-as-model"),
+    _case(lambda t: [sparse(t / "config.json", 17 * 1024 * 1024)], "config-unreadable", "larger than 16 MB",
+          id="config-over-16-mb"),
     _case(lambda t: ["not a hub id!"], "invalid-model-id", id="invalid-hub-id"),
     _case(lambda t: ["someone/not-bundled"], "offline-not-cached", "HF_HUB_OFFLINE", id="offline-not-cached"),
     _case(lambda t: ["someone/not-bundled", "--offline"], "offline-not-cached", id="offline-flag-not-cached"),
@@ -241,14 +251,27 @@ def test_bad_input_is_one_line_exit_2_and_a_valid_error_document(cli, validate, 
     assert_bad_input(cli, validate, [str(a) for a in setup(tmp_path)], code, *fragments)
 
 
-def test_a_yaml_alias_bomb_gives_a_short_message(cli, validate, tmp_path):
-    """Eight levels of nine aliases are 86 million strings once expanded; the message quotes a few."""
+def _alias_bomb(field: str) -> str:
+    """Eight levels of nine aliases: 86 million strings once expanded, under ``field``."""
     levels = ['a: &a ["x", "x"]'] + [
         f"{b}: &{b} [{', '.join(['*' + a] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
     ]
-    bomb = write(tmp_path / "bomb.yaml", "\n".join(levels) + "\nr: 8\ntarget_modules: *i\n")
-    line = assert_bad_input(cli, validate, [QWEN, "--config", bomb], "invalid-lora-value", "target_modules=")
+    return "\n".join(levels) + f"\nr: 8\n{field}: *i\n"
+
+
+@pytest.mark.parametrize("field", ["target_modules", "init_lora_weights", "an_unknown_field"])
+def test_a_yaml_alias_bomb_is_refused_before_it_is_built(cli, validate, tmp_path, field):
+    """The node budget holds for the whole document, whatever field the bomb sits under (issue 11, item 8)."""
+    bomb = write(tmp_path / "bomb.yaml", _alias_bomb(field))
+    started = time.monotonic()
+    line = assert_bad_input(cli, validate, [QWEN, "--config", bomb], "lora-config-too-large", "aliases expanded")
     assert len(line) < 500
+    assert time.monotonic() - started < 30  # two runs: counted on the node graph, never expanded
+
+
+def test_a_recursive_yaml_alias_is_refused(cli, validate, tmp_path):
+    config = write(tmp_path / "loop.yaml", "r: 8\ninit_lora_weights: &a [*a]\n")
+    assert_bad_input(cli, validate, [QWEN, "--config", config], "lora-config-too-large")
 
 
 @pytest.mark.parametrize(
