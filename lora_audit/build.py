@@ -193,6 +193,14 @@ def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
         try:
             return AutoConfig.from_pretrained(where, **kwargs)
         except Exception as exc:  # noqa: BLE001
+            if type(exc).__name__ == "OfflineModeIsEnabled":  # huggingface_hub's, raised before any request
+                raise AuditError(
+                    "offline-not-cached",
+                    f"{source.description} refers to another hub repository that transformers would fetch while "
+                    f"loading it (a backbone or sub-model), and lora-audit is offline: {first_line(exc, 160)}",
+                    "go online once (drop --offline, unset HF_HUB_OFFLINE) so it is cached, or pass a config whose "
+                    "sub-models are given in full",
+                ) from None
             raise AuditError(
                 "config-invalid",
                 f"transformers cannot load {source.description} as a {model_type} config: "
