@@ -149,5 +149,6 @@ def _text(text: str) -> str:
 
 
 def _table(rows: list[list[object]], headers: list[str], align: tuple[str, ...]) -> str:
-    escaped = [[str(cell).replace("|", "\\|") for cell in row] for row in rows]
+    # Surrogates escaped before tabulate measures the cells, or the columns would not line up.
+    escaped = [[escape_surrogates(str(cell)).replace("|", "\\|") for cell in row] for row in rows]
     return tabulate(escaped, headers=headers, tablefmt="github", colalign=align, disable_numparse=True)

@@ -10,12 +10,22 @@ from rich.tree import Tree
 
 from ..naming import leaf
 from ..report import Report
+from ..streams import escape_surrogates
 from . import _common as c
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def render_terminal(report: Report, console: Console, tree: bool = False, coverage: bool = False) -> None:
+    # Rendered whole, then written once with lone surrogates escaped: a name from a config file such as
+    # "\ud800" cannot be encoded, and must not stop the report halfway.
+    with console.capture() as captured:
+        _render(report, console, tree, coverage)
+    console.file.write(escape_surrogates(captured.get()))
+    console.file.flush()
+
+
+def _render(report: Report, console: Console, tree: bool, coverage: bool) -> None:
     console.print(_header(report))
     console.print(_params(report))
     console.print(_targets(report))
