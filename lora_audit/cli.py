@@ -297,12 +297,14 @@ def _json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
     except (OSError, ValueError):
         return None  # the write itself will say what is wrong with the path
     inputs: list[str] = []
-    for arg in args:
+    for i, arg in enumerate(args):
+        if arg.startswith("--json=") or (i > 0 and args[i - 1] == "--json"):
+            continue  # the output itself
         with contextlib.suppress(OSError, ValueError, RuntimeError):
             path = user_path(arg)
             if path.is_dir():
                 inputs += [str(path / "config.json"), str(path / "adapter_config.json")]
-            elif path.exists() and arg != json_path:
+            elif path.exists():
                 inputs.append(str(path))
     with contextlib.suppress(OSError, ValueError, RuntimeError):
         pyproject = find_pyproject()
