@@ -332,8 +332,17 @@ def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
             # The error line below is what matters; an unwritable --json path must not hide it.
             with contextlib.suppress(OSError, ValueError):
                 _write_json_file(json_path, document)
+    if exc.code == "internal-error" and exc.__cause__ is not None and _debug():
+        import traceback
+
+        streams.write_err("".join(traceback.format_exception(exc.__cause__)))
     streams.write_err(f"lora-audit: error: {exc.one_line()}\n")
     sys.exit(EXIT_USAGE)
+
+
+def _debug() -> bool:
+    """``--debug`` on the command line (sniffed: the error may come before click parsed it) or LORA_AUDIT_DEBUG."""
+    return "--debug" in _ARGS or bool(os.environ.get("LORA_AUDIT_DEBUG"))
 
 
 @contextlib.contextmanager
@@ -424,11 +433,9 @@ def _internal_error(exc: BaseException, args: list[str], fmt: str, json_path: st
     """A bug, not bad input: exit 2 (as ruff does), one line asking for a report, the traceback with --debug."""
     from .errors import internal_error
 
-    if "--debug" in args or os.environ.get("LORA_AUDIT_DEBUG"):
-        import traceback
-
-        streams.write_err("".join(traceback.format_exception(exc)))
-    _fail(internal_error(exc), fmt, json_path)
+    error = internal_error(exc)
+    error.__cause__ = exc
+    _fail(error, fmt, json_path)
 
 
 def _interrupted(exc: BaseException) -> bool:

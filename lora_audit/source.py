@@ -84,12 +84,18 @@ def path_exists(path: Path) -> bool:
     """``path.exists()``, but False for a name the OS refuses (too long, ...) rather than an OSError."""
     try:
         return path.exists()
+    except PermissionError:
+        return True  # there, but not ours to look at: reading it will say "permission denied"
     except OSError:
         return False
 
 
 def _local_source(spec: str, path: Path) -> ModelSource:
-    if path.is_dir():
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # not allowed to look: reading it reports why
+        is_dir = False
+    if is_dir:
         config_path = path / CONFIG_NAME
         try:
             os.stat(config_path)
