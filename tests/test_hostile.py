@@ -1144,11 +1144,11 @@ def _stream_script(command: str, redirect: str, err: Path, fd: int) -> str:
     return f"{command} 2>>{err} {redirect}; echo \"rc=$?\" >&{fd}"
 
 
-@pytest.mark.parametrize("redirect", list(_STREAM_CASES.values()), ids=list(_STREAM_CASES))
 @pytest.mark.parametrize(
-    "args, expected",
-    [(["-r", "0"], 2), pytest.param(["--targets", "q_proj,nope"], 1, marks=pytest.mark.slow)],
-    ids=["bad-input", "findings"],
+    "redirect, args, expected",
+    [pytest.param(redirect, ["-r", "0"], 2, id=f"bad-input, {name}") for name, redirect in _STREAM_CASES.items()]
+    + [pytest.param("| head -c 10", ["--targets", "q_proj,nope"], 1, id="findings, stdout piped into head"),
+       pytest.param(">/dev/full", ["--targets", "q_proj"], 0, id="ok, stdout is /dev/full")],
 )
 def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expected):
     import shlex
@@ -1165,3 +1165,5 @@ def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expe
     assert "Traceback" not in text and "Exception ignored" not in text, text
     if redirect != "2>&-" and expected == 2:
         assert text.startswith("lora-audit: error: r=0"), text
+    if redirect == ">/dev/full" and expected == 0:
+        assert "could not be written to stdout: No space left on device" in text
