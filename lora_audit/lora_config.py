@@ -34,6 +34,9 @@ _IGNORED_FILE_FIELDS = {"peft_type", "auto_mapping", "peft_version", "base_model
 #: Beyond any layer's width (the widest weights have a few hundred thousand rows): a rank this large is a
 #: typo, and past 2**63 torch cannot even describe the tensor.
 MAX_RANK = 1 << 20
+#: PEFT compiles one regex per modules_to_save entry for every module name; past Python's regex cache (512) each
+#: is recompiled every time: 2,000 entries cost over a minute. Real configs list a handful (lm_head, embed_tokens).
+MAX_SAVED_ENTRIES = 256
 #: ``--layers 0-99999999`` would build a list of a hundred million indices; real models have a few hundred layers.
 MAX_LAYER_INDEX = 100_000
 #: LoraConfig fields that are switches: PEFT tests them for truth, so "no" would silently mean yes.
@@ -209,6 +212,14 @@ def validate_fields(fields: dict[str, Any]) -> None:
     _check_targets(fields.get("target_modules"), "target_modules")
     _check_targets(fields.get("target_parameters"), "target_parameters", inside=None)
     _check_targets(fields.get("modules_to_save"), "modules_to_save", inside=_SAVED_REGEX, each=True)
+    saved = fields.get("modules_to_save")
+    if isinstance(saved, (list, tuple, set)) and len(saved) > MAX_SAVED_ENTRIES:
+        raise AuditError(
+            "invalid-lora-value",
+            f"modules_to_save has {len(saved):,} entries: PEFT matches every one against every module name, "
+            f"so past {MAX_SAVED_ENTRIES} the audit (and PEFT itself) would take minutes",
+            "list the few modules to train in full (lm_head, embed_tokens, a classifier head)",
+        )
     _check_targets(fields.get("exclude_modules"), "exclude_modules")
     layers = fields.get("layers_to_transform")
     if layers is not None:

@@ -818,6 +818,8 @@ ISSUE_11_CASES = [
     _case(lambda t: [model_dir(t, depths=[1000, 1000, 1000])], "too-many-layers", "depths=3000",
           id="swin-depths-list"),
     _case(lambda t: [_junk_config(t)], "config-too-large", "500,000 values", id="config-of-junk"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--modules-to-save", ",".join(f"m{i}" for i in range(2000))],
+          "invalid-lora-value", "2,000 entries", id="modules-to-save-2000-entries"),
     # Special files: nothing blocks, nothing is a traceback.
     _case(lambda t: [_fifo(t / "model" / "config.json").parent], "config-unreadable", "named pipe",
           id="fifo-as-config-json"),
