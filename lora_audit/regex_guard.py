@@ -72,7 +72,9 @@ def check(fields: dict, names: list[str], limit: float | None = None) -> None:
     slow = _slow_trial(tried, names, TIME_LIMIT if limit is None else limit)
     if slow is not None:
         part = _NESTED_REPEAT.search(slow.text)
-        where = f": the nested repetition {part.group()!r} can match one text in exponentially many ways" if part else ""
+        where = ""
+        if part is not None:
+            where = f": the nested repetition {part.group()!r} can match one text in exponentially many ways"
         raise AuditError(
             "regex-too-slow",
             f"{slow.field}: the pattern {_short(slow.text)} backtracks catastrophically on this model's module names"

@@ -755,7 +755,7 @@ def test_readme_links_the_errors_page():
     assert "(docs/errors.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-# --------------------------------------------------------------------------- 8. issue 11: nothing hangs, kills, leaks or crashes
+# --------------------------------------------------------------------------- 8. issue 11: no hang, kill, leak or crash
 HUGE_HEX = "0x" + "f" * 5000  # YAML reads hex without Python's 4,300-digit limit: a 20,000-bit integer
 HUGE_DECIMAL = "9" * 5000  # past the limit: int() itself refuses it
 
