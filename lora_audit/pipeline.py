@@ -37,6 +37,7 @@ def audit(
     offline: bool | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
+    adapter: str | os.PathLike[str] | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
@@ -47,8 +48,18 @@ def audit(
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
     >>> report.params.trainable, report.ok
     (540672, True)
+
+    ``adapter`` (a saved adapter's directory, its ``.safetensors`` file, or a hub id) supplies the
+    LoRA config and is checked against the base, key by key, from its header alone; ``model`` may
+    then be None to use the adapter's ``base_model_name_or_path``.
     """
     settings = settings or Settings()
+    found = None
+    if adapter is not None:
+        from .adapter.pipeline_step import resolve_adapter
+
+        found, model, config_file, overrides = resolve_adapter(adapter, model, lora_config, config_file, overrides,
+                                                               offline)
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
     spec = resolve_lora_config(lora_config, config_file, overrides)
@@ -60,7 +71,7 @@ def audit(
         built = from_module(model)
         name = type(model).__name__
     elif isinstance(model, (str, os.PathLike)):
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        source = _resolve_base(model, found, revision, offline, status)
         if status is not None:
             status("building the model on the meta device")
         built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
@@ -75,12 +86,12 @@ def audit(
     if status is not None:
         status("applying the LoRA config with PEFT")
     adaptation = apply_lora(built, spec)
-    report = _measure(name, source, built, spec, adaptation, settings)
+    report = _measure(name, source, built, spec, adaptation, settings, found)
     report.findings = run_rules(report, settings)
     return report
 
 
-def _measure(name, source, built, spec, adaptation, settings: Settings) -> Report:  # noqa: ANN001
+def _measure(name, source, built, spec, adaptation, settings: Settings, found=None) -> Report:  # noqa: ANN001
     import peft
     import torch
     import transformers
@@ -117,8 +128,20 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
         notes=list(built.notes),
         fail_on=settings.fail_on,
     )
+    if found is not None:  # while PEFT's model is live: it names the keys it saves
+        from .adapter import adapter_facts, base_dims
+
+        report.adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, report.model.num_layers), name)
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
+
+
+def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN202
+    if found is None:
+        return resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    from .adapter.pipeline_step import resolve_base
+
+    return resolve_base(model, found, revision, offline, status)
 
 
 def _is_module(value: Any) -> bool:
