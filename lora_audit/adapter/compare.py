@@ -79,9 +79,8 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
         tensor_bytes=sum(tensor_bytes(d, s) for d, s in table.tensors.values()),
         dtypes=dict(sorted(dtypes.items())),
     )
-    if peft_model is None:
-        return facts
-    expected, base_params = _expected(peft_model)
+    # PEFT refused the config (nothing matched on this base): it creates no key, so none in the file fits
+    expected, base_params = _expected(peft_model) if peft_model is not None else ({}, {})
     matched, mismatched, missing, unexpected, base_weights = 0, [], [], [], []
     for key, shape in expected.items():
         if key not in file_shapes:
@@ -94,8 +93,9 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
     for key, shape in file_shapes.items():
         if key in expected:
             continue
-        if key in base_params:
-            base_shape = list(base_params[key])
+        param = _model_parameter(key, base_params)
+        if param is not None:
+            base_shape = list(base_params[param])
             base_weights.append({
                 "key": key, "file_shape": shape, "base_shape": base_shape,
                 "kind": None if shape == base_shape else _copy_kind(shape, base_shape, base),
@@ -130,6 +130,29 @@ def _expected(peft_model: Any) -> tuple[dict[str, tuple[int, ...]], dict[str, tu
     expected = {k: tuple(v.shape) for k, v in saved.items()}
     every = {k: tuple(v.shape) for k, v in peft_model.state_dict().items()}
     return expected, every
+
+
+def _model_parameter(key: str, params: dict[str, Any]) -> str | None:
+    """The adapted model's parameter a file key loads into, if it names one.
+
+    Embedding weights stored by ``save_embedding_layers`` are written under the model's own names
+    (``embed_tokens.weight``, ``embed_tokens.base_layer.weight``, and for a ``modules_to_save``
+    head ``lm_head.original_module.weight`` and ``lm_head.modules_to_save.weight``, the adapter
+    name removed).
+    """
+    if key in params:
+        return key
+    head, _, last = key.rpartition(".")
+    with_adapter = f"{head}.default.{last}"
+    return with_adapter if with_adapter in params else None
+
+
+def module_of(key: str) -> str:
+    """``lm_head`` for ``base_model.model.lm_head.original_module.weight``: the base module a key belongs to."""
+    name = role_of(key)[0]
+    for infix in (".modules_to_save", ".original_module", ".base_layer", ".token_adapter"):
+        name = name.replace(infix, "")
+    return name
 
 
 def _mismatch(key: str, file_shape: list[int], expected: list[int], base: dict[str, Any]) -> dict[str, Any]:

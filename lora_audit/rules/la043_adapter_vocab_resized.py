@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..report import Report
-from ._adapter import compared, short
+from ._adapter import compared
 from ._base import Problem
 
 CODE = "LA043"
@@ -48,11 +48,17 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     rows += [
         {**b, "expected_shape": b["base_shape"], "role": "copy"} for b in adapter["base_weights"] if b["kind"] == "rows"
     ]
+    from ..adapter.compare import module_of
+
+    by_module: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
+        by_module.setdefault(module_of(row["key"]), []).append(row)
+    for module, members in by_module.items():
+        row = members[0]
         dim = 1 if row["role"] == "lora_embedding_A" else 0
         have, base = row["file_shape"][dim], row["expected_shape"][dim]
         yield Problem(
-            subject=short(row["key"]),
+            subject=module,
             message=(
                 f"{have:,} vocabulary rows in the adapter, {base:,} in the base: the vocabulary was resized "
                 "before training, and loading onto this base fails with a size mismatch"

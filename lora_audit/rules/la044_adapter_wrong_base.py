@@ -52,7 +52,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     if fits["layers_differ"]:
         parts_file.append(f"{fits['num_layers']} layers")
         parts_base.append(f"{fits['expected_num_layers']} adapted layers")
-    no_match = adapter["matched"] == 0 and adapter["unexpected_count"] > 0 and adapter["expected_tensors"] > 0
+    no_match = adapter["matched"] == 0 and adapter["unexpected_count"] > 0
     if not parts_file and not no_match:
         return
     base_name = adapter.get("base_given") or report.model.name
