@@ -135,13 +135,15 @@ adapter_command.params += [p for p in audit_command.params if p.name not in ("mo
 @cli.command("diff")
 @click.argument("first", metavar="A")
 @click.argument("second", metavar="B")
+@click.option("--base", metavar="MODEL", help="Also count PEFT's trainable parameters of each side on MODEL.")
+@click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True)
-def diff_command(first: str, second: str, fmt: str) -> None:
-    """Compare two adapters, or two LoRA configs: fields, adapted modules, sizes and shapes."""
+def diff_command(first: str, second: str, base: str | None, offline: bool | None, fmt: str) -> None:
+    """Compare two adapters (A B), or two LoRA configs: fields, adapted modules, sizes and shapes."""
     from .adapter.diff_command import run_diff
 
     try:
-        sys.exit(run_diff(first, second, fmt))
+        sys.exit(run_diff(first, second, fmt, base, offline))
     except AuditError as exc:
         _fail(exc, fmt, None)
 

@@ -362,3 +362,29 @@ def test_offline_hub_adapter_not_cached():
     with pytest.raises(AuditError) as info:
         audit(str(QWEN), adapter="someone/tiny-lora")
     assert info.value.code == "offline-not-cached"
+
+
+# --------------------------------------------------------------------------- diff
+def test_diff_two_adapters(capsys, adapters):
+    from lora_audit.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["diff", str(adapters["correct"]), str(adapters["wrong-rank"]), "--base", str(QWEN), "--format", "json"])
+    assert info.value.code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["fields"]["modules_to_save"] == {"a": ["lm_head"], "b": None}
+    assert "r" not in data["fields"]  # wrong-rank's config was edited back to r=4: only the shapes tell
+    assert data["shapes"]["model.layers.(0-1).self_attn.q_proj.lora_A.weight"] == {"a": [4, 64], "b": [8, 64]}
+    assert data["only_a"] == ["lm_head.weight"] and data["only_b"] == []
+    assert data["a"]["params"] == 18176 and data["a"]["trainable"] == 18176
+    assert data["b"]["trainable"] == 1792  # what PEFT creates for the (edited) config, not what the file holds
+
+
+def test_diff_two_configs_in_markdown(cli, adapters):
+    from tests.conftest import LORA
+
+    result = cli("diff", adapters["correct"] / "adapter_config.json", LORA / "qwen-attention.yaml", "--format", "markdown")
+    assert result.code == 0
+    assert "| r " in result.out and "| lora_alpha " in result.out
+    assert "inference_mode" not in result.out  # bookkeeping, not what the LoRA adapts
+    assert "target_modules: k_proj, o_proj, q_proj, v_proj" in result.out
