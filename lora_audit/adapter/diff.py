@@ -67,7 +67,8 @@ def params(side: Side) -> int | None:
 
 def load_side(spec: str, offline: bool | None = None) -> Side:
     """An adapter (directory with weights, .safetensors file, hub id) or a LoRA config file."""
-    from ..lora_config import load_config_file
+    from .. import frontends
+    from ..loading import load_config_file
 
     path = user_path(spec)
     is_adapter = not path_exists(path) or path.suffix.lower() in (".safetensors", ".bin") or (
@@ -76,8 +77,9 @@ def load_side(spec: str, offline: bool | None = None) -> Side:
     if is_adapter:
         found = load_adapter(spec, offline=offline)
         return Side(spec, "adapter", found.config, found.table)
-    _path, data = load_config_file(path)
-    return Side(spec, "config", data)
+    # Read as the framework that owns the file reads it (PEFT, or another front-end): its LoraConfig fields.
+    translation = frontends.translate(load_config_file(path))
+    return Side(spec, "config", dict(translation.fields))
 
 
 def _normal(value: Any) -> Any:
