@@ -17,6 +17,18 @@ from tests.conftest import TINY
 QWEN = TINY / "qwen2"
 BERT = TINY / "bert-cls"
 ADAPTER_CODES = {f"LA04{i}" for i in range(10)}
+#: code -> (base, adapter case, audit kwargs): each adapter rule fires on a real saved adapter (the
+#: quiet case of every one of them is the correct adapters, which give no LA04x finding)
+ADAPTER_FIRES = {
+    "LA040": (QWEN, "renamed", {}),
+    "LA041": (BERT, "headless", {}),
+    "LA042": (QWEN, "wrong-rank", {}),
+    "LA043": (QWEN, "resized", {}),
+    "LA044": (QWEN, "bigger", {}),
+    "LA045": ("Qwen/Qwen2.5-0.5B", "correct", {"offline": True}),
+    "LA046": (QWEN, "truncated", {}),
+    "LA047": (QWEN, "pickled", {}),
+}
 
 
 def _save(directory: Path, base: Path, lora: dict, *, resize: int | None = None, config: dict | None = None) -> Path:
@@ -87,7 +99,30 @@ def adapters(tmp_path_factory) -> dict[str, Path]:
     _write(headless / "adapter_model.safetensors",
            {k: v for k, v in header.items() if not k.startswith("base_model.model.classifier.")}, data)
     out["headless"] = headless
+
+    truncated = root / "truncated"
+    shutil.copytree(out["correct"], truncated)
+    header, data = _header(truncated / "adapter_model.safetensors")
+    _write(truncated / "adapter_model.safetensors", header, data[:100])
+    out["truncated"] = truncated
+
+    pickled = root / "pickled"
+    pickled.mkdir()
+    shutil.copy(out["correct"] / "adapter_config.json", pickled)
+    (pickled / "adapter_model.bin").write_bytes(b"\x80\x04K\x01.")  # never opened
+    out["pickled"] = pickled
     return out
+
+
+@pytest.mark.parametrize("code", sorted(ADAPTER_FIRES))
+def test_adapter_rule_fires_on_a_real_adapter(adapters, code, validate):
+    from lora_audit.rules import BY_CODE
+
+    base, case, kwargs = ADAPTER_FIRES[code]
+    report = audit(str(base), adapter=adapters[case], **kwargs)
+    validate(report.to_dict())
+    fired = [f for f in report.findings if f.code == code]
+    assert fired and all(f.message and f.hint and f.name == BY_CODE[code].name for f in fired)
 
 
 def _codes(report) -> list[str]:
