@@ -418,7 +418,8 @@ def test_diff_two_adapters(capsys, adapters):
 def test_diff_two_configs_in_markdown(cli, adapters):
     from tests.conftest import LORA
 
-    result = cli("diff", adapters["correct"] / "adapter_config.json", LORA / "qwen-attention.yaml", "--format", "markdown")
+    first = adapters["correct"] / "adapter_config.json"
+    result = cli("diff", first, LORA / "qwen-attention.yaml", "--format", "markdown")
     assert result.code == 0
     assert "| r " in result.out and "| lora_alpha " in result.out
     assert "inference_mode" not in result.out  # bookkeeping, not what the LoRA adapts

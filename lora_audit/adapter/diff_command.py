@@ -45,8 +45,9 @@ def render(d: AdapterDiff, markdown: bool = False) -> str:
     if d.a.trainable is not None:
         counts.append(["trainable (PEFT, on --base)", _n(d.a.trainable), _n(d.b.trainable)])
     if counts:
-        out += [f"{h}Sizes", "", tabulate(counts, headers=["", "A", "B"], tablefmt=fmt, colalign=("left", "right", "right"),
-                                          disable_numparse=True), ""]
+        table = tabulate(counts, headers=["", "A", "B"], tablefmt=fmt, colalign=("left", "right", "right"),
+                         disable_numparse=True)
+        out += [f"{h}Sizes", "", table, ""]
     out += [f"{h}Config fields that differ ({len(d.fields)}; {d.same_fields} the same)", ""]
     if d.fields:
         rows = [[name, _v(va), _v(vb)] for name, (va, vb) in d.fields.items()]

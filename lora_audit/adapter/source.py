@@ -49,7 +49,8 @@ class AdapterFile:
 def load_adapter(spec: str, revision: str | None = None, offline: bool | None = None) -> AdapterFile:
     """Find the adapter ``spec`` names and read its config and tensor table, never its tensors."""
     if not spec or not str(spec).strip():
-        raise AuditError("adapter-not-found", "--adapter was given an empty path", "pass an adapter directory or hub id")
+        raise AuditError("adapter-not-found", "--adapter was given an empty path",
+                         "pass an adapter directory or hub id")
     path = user_path(spec)
     if path_exists(path):
         return _local(str(spec), path)
