@@ -359,7 +359,7 @@ def test_renderers_show_the_adapter(cli, adapters, fmt):
 
 
 # --------------------------------------------------------------------------- the hub
-def test_hub_adapter_reads_only_the_config_and_header_ranges(fake_hub, adapters):
+def test_hub_adapter_reads_only_the_config_and_header_ranges(fake_hub, adapters, validate):
     header, data = _header(adapters["correct"] / "adapter_model.safetensors")
     blob = json.dumps(header).encode()
     padding = b"\0" * 400_000  # a data section far beyond the first range the header reader asks for
@@ -367,11 +367,24 @@ def test_hub_adapter_reads_only_the_config_and_header_ranges(fake_hub, adapters)
     config = (adapters["correct"] / "adapter_config.json").read_bytes()
     fake_hub.add("someone/tiny-lora", files={"adapter_config.json": config, "adapter_model.safetensors": weights})
     report = audit(str(QWEN), adapter="someone/tiny-lora")
+    validate(report.to_dict())
     assert report.adapter["source"] == "hub" and report.adapter["matched"] == 9 and _codes(report) == []
+    assert report.adapter["file_bytes"] is None  # only the header was fetched
     assert set(fake_hub.requested_files) == {"adapter_config.json", "adapter_model.safetensors"}
     weight_gets = [r for f, r in fake_hub.gets if f == "adapter_model.safetensors"]
     assert weight_gets == ["bytes=0-100000"]  # one range: the header, never the whole file
     assert ("adapter_config.json", None) in fake_hub.gets
+
+    # a header longer than the first range (a 405B adapter's is ~300 kB): a second range, up to its last byte
+    long_header = {**header, "__metadata__": {"format": "pt", "note": "x" * 150_000}}
+    blob = json.dumps(long_header).encode()
+    weights = struct.pack("<Q", len(blob)) + blob + data + padding
+    fake_hub.add("someone/long-header", files={"adapter_config.json": config, "adapter_model.safetensors": weights})
+    fake_hub.gets.clear()
+    report = audit(str(QWEN), adapter="someone/long-header")
+    assert report.adapter["matched"] == 9
+    weight_gets = [r for f, r in fake_hub.gets if f == "adapter_model.safetensors"]
+    assert weight_gets == ["bytes=0-100000", f"bytes=8-{len(blob) + 7}"]
 
 
 def test_hub_adapter_with_only_a_pickle(fake_hub, adapters):
