@@ -156,6 +156,17 @@ def test_correct_classification_adapter_has_its_head(adapters):
     report = audit(str(BERT), adapter=adapters["cls"])
     assert _codes(report) == []
     assert report.adapter["matched"] == report.adapter["tensors"]
+    # the saved config lists classifier and score because PEFT added them for SEQ_CLS: not the user's typos
+    assert json.loads((adapters["cls"] / "adapter_config.json").read_text())["modules_to_save"] == ["classifier",
+                                                                                                    "score"]
+    assert not [f for f in report.findings if f.severity == "error"], report.findings
+    assert {s.pattern: s.origin for s in report.modules_to_save} == {"classifier": "task_type", "score": "task_type"}
+
+
+def test_same_base_by_another_path_is_the_same_base(adapters, monkeypatch):
+    monkeypatch.chdir(QWEN.parent.parent)
+    report = audit("tiny/qwen2/", adapter=adapters["correct"])
+    assert report.adapter["base_names_match"] and "LA045" not in _codes(report)
 
 
 def test_resized_vocabulary(adapters):

@@ -58,6 +58,7 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
         "compared": False,
         "base_model_name_or_path": config.get("base_model_name_or_path"),
         "base_given": base_given,
+        "base_names_match": _same_base(config.get("base_model_name_or_path"), base_given),
         "peft_version": config.get("peft_version"),
         "base": base,
     }
@@ -117,6 +118,21 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
         fits=_fits(file_shapes, expected, mismatched, base),
     )
     return facts
+
+
+def _same_base(claimed: Any, given: str | None) -> bool:
+    """The adapter's base_model_name_or_path names the base audited: same id (any case), or same directory."""
+    if not isinstance(claimed, str) or not claimed.strip() or not given:
+        return True  # nothing to compare
+    if claimed.strip().rstrip("/").lower() == given.strip().rstrip("/").lower():
+        return True
+    from pathlib import Path
+
+    try:
+        a, b = Path(claimed).expanduser(), Path(given).expanduser()
+        return a.exists() and b.exists() and a.resolve() == b.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 def _expected(peft_model: Any) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:

@@ -11,6 +11,11 @@ from typing import Any
 from ..errors import AuditError
 from .source import AdapterFile, load_adapter
 
+#: The heads PEFT adds to ``modules_to_save`` for a task type (PEFT 0.21.2, ``peft/peft_model.py``:
+#: ``PeftModelForSequenceClassification`` / ``...TokenClassification`` add ``classifier`` and ``score``,
+#: ``...QuestionAnswering`` adds ``qa_outputs``). A saved config lists them because PEFT added them.
+TASK_HEADS = {"SEQ_CLS": ("classifier", "score"), "TOKEN_CLS": ("classifier", "score"), "QUESTION_ANS": ("qa_outputs",)}
+
 
 def resolve_adapter(
     adapter: str | os.PathLike[str],
@@ -40,6 +45,11 @@ def resolve_adapter(
     # as is, PEFT freezes the LoRA weights and counts 0 trainable. Audit it as training (or
     # PeftModel.from_pretrained(..., is_trainable=True)) would see it.
     overrides = {"inference_mode": False, **(overrides or {})}
+    # PEFT adds its task heads again when it applies the config: keep them as its own additions (not
+    # entries of the user's that might match nothing, such as ``score`` on a BERT classifier).
+    heads, saved = TASK_HEADS.get(str(found.config.get("task_type"))), found.config.get("modules_to_save")
+    if heads and isinstance(saved, list) and overrides.get("modules_to_save") is None:
+        overrides["modules_to_save"] = [m for m in saved if m not in heads]
     return found, model, found.config_path, overrides
 
 

@@ -3,7 +3,8 @@
 What it checks
 --------------
 ``base_model_name_or_path`` in adapter_config.json against the base given on the command line
-(``lora-audit BASE --adapter ...``), ignoring case and a trailing slash. Informational only: a
+(``lora-audit BASE --adapter ...``), ignoring case and a trailing slash (two paths to one
+directory are the same base). Informational only: a
 local training path (``/data/llama``) or a renamed mirror is common and harmless; the shape and
 key rules (LA040-LA044) decide whether the adapter fits.
 
@@ -38,16 +39,12 @@ NAME = "adapter-base-name"
 SEVERITY = "info"
 
 
-def _norm(name: str) -> str:
-    return name.strip().rstrip("/").lower()
-
-
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = report.adapter
     if not adapter:
         return
     claimed, given = adapter.get("base_model_name_or_path"), adapter.get("base_given")
-    if not isinstance(claimed, str) or not claimed or not given or _norm(claimed) == _norm(given):
+    if adapter.get("base_names_match", True):
         return
     yield Problem(
         subject=claimed,
