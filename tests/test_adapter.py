@@ -448,3 +448,41 @@ def test_diff_two_configs_in_markdown(cli, adapters):
     assert "| r " in result.out and "| lora_alpha " in result.out
     assert "inference_mode" not in result.out  # bookkeeping, not what the LoRA adapts
     assert "target_modules: k_proj, o_proj, q_proj, v_proj" in result.out
+
+
+# --------------------------------------------------------------------------- against PEFT's own loading
+def _load_with_peft(adapter_dir: Path, base: Path):
+    """What PEFT itself does with the file: PeftModel.from_pretrained on the materialised tiny base."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(base))
+    return PeftModel.from_pretrained(model, adapter_dir)
+
+
+def test_unexpected_and_missing_keys_are_those_peft_drops(adapters, recwarn):
+    """The renamed adapter loads "fine" in PEFT; its load result names the keys the audit reported."""
+    from peft.utils import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    peft_model = _load_with_peft(adapters["correct"], QWEN)
+    state = load_file(adapters["renamed"] / "adapter_model.safetensors")  # our own test file
+    result = set_peft_model_state_dict(peft_model, state)
+    report = audit(str(QWEN), adapter=adapters["renamed"])
+    assert len(result.unexpected_keys) == report.adapter["unexpected_count"] == 4
+    assert all(".query." in k for k in result.unexpected_keys)
+    # PEFT's missing keys include every base weight; the adapter's own are the LoRA ones
+    assert len([k for k in result.missing_keys if ".lora_" in k]) == report.adapter["missing_count"] == 4
+
+
+@pytest.mark.parametrize("case", ["wrong-rank", "resized", "bigger"])
+def test_shape_findings_are_adapters_peft_cannot_load(adapters, case):
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        _load_with_peft(adapters[case], QWEN)
+    assert audit(str(QWEN), adapter=adapters[case]).adapter["mismatched_count"] > 0
+
+
+def test_correct_adapter_loads_in_peft(adapters):
+    _load_with_peft(adapters["correct"], QWEN)
