@@ -35,7 +35,7 @@ def adapter_rows(report: Report) -> list[tuple[str, str]]:
     if a.get("compared"):
         keys = f"{n(a['matched'])} of {n(a['expected_tensors'])} expected keys match"
         keys += f" · {n(a['missing_count'])} missing · {n(a['unexpected_count'])} unexpected"
-        keys += f" · {n(a['mismatched_count'])} other shapes"
+        keys += f" · {n(a['mismatched_count'])} with another shape"
         if a["base_weights"]:
             keys += f" · {n(len(a['base_weights']))} base weights saved with it"
         rows.append(("keys", keys))
