@@ -37,6 +37,7 @@ def audit(
     offline: bool | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
+    adapter: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
@@ -49,6 +50,10 @@ def audit(
     >>> report.params.trainable, report.ok
     (540672, True)
 
+    ``adapter`` (a saved adapter's directory, its ``.safetensors`` file, or a hub id) supplies the
+    LoRA config and is checked against the base, key by key, from its header alone; ``model`` may
+    then be None to use the adapter's ``base_model_name_or_path``.
+
     Building and applying run within a wall-time budget (``timeout`` seconds, else
     ``$LORA_AUDIT_TIMEOUT``, else 300) and a memory budget (``$LORA_AUDIT_MAX_MEMORY_GB``, else 8).
     Every failure is an :class:`AuditError`: bad input with its own code, a bug as ``internal-error``.
@@ -56,7 +61,7 @@ def audit(
     try:
         return _audit(model, lora_config, config_file=config_file, overrides=overrides, revision=revision,
                       task_type=task_type, model_class=model_class, trust_remote_code=trust_remote_code,
-                      offline=offline, settings=settings, status=status, timeout=timeout)
+                      offline=offline, settings=settings, status=status, adapter=adapter, timeout=timeout)
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug: still an AuditError, with the cause chained for debugging
@@ -66,25 +71,41 @@ def audit(
 def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[str, Any] | None,
            revision: str | None, task_type: str | None, model_class: str | None, trust_remote_code: bool,
            offline: bool | None, settings: Settings | None, status: Callable[[str], Any] | None,
-           timeout: float | None) -> Report:
+           adapter: str | os.PathLike[str] | None, timeout: float | None) -> Report:
     network.check_environment()
     budget.seconds_budget(timeout)  # a bad --timeout is refused before any work
     budget.memory_budget()
+    # Offline before transformers loads a config that names other repositories (a DETR backbone).
+    with network.offline_mode(offline):
+        return _audit_online_or_not(model, lora_config, config_file, overrides, revision, task_type, model_class,
+                                    trust_remote_code, offline, settings, status, adapter, timeout)
+
+
+def _audit_online_or_not(model: Any, lora_config: Any, config_file: Any, overrides: dict[str, Any] | None,
+                         revision: str | None, task_type: str | None, model_class: str | None,
+                         trust_remote_code: bool, offline: bool | None, settings: Settings | None,
+                         status: Callable[[str], Any] | None, adapter: str | os.PathLike[str] | None,
+                         timeout: float | None) -> Report:
     settings = settings or Settings()
+    found = None
+    if adapter is not None:
+        from .adapter.pipeline_step import resolve_adapter
+
+        found, model, config_file, overrides = resolve_adapter(adapter, model, lora_config, config_file, overrides,
+                                                               offline)
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
     spec = resolve_lora_config(lora_config, config_file, overrides)
     task = spec.config.task_type
     task = getattr(task, "value", task)
 
-    # Offline before transformers loads a config that names other repositories (a DETR backbone).
-    with network.offline_mode(offline), budget.limits(timeout):
+    with budget.limits(timeout):
         source = None
         if _is_module(model):
             built = from_module(model)
             name = type(model).__name__
         elif isinstance(model, (str, os.PathLike)):
-            source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+            source = _resolve_base(model, found, revision, offline, status)
             if status is not None:
                 status("building the model on the meta device")
             built = build_meta_model(source, task_type=task, model_class=model_class,
@@ -101,12 +122,12 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
         if status is not None:
             status("applying the LoRA config with PEFT")
         adaptation = apply_lora(built, spec)
-        report = _measure(name, source, built, spec, adaptation, settings)
+        report = _measure(name, source, built, spec, adaptation, settings, found)
         report.findings = run_rules(report, settings)
         return report
 
 
-def _measure(name, source, built, spec, adaptation, settings: Settings) -> Report:  # noqa: ANN001
+def _measure(name, source, built, spec, adaptation, settings: Settings, found=None) -> Report:  # noqa: ANN001
     import peft
     import torch
     import transformers
@@ -143,8 +164,20 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
         notes=list(built.notes),
         fail_on=settings.fail_on,
     )
+    if found is not None:  # while PEFT's model is live: it names the keys it saves
+        from .adapter import adapter_facts, base_dims
+
+        report.adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, report.model.num_layers), name)
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
+
+
+def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN202
+    if found is None:
+        return resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    from .adapter.pipeline_step import resolve_base
+
+    return resolve_base(model, found, revision, offline, status)
 
 
 def _is_module(value: Any) -> bool:

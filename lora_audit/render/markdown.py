@@ -96,6 +96,11 @@ def render_markdown(report: Report) -> str:
                    ("left", "left", "right", "right", "right", "right", "right", "right", "right")),
             "",
         ]
+    if report.adapter:
+        from ._adapter import adapter_rows
+
+        out += ["### Adapter", "", _table([[label, text] for label, text in adapter_rows(report)], ["", ""],
+                                          ("left", "left")), ""]
     out += ["### Findings", ""]
     if report.findings:
         out.append(

@@ -33,6 +33,8 @@ def _render(report: Report, console: Console, tree: bool, coverage: bool) -> Non
         console.print(_saved(report))
     if report.adapted_modules:
         console.print(_per_layer(report))
+    if report.adapter:
+        console.print(_adapter(report))
     if coverage:
         console.print(_coverage(report))
     if tree:
@@ -123,6 +125,18 @@ def _per_layer(report: Report) -> Table:
         Text("total", style="bold"), str(len(report.adapted_modules)),
         "", "", "", "", c.n(lora), c.n(dense), c.ratio(lora / dense) if dense else "-",
     )
+    return t
+
+
+def _adapter(report: Report) -> Table:
+    from ._adapter import adapter_rows
+
+    t = _table("Adapter")
+    t.show_header = False
+    t.add_column("")
+    t.add_column("", overflow="fold")
+    for label, text in adapter_rows(report):
+        t.add_row(label, text)
     return t
 
 
