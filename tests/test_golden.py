@@ -38,9 +38,11 @@ AUDITS = {
                        "modules_to_save": ["lm_head", "embed_token"]}},
         {"tree": True, "coverage": True},
     ),
+    # Relative paths (the tests run from the checkout): an absolute one would wrap the terminal
+    # report differently in every checkout, by the length of its path.
     "qwen2-tiny-resized-adapter": (
-        str(ROOT / "fixtures" / "tiny" / "qwen2"),
-        {"adapter": ROOT / "fixtures" / "adapters" / "qwen2-tiny-resized"},
+        "fixtures/tiny/qwen2",
+        {"adapter": "fixtures/adapters/qwen2-tiny-resized"},
         {},
     ),
 }
@@ -61,6 +63,11 @@ def check_golden(name: str, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"missing golden file {path}; run with LORA_AUDIT_UPDATE_GOLDEN=1"
     assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(autouse=True)
+def _from_the_checkout(monkeypatch):
+    monkeypatch.chdir(ROOT)
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))
