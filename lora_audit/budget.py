@@ -9,9 +9,12 @@ copies it (it deep-copies a config several times while loading it).
 
 While building and applying (:func:`limits`): a wall-time budget (``--timeout``, or
 ``$LORA_AUDIT_TIMEOUT``) and a memory budget (``$LORA_AUDIT_MAX_MEMORY_GB``), watched by a thread.
-Past either, the main thread is interrupted with an ``AuditError("budget-exceeded")``. Code that
-cannot be interrupted (a C loop) gets a grace period; then the console script reports the error
-itself and exits 2 (:func:`set_hard_exit`).
+Past either, the main thread is interrupted with an ``AuditError("budget-exceeded")`` (raised as a
+BaseException inside, so no library's ``except Exception`` can swallow it). C code that does not
+return but releases the GIL (a blocking call) gets a grace period; then the console script reports
+the error itself and exits 2 (:func:`set_hard_exit`). C code that holds the GIL (a regex
+backtracking) stops every thread, the watcher too: that is why user regexes are tried in a child
+process first (:mod:`lora_audit.regex_guard`) and config files are bounded before they are parsed.
 
 Measured on the largest catalogue models (``/usr/bin/time -f "%e s %M KB" lora-audit
 fixtures/models/<model> --targets all-linear --format json``, 2 shared CPU cores):

@@ -163,15 +163,13 @@ def rules_command(code: str | None) -> None:
 
     if code is None:
         width = max(len(r.name) for r in RULES)
-        for r in RULES:
-            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+        streams.write_out("".join(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}\n" for r in RULES))
         return
     try:
         rule = BY_CODE[resolve_code(code)]
     except AuditError as exc:
         _fail(exc, "terminal", None)
-    click.echo(f"{rule.code} {rule.name} ({rule.severity})\n")
-    click.echo(rule.doc)
+    streams.write_out(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.doc}\n")
 
 
 # --------------------------------------------------------------------------- running

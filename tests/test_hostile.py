@@ -1169,3 +1169,26 @@ def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expe
         assert text.startswith("lora-audit: error: r=0"), text
     if redirect == ">/dev/full" and expected == 0:
         assert "could not be written to stdout: No space left on device" in text
+
+
+def test_the_budget_reports_itself_when_the_main_thread_cannot_be_interrupted(monkeypatch):
+    """Inside C code that does not return (here libc's usleep through ctypes, which releases the GIL) no
+    signal handler runs: after a grace period the watcher reports the error itself (the console script
+    then exits 2) instead of waiting for the C code."""
+    import ctypes
+
+    from lora_audit import budget
+
+    libc = ctypes.CDLL(None)
+    reported: list = []
+    monkeypatch.setattr(budget, "GRACE_SECONDS", 0.3)
+    budget.set_hard_exit(reported.append)
+    try:
+        started = time.monotonic()
+        with pytest.raises(lora_audit.AuditError) as info, budget.limits(timeout=0.2, poll=0.05):
+            while time.monotonic() - started < 10 and not reported:
+                libc.usleep(1_500_000)
+    finally:
+        budget.set_hard_exit(None)
+    assert [error.code for error in reported] == ["budget-exceeded"]
+    assert info.value.code == "budget-exceeded"
