@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import measure
+from . import measure, quantization
 from ._version import __version__
 from .apply import apply_lora
 from .build import build_meta_model, from_module
@@ -37,12 +37,16 @@ def audit(
     offline: bool | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
+    quantization_request: dict[str, Any] | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
     already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
-    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too).
+    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
+    is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
+    for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
+    is always read).
 
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
     >>> report.params.trainable, report.ok
@@ -52,6 +56,8 @@ def audit(
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
     spec = resolve_lora_config(lora_config, config_file, overrides)
+    if quantization_request is not None:
+        spec.quantization_request = {"source": "quantization_request (API)", **quantization_request}
     task = spec.config.task_type
     task = getattr(task, "value", task)
 
@@ -116,9 +122,21 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
         unknown_config_fields=spec.unknown_fields,
         notes=list(built.notes),
         fail_on=settings.fail_on,
+        quantization=_quantization(spec, source, built, lora_config, rows, snap),
     )
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
+
+
+def _quantization(spec, source, built, lora_config, rows, snap) -> dict[str, Any] | None:  # noqa: ANN001
+    # config.json as published (source.config), or the config object of an in-memory model.
+    block = (source.config if source is not None else {}).get("quantization_config")
+    if block is None and source is None:
+        block = getattr(built.config, "quantization_config", None)
+    described = quantization.describe(spec.quantization_request, block, lora_config)
+    if described is not None:
+        quantization.classify_targets(described, rows, snap.quantizer_default_skips)
+    return described
 
 
 def _is_module(value: Any) -> bool:

@@ -37,6 +37,11 @@ _MODULE_NAMES = (
     "la023_low_block_coverage",
     "la024_peft_warning",
     "la025_unknown_config_field",
+    "la030_quantized_feature_unsupported",
+    "la031_quantization_conflict",
+    "la032_quantizer_skipped_target",
+    "la033_quantization_not_trainable",
+    "la034_quantization_unrecognised",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 

@@ -1,0 +1,63 @@
+"""Adapted modules that the quantizer leaves in full precision.
+
+What it checks
+--------------
+On a quantized base, each adapted module is checked against the modules the quantizer skips: the
+config's skip list (``llm_int8_skip_modules`` for bitsandbytes, ``modules_to_not_convert`` for AWQ,
+FP8 and others, ``ignore`` for compressed-tensors) and, where transformers adds them, its defaults
+(``get_keys_to_not_convert``: the output embedding, tied weights, the last parameter). Matching is
+transformers' own ``should_convert_module`` (compressed-tensors: its ``match_name``). Fused-expert
+parameters and non-Linear layers are not replaced by these quantizers either. The rule lists the
+adapted modules that stay in full precision.
+
+Why it matters
+--------------
+These modules train as plain ``lora.Linear`` on a full-precision weight: their memory is the
+unquantized size, and backend limits (LA030) do not apply to them. When a skip list was written to
+keep a module out of training, or the target was meant to ride on the quantized layers, this shows
+the mismatch.
+
+Example
+-------
+::
+
+    # config.json: "quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": true,
+    #               "llm_int8_skip_modules": ["mlp.down_proj"], ...}
+    lora-audit ./qwen-bnb --targets q_proj,down_proj
+    # LA032 model.layers.(0-23).mlp.down_proj: 24 adapted modules stay in full precision ...
+
+Fix
+---
+Nothing, if intended. Otherwise target other modules, or edit the quantizer's skip list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..naming import fold
+from ..report import Report
+from ._base import Problem, plural
+
+CODE = "LA032"
+NAME = "quantizer-skipped-target"
+SEVERITY = "info"
+
+
+def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
+    q = report.quantization
+    if not q or not q.get("unquantized_targets"):
+        return
+    by_reason: dict[str, list[str]] = {}
+    for item in q["unquantized_targets"]:
+        by_reason.setdefault(item["reason"], []).append(item["name"])
+    for reason, names in by_reason.items():
+        yield Problem(
+            subject=", ".join(fold(names)),
+            message=(
+                f"{plural(len(names), 'adapted module')} {'stays' if len(names) == 1 else 'stay'} in full precision under {q['method']} quantization "
+                f"({reason}); {q['quantized_targets']:,} adapted modules are quantized"
+            ),
+            hint="nothing to do if intended; otherwise target other modules or change the quantizer's skip list",
+        )
