@@ -245,9 +245,17 @@ def from_checkpoint(block: Any) -> dict[str, Any] | None:
         "bits": _bits(method, block),
         "source": CHECKPOINT_SOURCE,
         "details": _details(method, block),
-        "skip_modules": [str(s) for s in skip] if isinstance(skip, (list, tuple)) else ([str(skip)] if skip else []),
+        "skip_modules": _skip_list(skip),
         "skip_field": skip_field,
     }
+
+
+def _skip_list(skip: Any) -> list[str]:
+    if isinstance(skip, str):
+        return [skip]
+    if isinstance(skip, (list, tuple)):
+        return [str(s) for s in skip if isinstance(s, (str, int, float))]
+    return []
 
 
 def _bits(method: str, block: dict[str, Any]) -> int | None:
@@ -263,11 +271,11 @@ def _bits(method: str, block: dict[str, Any]) -> int | None:
         return 4
     if method == "compressed-tensors":
         widths = {
-            group.get("weights", {}).get("num_bits")
-            for group in (block.get("config_groups") or {}).values()
+            group["weights"].get("num_bits")
+            for group in _groups(block).values()
             if isinstance(group, dict) and isinstance(group.get("weights"), dict)
+            and isinstance(group["weights"].get("num_bits"), int)
         }
-        widths.discard(None)
         return widths.pop() if len(widths) == 1 else None
     for key in ("bits", "w_bit", "nbits", "num_bits", "weight_bits"):
         value = block.get(key)
@@ -281,7 +289,7 @@ def _bits(method: str, block: dict[str, Any]) -> int | None:
 def _details(method: str, block: dict[str, Any]) -> dict[str, Any]:
     out = {k: block[k] for k in _DETAIL_KEYS if k in block and _plain_value(block[k])}
     if method == "compressed-tensors":
-        for name, group in sorted((block.get("config_groups") or {}).items()):
+        for name, group in sorted(_groups(block).items()):
             if isinstance(group, dict):
                 weights = group.get("weights") if isinstance(group.get("weights"), dict) else {}
                 out[f"{name}.weights"] = ", ".join(
@@ -290,6 +298,11 @@ def _details(method: str, block: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(group.get("targets"), list):
                     out[f"{name}.targets"] = [str(t) for t in group["targets"]]
     return out
+
+
+def _groups(block: dict[str, Any]) -> dict[str, Any]:
+    groups = block.get("config_groups")
+    return {str(k): v for k, v in groups.items()} if isinstance(groups, dict) else {}
 
 
 def _plain_value(value: Any) -> bool:
@@ -363,6 +376,9 @@ def _normal_request(request: dict[str, Any] | None) -> dict[str, Any] | None:
     if not request:
         return None
     method = str(request.get("method") or "bitsandbytes").lower()
+    # Framework spellings (LLaMA-Factory's quantization_method "bnb") and transformers' per-bits keys.
+    method = {"bnb": "bitsandbytes", "bitsandbytes_4bit": "bitsandbytes", "bitsandbytes_8bit": "bitsandbytes",
+              "qlora": "bitsandbytes"}.get(method, method)
     bits = request.get("bits")
     return {
         "method": method,
