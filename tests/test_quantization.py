@@ -345,3 +345,26 @@ def test_terminal_and_markdown_show_the_quantization(tmp_path, cli):
 def test_json_quantization_is_null_for_a_full_precision_base(validate):
     doc = validate(lora_audit.audit(QWEN, TARGETS).to_json())
     assert doc["quantization"] is None
+
+
+@pytest.mark.parametrize("fixture", ["qwen2.5-0.5b-bnb-nf4", "qwen2.5-0.5b-gptq-int4"])
+def test_counts_on_a_quantized_config_equal_peft_on_real_full_precision_weights(tmp_path, fixture):
+    """Logical counts: what PEFT counts on the same shapes with real weights (tiny Qwen2, materialised on CPU).
+
+    PEFT's get_nb_trainable_parameters itself counts a bitsandbytes 4-bit weight at its logical size
+    (numel x 2 of the packed storage), so these are its numbers on a quantized model too.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    raw = json.loads((TINY / "qwen2" / "config.json").read_text())
+    raw["quantization_config"] = _block(QUANT / fixture)
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    lora = {"target_modules": ["q_proj", "v_proj", "down_proj"], "r": 4}
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(TINY / "qwen2"))
+    trainable, total = get_peft_model(model, LoraConfig(**lora)).get_nb_trainable_parameters()
+    report = lora_audit.audit(tmp_path, lora)
+    assert report.quantization is not None
+    assert (report.params.trainable, report.params.total) == (trainable, total)
