@@ -132,19 +132,26 @@ def test_a_framework_request_alone(validate):
     assert report.params.trainable == 1_449_984
 
 
-def test_a_request_filled_by_a_front_end_reaches_the_report(monkeypatch):
-    """Front-ends set LoraSpec.quantization_request inside resolve_lora_config; the pipeline reads it."""
-    from lora_audit import pipeline
-    from lora_audit.lora_config import resolve_lora_config
+def test_a_request_filled_by_a_front_end_reaches_the_report(monkeypatch, tmp_path):
+    """A front-end's Translation.quantization becomes LoraSpec.quantization_request, then the report's."""
+    from lora_audit import frontends
 
-    def front_end(*args, **kwargs):
-        spec = resolve_lora_config(*args, **kwargs)
-        spec.quantization_request = {"method": "bitsandbytes", "bits": 8, "source": "train.yaml: quantization_bit"}
-        return spec
+    def framework(loaded):  # stands in for the LLaMA-Factory front-end reading quantization_bit: 8
+        return frontends.Translation(
+            format="stub", fields={"target_modules": ["q_proj", "down_proj"]},
+            quantization={"method": "bitsandbytes", "bits": 8, "source": f"{loaded.path.name}: quantization_bit"},
+        )
 
-    monkeypatch.setattr(pipeline, "resolve_lora_config", front_end)
-    q = lora_audit.audit(QWEN, TARGETS).quantization
-    assert (q["method"], q["bits"], q["source"]) == ("bitsandbytes", 8, "train.yaml: quantization_bit")
+    monkeypatch.setattr(frontends, "translate", framework)
+    (tmp_path / "train.yaml").write_text("quantization_bit: 8\n")
+    report = lora_audit.audit(QWEN, config_file=tmp_path / "train.yaml")
+    q = report.quantization
+    assert (q["method"], q["bits"], q["source"], q["resolution"]) == (
+        "bitsandbytes", 8, "train.yaml: quantization_bit", "request")
+    assert report.params.trainable == 1_449_984
+    # An explicit API request wins over the file's.
+    q = lora_audit.audit(QWEN, config_file=tmp_path / "train.yaml", quantization_request=BNB_REQUEST).quantization
+    assert (q["bits"], q["source"]) == (4, "qlora.yml: load_in_4bit")
 
 
 def test_request_agreeing_with_the_checkpoint_is_quiet():
