@@ -31,6 +31,12 @@ AUDITS = {
                        "modules_to_save": ["lm_head", "embed_token"]}},
         {"tree": True, "coverage": True},
     ),
+    "deepseek-v3-fp8-qlora-request": (
+        "deepseek-ai/DeepSeek-V3",
+        {"overrides": {"target_modules": ["q_a_proj", "kv_a_proj_with_mqa", "lm_head"], "init_lora_weights": "pissa"},
+         "quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}},
+        {},
+    ),
 }
 
 

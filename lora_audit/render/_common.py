@@ -69,7 +69,7 @@ def quantization_lines(report: Report) -> list[str]:
     if request and q["resolution"] == "agree":
         main += f"; {request['source']} asks for the same"
     elif request and q["resolution"] in ("conflict", "checkpoint-wins"):
-        label = f"{request['bits']}-bit {request['method']}" if request.get("bits") else request["method"]
+        label = f"{request['method']}, {request['bits']}-bit" if request.get("bits") else request["method"]
         main += f"; {request['source']} asks for {label}: {q['resolution']}"
     details = ", ".join(f"{k}={_plain(v)}" for k, v in q["details"].items())
     lines = [main + (f" · {details}" if details else "")]

@@ -25,7 +25,7 @@ Example
 
     # config.json of a GPTQ checkpoint: "quantization_config": {"quant_method": "gptq", "bits": 4, ...}
     lora-audit ./llama-2-7b-gptq --targets q_proj,v_proj --dora
-    # LA030 use_dora: GPTQ does not support use_dora=True in PEFT 0.21.2: GPTQLoraLinear.__init__ raises ...
+    # LA030 use_dora: PEFT 0.21.2 does not support use_dora=True on a base quantized with gptq (4-bit) ...
 
 Fix
 ---
@@ -50,7 +50,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     q = report.quantization
     if not q:
         return
-    backend = f"{q['bits']}-bit {q['method']}" if q.get("bits") else q["method"]
+    backend = f"{q['method']} ({q['bits']}-bit)" if q.get("bits") else q["method"]
     for limit in q.get("unsupported", []):
         value = limit.get("value")
         setting = f"{limit['feature']}={value!r}" if value is not None else limit["feature"]
@@ -58,7 +58,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         yield Problem(
             subject=limit["feature"],
             message=(
-                f"PEFT {report.tool['peft']} {verb} {setting} on a {backend} base "
+                f"PEFT {report.tool['peft']} {verb} {setting} on a base quantized with {backend} "
                 f"({q['quantized_targets']:,} adapted modules are quantized): {limit['message']}"
             ),
             hint=f"drop {limit['feature']}, or train on a base that is not {q['method']}-quantized",
