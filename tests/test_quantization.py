@@ -347,6 +347,9 @@ def test_terminal_and_markdown_show_the_quantization(tmp_path, cli):
     assert "parameter counts are logical" in result.out
     plain = cli(QWEN, "--targets", "q_proj,down_proj")
     assert "quant " not in plain.out
+    doc = cli(str(tmp_path / "model"), "--targets", "q_proj,down_proj", "--format", "json").json()  # schema-checked
+    assert doc["quantization"]["skip_modules"] == ["lm_head", "down_proj"]
+    assert [f["code"] for f in doc["findings"]] == ["LA032"]
 
 
 def test_json_quantization_is_null_for_a_full_precision_base(validate):
