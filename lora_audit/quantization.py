@@ -46,6 +46,9 @@ CHECKPOINT_SOURCE = "config.json: quantization_config"
 PEFT_VERSION_READ = "0.21.2"
 
 _FLOAT_INITS = ("pissa", "corda", "mica")
+#: Marks a skip entry that transformers matched as a regex where its literal text is not in the name
+#: ("model.layers.1." keeps model.layers.15 out: its "." matches any character).
+REGEX_WIDENED = "(matched as a regex: not literally in the name)"
 
 
 @dataclass(frozen=True)
@@ -462,12 +465,14 @@ def classify_targets(quantization: dict[str, Any], rows: list[Any], default_skip
         elif row.base_type not in types:
             reason = f"{row.base_type} is not a layer type the quantizer replaces"
         else:
-            hit = next((f"{where}: {entry}" for entry, where in skips if _skipped(method, row.name, row.base_type, entry)),
+            hit = next(((entry, where) for entry, where in skips if _skipped(method, row.name, row.base_type, entry)),
                        None)
             if hit is None:
                 quantized += 1
                 continue
-            reason = hit
+            reason = f"{hit[1]}: {hit[0]}"
+            if method != "compressed-tensors" and hit[0] not in row.name + ".":
+                reason += f" {REGEX_WIDENED}"
         unquantized.append({"name": row.name, "reason": reason})
     quantization["quantized_targets"] = quantized
     quantization["unquantized_targets"] = unquantized

@@ -79,7 +79,7 @@ def test_an_unreadable_block_is_said_not_skipped():
 
 
 # --------------------------------------------------------------------------- counts stay logical
-@pytest.mark.parametrize("fixture", sorted(p.name for p in QUANT.iterdir()))
+@pytest.mark.parametrize("fixture", sorted(p.name for p in QUANT.iterdir() if p.name.startswith("qwen2.5-")))
 def test_a_quantization_config_changes_no_count(fixture):
     plain = lora_audit.audit(QWEN, TARGETS)
     quantized = lora_audit.audit(QUANT / fixture, TARGETS)
@@ -213,6 +213,37 @@ def test_skip_matching_is_transformers_own():
     assert not should_convert_module("model.layers.0.mlp.gate", ["mlp.gate"])
     assert quantization._skipped("bitsandbytes", "model.layers.0.mlp.gate", "Linear", "mlp.gate")
     assert not quantization._skipped("bitsandbytes", "model.layers.0.mlp.gate_proj", "Linear", "mlp.gate")
+
+
+def test_a_published_awq_skip_list_matched_as_transformers_does(tmp_path):
+    """QuantTrio's DeepSeek-V3.2-Exp-AWQ modules_to_not_convert (published) on DeepSeek-V3's layer layout."""
+    raw = json.loads((MODELS / "deepseek-ai--DeepSeek-V3" / "config.json").read_text())
+    raw["quantization_config"] = json.loads((FIXTURES / "quantized-blocks" / "QuantTrio--DeepSeek-V3.2-Exp-AWQ.json")
+                                            .read_text())
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    report = lora_audit.audit(tmp_path, {"target_modules": ["q_a_proj", "lm_head"]})
+    q = report.quantization
+    assert (q["method"], q["bits"], q["skip_field"]) == ("awq", 4, "modules_to_not_convert")
+    reasons = {item["name"]: item["reason"] for item in q["unquantized_targets"]}
+    # transformers reads each entry as a regex from the start, up to a module boundary: the "." in
+    # "model.layers.1." matches any character, so layers 10-19 are kept in full precision too (and
+    # 20-29 by "model.layers.2."). vLLM reads the same list as substrings; transformers 5.24 does not.
+    from transformers.quantizers.quantizers_utils import should_convert_module
+
+    assert not should_convert_module("model.layers.15.self_attn.q_a_proj", ["model.layers.1."])
+    widened = f"{{}} {quantization.REGEX_WIDENED}"
+    expected = {i: f"model.layers.{i}." for i in (0, 1, 2, 60)}
+    expected |= {i: widened.format("model.layers.1.") for i in range(10, 20)}
+    expected |= {i: widened.format("model.layers.2.") for i in range(20, 30)}
+    assert reasons == {
+        **{f"model.layers.{i}.self_attn.q_a_proj": f"modules_to_not_convert: {entry}" for i, entry in expected.items()},
+        "lm_head": "transformers default: lm_head",  # AWQ always adds transformers' defaults
+    }
+    assert q["quantized_targets"] == 61 - 24
+    la032 = {(f.severity, f.subject) for f in report.findings if f.code == "LA032"}
+    assert ("warning", "model.layers.(10-19).self_attn.q_a_proj") in la032
+    assert ("info", "model.layers.1.self_attn.q_a_proj") in la032
+    assert report.params.base == 671_026_404_352
 
 
 def test_compressed_tensors_ignore_uses_its_re_prefix():

@@ -8,7 +8,9 @@ FP8 and others, ``ignore`` for compressed-tensors) and, where transformers adds 
 (``get_keys_to_not_convert``: the output embedding, tied weights, the last parameter). Matching is
 transformers' own ``should_convert_module`` (compressed-tensors: its ``match_name``). Fused-expert
 parameters and non-Linear layers are not replaced by these quantizers either. The rule lists the
-adapted modules that stay in full precision.
+adapted modules that stay in full precision (info). It warns when an entry reached a module only
+as a regex: ``"model.layers.1."`` also keeps ``model.layers.15`` out, because its ``.`` matches any
+character (a published DeepSeek-V3.2 AWQ checkpoint lists exactly such entries).
 
 Why it matters
 --------------
@@ -28,7 +30,8 @@ Example
 
 Fix
 ---
-Nothing, if intended. Otherwise target other modules, or edit the quantizer's skip list.
+Nothing, if intended. Otherwise target other modules, or edit the quantizer's skip list (escape
+dots, ``model\\.layers\\.1\\.``, where an entry is meant literally).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..naming import fold
+from ..quantization import REGEX_WIDENED
 from ..report import Report
 from ._base import Problem, plural
 
@@ -59,5 +63,9 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
                 f"{plural(len(names), 'adapted module')} {'stays' if len(names) == 1 else 'stay'} in full precision under {q['method']} quantization "
                 f"({reason}); {q['quantized_targets']:,} adapted modules are quantized"
             ),
-            hint="nothing to do if intended; otherwise target other modules or change the quantizer's skip list",
+            hint=("escape the entry's dots or anchor it (transformers reads skip entries as regexes from the start "
+                  "of the name), or list the modules by full name"
+                  if REGEX_WIDENED in reason
+                  else "nothing to do if intended; otherwise target other modules or change the quantizer's skip list"),
+            severity="warning" if REGEX_WIDENED in reason else None,
         )
