@@ -136,7 +136,7 @@ def _quantization(spec, source, built, lora_config, rows, snap) -> dict[str, Any
         block = getattr(built.config, "quantization_config", None)
     described = quantization.describe(spec.quantization_request, block, lora_config)
     if described is not None:
-        quantization.classify_targets(described, rows, snap.quantizer_default_skips)
+        quantization.classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules)
     return described
 
 

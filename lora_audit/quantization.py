@@ -440,23 +440,29 @@ def _plain_json(value: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- per module
-def classify_targets(quantization: dict[str, Any], rows: list[Any], default_skips: list[str]) -> None:
+def classify_targets(
+    quantization: dict[str, Any], rows: list[Any], default_skips: list[str], keep_in_fp32: list[str] = ()
+) -> None:
     """Split the adapted modules into those on quantized layers and those the quantizer leaves alone.
 
     ``rows`` are the report's AdaptedModule records. A module is quantized when its base layer is one
     of the types the quantizer replaces and no skip entry matches it (transformers' own
-    ``should_convert_module``; compressed-tensors' ``match_name`` for its ``ignore`` list). Each
-    module left alone gets the reason. Feature limits are kept only when some adapted module is
-    quantized.
+    ``should_convert_module``; compressed-tensors' ``match_name`` for its ``ignore`` list). GPTQ
+    checkpoints quantize the decoder blocks only (``block_name_to_quantize``, else every numbered
+    block), and within them ``modules_in_block_to_quantize`` when given. Each module left alone gets
+    the reason. Feature limits are kept only when some adapted module is quantized.
     """
     method = quantization["method"]
     backend = BACKENDS.get(_method_key(method, quantization.get("bits")))
     types = backend.quantized_types if backend else ("Linear",)
+    own_rules = method in ("compressed-tensors", "gptq")
     # transformers adds its defaults when the config gives no list (AWQ always adds them).
-    uses_defaults = method != "compressed-tensors" and (not quantization["skip_field"] or method == "awq")
+    uses_defaults = not own_rules and (not quantization["skip_field"] or method == "awq")
     quantization["default_skips"] = sorted(default_skips) if uses_defaults else []
     skips = [(entry, quantization["skip_field"] or "skip list") for entry in quantization["skip_modules"]]
     skips += [(entry, "transformers default") for entry in quantization["default_skips"]]
+    if not own_rules:
+        skips += [(entry, "keep_in_fp32_modules") for entry in keep_in_fp32]
     quantized = 0
     unquantized: list[dict[str, str]] = []
     for row in rows:
@@ -464,6 +470,8 @@ def classify_targets(quantization: dict[str, Any], rows: list[Any], default_skip
             reason = "fused expert parameter: the quantizer replaces Linear layers"
         elif row.base_type not in types:
             reason = f"{row.base_type} is not a layer type the quantizer replaces"
+        elif method == "gptq" and (outside := _outside_gptq_blocks(row.name, quantization["details"])):
+            reason = outside
         else:
             hit = next(((entry, where) for entry, where in skips if _skipped(method, row.name, row.base_type, entry)),
                        None)
@@ -478,6 +486,23 @@ def classify_targets(quantization: dict[str, Any], rows: list[Any], default_skip
     quantization["unquantized_targets"] = unquantized
     if not quantized:
         quantization["unsupported"] = []
+
+
+def _outside_gptq_blocks(name: str, details: dict[str, Any]) -> str | None:
+    """Why GPTQ left ``name`` unquantized, or None: it quantizes Linear layers inside the decoder blocks."""
+    block = details.get("block_name_to_quantize")
+    if isinstance(block, str) and block:
+        match = re.match(rf"{re.escape(block)}\.\d+\.", name)
+    else:
+        match = re.match(r".*?\.\d+\.", name)  # the first numbered block: model.layers.7.
+    if match is None:
+        return f"outside the decoder blocks GPTQ quantizes{f' ({block})' if isinstance(block, str) else ''}"
+    inside = details.get("modules_in_block_to_quantize")
+    if isinstance(inside, list) and inside:
+        wanted = {str(m) for group in inside for m in (group if isinstance(group, list) else [group])}
+        if name[match.end():] not in wanted:
+            return "not in modules_in_block_to_quantize"
+    return None
 
 
 def _skipped(method: str, name: str, base_type: str, entry: str) -> bool:

@@ -28,6 +28,8 @@ class Snapshot:
     base_params: int
     #: modules transformers' quantizers keep in full precision by default (get_keys_to_not_convert)
     quantizer_default_skips: list[str] = field(default_factory=list)
+    #: the model class's ``_keep_in_fp32_modules``: transformers' quantizers skip these too
+    keep_in_fp32_modules: list[str] = field(default_factory=list)
 
 
 def snapshot(model: nn.Module) -> Snapshot:
@@ -65,4 +67,5 @@ def snapshot(model: nn.Module) -> Snapshot:
         tied=[group for group in by_tensor.values() if len(group) > 1],
         base_params=sum(p.numel() for p in model.parameters()),
         quantizer_default_skips=default_skips(model),
+        keep_in_fp32_modules=[str(m) for m in getattr(model, "_keep_in_fp32_modules", None) or []],
     )

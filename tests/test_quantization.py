@@ -410,3 +410,25 @@ def test_counts_on_a_quantized_config_equal_peft_on_real_full_precision_weights(
     report = lora_audit.audit(tmp_path, lora)
     assert report.quantization is not None
     assert (report.params.trainable, report.params.total) == (trainable, total)
+
+
+def test_gptq_quantizes_the_decoder_blocks_and_modules_in_block_to_quantize():
+    request = {"method": "gptq", "bits": 4}
+    report = lora_audit.audit(GPTQ, {"target_modules": ["q_proj", "v_proj", "lm_head"]})
+    reasons = {item["reason"] for item in report.quantization["unquantized_targets"]}
+    assert reasons == {"outside the decoder blocks GPTQ quantizes"}  # lm_head
+    assert report.quantization["quantized_targets"] == 48 and report.quantization["default_skips"] == []
+    q = quantization.describe(request, {"quant_method": "gptq", "bits": 4, "block_name_to_quantize": "model.layers",
+                                        "modules_in_block_to_quantize": [["self_attn.q_proj"], ["mlp.down_proj"]]}, {})
+    quantization.classify_targets(q, lora_audit.audit(GPTQ, {"target_modules": ["q_proj", "v_proj"]}).adapted_modules,
+                                  ["lm_head"])
+    assert q["quantized_targets"] == 24
+    assert {item["reason"] for item in q["unquantized_targets"]} == {"not in modules_in_block_to_quantize"}
+
+
+def test_the_model_classes_keep_in_fp32_modules_are_skipped_too():
+    """T5 declares _keep_in_fp32_modules = ["wo"]: transformers' quantizers add it to every skip list."""
+    report = lora_audit.audit("google-t5/t5-base", {"target_modules": ["q", "wo"]}, quantization_request=BNB_REQUEST)
+    reasons = {item["name"]: item["reason"] for item in report.quantization["unquantized_targets"]}
+    assert reasons["encoder.block.0.layer.1.DenseReluDense.wo"] == "keep_in_fp32_modules: wo"
+    assert len(reasons) == 24 and report.quantization["quantized_targets"] == 36
