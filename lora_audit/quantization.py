@@ -13,10 +13,14 @@ Reproduced, not re-derived (read from the installed sources):
   ``quantizers/auto.py`` ``AutoHfQuantizer.merge_quantization_configs`` (the checkpoint's
   ``quantization_config`` is used; a request of another config class raises ``ValueError: The model
   is quantized with GPTQConfig but you are passing a BitsAndBytesConfig config``). Which modules a
-  quantizer leaves in full precision: ``quantizers/base.py`` ``get_keys_to_not_convert`` (tied
-  weights, the last parameter, the output embedding) plus the config's skip list
-  (``llm_int8_skip_modules`` for bitsandbytes, ``modules_to_not_convert`` for the others), matched
-  by ``quantizers/quantizers_utils.py`` ``should_convert_module``. Whether a method can be fine-tuned
+  quantizer leaves in full precision: ``quantizers/base.py`` ``get_modules_to_not_convert``: the
+  config's skip list (``llm_int8_skip_modules`` for bitsandbytes, ``modules_to_not_convert`` for the
+  others) or, when it gives none (AWQ: always), ``get_keys_to_not_convert`` (tied weights, the last
+  parameter, the output embedding), plus the model class's ``_keep_in_fp32_modules``; matched by
+  ``quantizers/quantizers_utils.py`` ``should_convert_module`` (a regex from the start of the name
+  up to a module boundary, or a suffix: ``"model.layers.1."`` also matches ``model.layers.15``).
+  GPTQ checkpoints quantize the Linear layers of the decoder blocks (``block_name_to_quantize``,
+  ``modules_in_block_to_quantize``). Whether a method can be fine-tuned
   at all: each ``quantizers/quantizer_*.py`` ``is_trainable``, enforced by
   ``trainer_utils.validate_quantization_for_training``. bitsandbytes replaces exact ``nn.Linear``
   and ``Conv1D`` layers (``integrations/bitsandbytes.py``); the other quantizers replace Linear
