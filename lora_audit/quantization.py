@@ -182,8 +182,9 @@ BACKENDS: dict[str, Backend] = {
     ),
     "torchao": Backend(
         "torchao", "lora.TorchaoLoraLinear", "torchao", None,
-        trainable_note="transformers trains torchao models only with 8-bit quant types (TorchAoHfQuantizer.is_trainable); "
-        "PEFT's TorchaoLoraLinear raises TypeError on int4 weights ('only supports int8 weights for now')",
+        trainable_note="transformers trains torchao models only with 8-bit quant types "
+        "(TorchAoHfQuantizer.is_trainable); PEFT's TorchaoLoraLinear raises TypeError on int4 weights "
+        "('only supports int8 weights for now')",
         limits=_quantized_limits("TorchaoLoraLinear", "torchao tensor subclasses", dora=True, velora=True,
                                  lora_bias=False),
     ),
@@ -325,7 +326,9 @@ def _method_key(method: str, bits: int | None) -> str:
 
 
 # --------------------------------------------------------------------------- combining
-def describe(request: dict[str, Any] | None, checkpoint_block: Any, lora_config: dict[str, Any]) -> dict[str, Any] | None:
+def describe(
+    request: dict[str, Any] | None, checkpoint_block: Any, lora_config: dict[str, Any]
+) -> dict[str, Any] | None:
     """The report's ``quantization`` object, before the adapted modules are classified.
 
     ``request`` is ``LoraSpec.quantization_request``; ``checkpoint_block`` is config.json's

@@ -319,7 +319,7 @@ def test_bitsandbytes_olora_is_allowed_qalora_only_on_gptq():
 def test_the_limits_quote_the_installed_peft():
     """Each refusal lora-audit reports is still in the PEFT source it cites (a PEFT upgrade shows up here)."""
     import peft
-    from peft.tuners.lora import awq, aqlm, eetq, gptq, hqq, layer, torchao
+    from peft.tuners.lora import aqlm, awq, eetq, gptq, hqq, layer, torchao
 
     assert peft.__version__ == quantization.PEFT_VERSION_READ
     for module, cls in ((gptq, "GPTQLoraLinear"), (awq, "AwqLoraLinear"), (aqlm, "AqlmLoraLinear")):
