@@ -123,20 +123,23 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
         unknown_config_fields=spec.unknown_fields,
         notes=list(built.notes),
         fail_on=settings.fail_on,
-        quantization=_quantization(spec, source, built, lora_config, rows, snap),
+        quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
     )
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
 
 
-def _quantization(spec, source, built, lora_config, rows, snap) -> dict[str, Any] | None:  # noqa: ANN001
+def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001
+    snap = adaptation.snapshot
     # config.json as published (source.config), or the config object of an in-memory model.
     block = (source.config if source is not None else {}).get("quantization_config")
     if block is None and source is None:
         block = getattr(built.config, "quantization_config", None)
     described = quantization.describe(spec.quantization_request, block, lora_config)
     if described is not None:
-        quantization.classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules)
+        saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
+        quantization.classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
+                                      saved=saved, types=snap.types)
     return described
 
 

@@ -202,6 +202,15 @@ BACKENDS: dict[str, Backend] = {
         limits=(_float_init("compressed (packed or float8) weights", olora=True), _LOFTQ, _QALORA),
     ),
 }
+#: Backends whose quantized weights are integer tensors (packed uint8 / int8 / int32): torch refuses
+#: ``requires_grad_(True)`` on them, which is what PEFT's ModulesToSaveWrapper does to its full copy.
+INTEGER_STORAGE = {"bitsandbytes-4bit", "bitsandbytes-8bit", "gptq", "awq", "aqlm", "eetq", "hqq"}
+_SAVED_LIMIT = (
+    "PEFT's ModulesToSaveWrapper trains a full copy of the module (peft/utils/other.py _set_layer_requires_grad calls "
+    "requires_grad_(True) on every parameter), but a quantized weight is an integer tensor and torch refuses: "
+    "'only Tensors of floating point dtype can require gradients'"
+)
+
 #: transformers 5.24 quantizers whose is_trainable is False: the Trainer refuses to fine-tune them.
 NOT_TRAINABLE = {
     "auto-round": "AutoRoundQuantizer", "fbgemm_fp8": "FbgemmFp8HfQuantizer", "gguf": "GgufHfQuantizer",
@@ -448,7 +457,12 @@ def _plain_json(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- per module
 def classify_targets(
-    quantization: dict[str, Any], rows: list[Any], default_skips: list[str], keep_in_fp32: list[str] = ()
+    quantization: dict[str, Any],
+    rows: list[Any],
+    default_skips: list[str],
+    keep_in_fp32: list[str] = (),
+    saved: list[str] = (),
+    types: dict[str, str] | None = None,
 ) -> None:
     """Split the adapted modules into those on quantized layers and those the quantizer leaves alone.
 
@@ -458,10 +472,14 @@ def classify_targets(
     checkpoints quantize the decoder blocks only (``block_name_to_quantize``, else every numbered
     block), and within them ``modules_in_block_to_quantize`` when given. Each module left alone gets
     the reason. Feature limits are kept only when some adapted module is quantized.
+
+    ``saved`` are the modules ``modules_to_save`` wraps and ``types`` the base model's module types:
+    on a backend with integer weights, a saved module holding a quantized layer cannot train.
     """
     method = quantization["method"]
-    backend = BACKENDS.get(_method_key(method, quantization.get("bits")))
-    types = backend.quantized_types if backend else ("Linear",)
+    key = _method_key(method, quantization.get("bits"))
+    backend = BACKENDS.get(key)
+    quant_types = backend.quantized_types if backend else ("Linear",)
     own_rules = method in ("compressed-tensors", "gptq")
     # transformers adds its defaults when the config gives no list (AWQ always adds them).
     uses_defaults = not own_rules and (not quantization["skip_field"] or method == "awq")
@@ -470,29 +488,47 @@ def classify_targets(
     skips += [(entry, "transformers default") for entry in quantization["default_skips"]]
     if not own_rules:
         skips += [(entry, "keep_in_fp32_modules") for entry in keep_in_fp32]
+
+    def why_unquantized(name: str, base_type: str, experts: int = 1) -> str | None:
+        if experts > 1:
+            return "fused expert parameter: the quantizer replaces Linear layers"
+        if base_type not in quant_types:
+            return f"{base_type} is not a layer type the quantizer replaces"
+        if method == "gptq":
+            outside = _outside_gptq_blocks(name, quantization["details"])
+            if outside:
+                return outside
+        hit = next(((entry, where) for entry, where in skips if _skipped(method, name, base_type, entry)), None)
+        if hit is None:
+            return None
+        reason = f"{hit[1]}: {hit[0]}"
+        if method != "compressed-tensors" and hit[0] not in name + ".":
+            reason += f" {REGEX_WIDENED}"
+        return reason
+
     quantized = 0
     unquantized: list[dict[str, str]] = []
     for row in rows:
-        if row.experts > 1:
-            reason = "fused expert parameter: the quantizer replaces Linear layers"
-        elif row.base_type not in types:
-            reason = f"{row.base_type} is not a layer type the quantizer replaces"
-        elif method == "gptq" and (outside := _outside_gptq_blocks(row.name, quantization["details"])):
-            reason = outside
+        reason = why_unquantized(row.name, row.base_type, row.experts)
+        if reason is None:
+            quantized += 1
         else:
-            hit = next(((entry, where) for entry, where in skips if _skipped(method, row.name, row.base_type, entry)),
-                       None)
-            if hit is None:
-                quantized += 1
-                continue
-            reason = f"{hit[1]}: {hit[0]}"
-            if method != "compressed-tensors" and hit[0] not in row.name + ".":
-                reason += f" {REGEX_WIDENED}"
-        unquantized.append({"name": row.name, "reason": reason})
+            unquantized.append({"name": row.name, "reason": reason})
     quantization["quantized_targets"] = quantized
     quantization["unquantized_targets"] = unquantized
     if not quantized:
         quantization["unsupported"] = []
+    if key in INTEGER_STORAGE and saved and types:
+        stuck = [
+            name for name in saved
+            if any(why_unquantized(member, types[member]) is None
+                   for member in types if member == name or member.startswith(name + "."))
+        ]
+        if stuck:
+            quantization["unsupported"].append(
+                {"feature": "modules_to_save", "value": ", ".join(stuck), "severity": "error",
+                 "message": _SAVED_LIMIT}
+            )
 
 
 def _outside_gptq_blocks(name: str, details: dict[str, Any]) -> str | None:

@@ -432,3 +432,22 @@ def test_the_model_classes_keep_in_fp32_modules_are_skipped_too():
     reasons = {item["name"]: item["reason"] for item in report.quantization["unquantized_targets"]}
     assert reasons["encoder.block.0.layer.1.DenseReluDense.wo"] == "keep_in_fp32_modules: wo"
     assert len(reasons) == 24 and report.quantization["quantized_targets"] == 36
+
+
+def test_modules_to_save_on_a_quantized_layer_cannot_train():
+    """A full trainable copy of an integer-weight layer: torch refuses requires_grad on it."""
+    import torch
+
+    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+        torch.zeros(2, dtype=torch.uint8).requires_grad_(True)  # what a bnb 4-bit weight is
+    # lm_head is quantized when the skip list leaves it out (a given list replaces transformers' defaults).
+    request = {**BNB_REQUEST, "skip_modules": ["down_proj"], "skip_field": "llm_int8_skip_modules"}
+    report = lora_audit.audit(QWEN, {"target_modules": ["q_proj"], "modules_to_save": ["lm_head", "embed_tokens"]},
+                              quantization_request=request)
+    la030 = [f for f in report.findings if f.code == "LA030"]
+    assert [(f.severity, f.subject) for f in la030] == [("error", "modules_to_save")]
+    assert "modules_to_save='lm_head'" in la030[0].message  # embed_tokens is an nn.Embedding: not quantized
+    # With transformers' defaults lm_head stays full precision, and so does a SEQ_CLS head (the last parameter).
+    for kwargs in ({"modules_to_save": ["lm_head"]}, {"task_type": "SEQ_CLS"}):
+        report = lora_audit.audit(QWEN, {"target_modules": ["q_proj"], **kwargs}, quantization_request=BNB_REQUEST)
+        assert "LA030" not in {f.code for f in report.findings}

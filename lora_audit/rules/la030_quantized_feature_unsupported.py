@@ -8,7 +8,9 @@ what this PEFT's LoRA layer for that backend accepts. The list comes from PEFT's
 (``peft/tuners/lora/{bnb,gptq,awq,aqlm,eetq,hqq,torchao}.py`` and ``layer.py``, read in PEFT
 0.21.2; see ``lora_audit/quantization.py``): DoRA on GPTQ, AWQ, AQLM and EETQ; ``lora_bias`` on HQQ
 and torchao; VeLoRA on every quantized backend but torchao; PiSSA / CorDA / MiCA (and OLoRA outside
-bitsandbytes) initialisation on any quantized weight. An error means PEFT raises; a warning means
+bitsandbytes) initialisation on any quantized weight; ``modules_to_save`` on a module that holds a
+quantized layer of an integer-weight backend (bitsandbytes, GPTQ, AWQ, AQLM, EETQ, HQQ: torch
+refuses gradients on integer tensors). An error means PEFT raises; a warning means
 PEFT ignores the setting (``use_qalora`` outside GPTQ) or its documentation says not to combine them
 (LoftQ on an already quantized model). Nothing is reported when every adapted module sits on a
 layer the quantizer leaves in full precision.
@@ -55,12 +57,13 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         value = limit.get("value")
         setting = f"{limit['feature']}={value!r}" if value is not None else limit["feature"]
         verb = "does not support" if limit["severity"] == "error" else "ignores or advises against"
+        scope = f" ({q['quantized_targets']:,} adapted modules are quantized)"
+        if limit["feature"] == "modules_to_save":
+            scope = ""
         yield Problem(
             subject=limit["feature"],
-            message=(
-                f"PEFT {report.tool['peft']} {verb} {setting} on a base quantized with {backend} "
-                f"({q['quantized_targets']:,} adapted modules are quantized): {limit['message']}"
-            ),
+            message=f"PEFT {report.tool['peft']} {verb} {setting} on a base quantized with {backend}{scope}: "
+                    f"{limit['message']}",
             hint=f"drop {limit['feature']}, or train on a base that is not {q['method']}-quantized",
             severity=limit["severity"],
         )
