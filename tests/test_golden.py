@@ -32,8 +32,14 @@ AUDITS = {
         {"tree": True, "coverage": True},
     ),
     "qwen2-tiny-resized-adapter": (
-        str(ROOT / "fixtures" / "tiny" / "qwen2"),
-        {"adapter": ROOT / "fixtures" / "adapters" / "qwen2-tiny-resized"},
+        "fixtures/tiny/qwen2",
+        {"adapter": "fixtures/adapters/qwen2-tiny-resized"},
+        {},
+    ),
+    "deepseek-v3-fp8-qlora-request": (
+        "deepseek-ai/DeepSeek-V3",
+        {"overrides": {"target_modules": ["q_a_proj", "kv_a_proj_with_mqa", "lm_head"], "init_lora_weights": "pissa"},
+         "quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}},
         {},
     ),
 }
@@ -45,6 +51,12 @@ def terminal_text(report, **flags) -> str:
                       highlight=False, legacy_windows=False, emoji=False)
     render_terminal(report, console, **flags)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+@pytest.fixture(autouse=True)
+def _at_the_root(monkeypatch):
+    """Paths as a user in the checkout types them: relative, so table widths do not depend on where it is."""
+    monkeypatch.chdir(ROOT)
 
 
 def check_golden(name: str, text: str) -> None:
