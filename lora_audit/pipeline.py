@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import budget, measure, network
+from . import budget, measure, network, quantization
 from ._version import __version__
 from .apply import apply_lora
 from .build import build_meta_model, from_module
@@ -38,13 +38,17 @@ def audit(
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
     adapter: str | os.PathLike[str] | None = None,
+    quantization_request: dict[str, Any] | None = None,
     timeout: float | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
     already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
-    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too).
+    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
+    is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
+    for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
+    is always read).
 
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
     >>> report.params.trainable, report.ok
@@ -59,9 +63,15 @@ def audit(
     Every failure is an :class:`AuditError`: bad input with its own code, a bug as ``internal-error``.
     """
     try:
-        return _audit(model, lora_config, config_file=config_file, overrides=overrides, revision=revision,
-                      task_type=task_type, model_class=model_class, trust_remote_code=trust_remote_code,
-                      offline=offline, settings=settings, status=status, adapter=adapter, timeout=timeout)
+        network.check_environment()
+        budget.seconds_budget(timeout)  # a bad --timeout is refused before any work
+        budget.memory_budget()
+        # Offline before transformers loads a config that names other repositories (a DETR backbone).
+        with network.offline_mode(offline):
+            return _audit(model, lora_config, config_file=config_file, overrides=overrides, revision=revision,
+                          task_type=task_type, model_class=model_class, trust_remote_code=trust_remote_code,
+                          offline=offline, settings=settings, status=status, adapter=adapter,
+                          quantization_request=quantization_request, timeout=timeout)
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug: still an AuditError, with the cause chained for debugging
@@ -71,21 +81,8 @@ def audit(
 def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[str, Any] | None,
            revision: str | None, task_type: str | None, model_class: str | None, trust_remote_code: bool,
            offline: bool | None, settings: Settings | None, status: Callable[[str], Any] | None,
-           adapter: str | os.PathLike[str] | None, timeout: float | None) -> Report:
-    network.check_environment()
-    budget.seconds_budget(timeout)  # a bad --timeout is refused before any work
-    budget.memory_budget()
-    # Offline before transformers loads a config that names other repositories (a DETR backbone).
-    with network.offline_mode(offline):
-        return _audit_online_or_not(model, lora_config, config_file, overrides, revision, task_type, model_class,
-                                    trust_remote_code, offline, settings, status, adapter, timeout)
-
-
-def _audit_online_or_not(model: Any, lora_config: Any, config_file: Any, overrides: dict[str, Any] | None,
-                         revision: str | None, task_type: str | None, model_class: str | None,
-                         trust_remote_code: bool, offline: bool | None, settings: Settings | None,
-                         status: Callable[[str], Any] | None, adapter: str | os.PathLike[str] | None,
-                         timeout: float | None) -> Report:
+           adapter: str | os.PathLike[str] | None, quantization_request: dict[str, Any] | None,
+           timeout: float | None) -> Report:
     settings = settings or Settings()
     found = None
     if adapter is not None:
@@ -96,6 +93,8 @@ def _audit_online_or_not(model: Any, lora_config: Any, config_file: Any, overrid
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
     spec = resolve_lora_config(lora_config, config_file, overrides)
+    if quantization_request is not None:
+        spec.quantization_request = {"source": "quantization_request (API)", **quantization_request}
     task = spec.config.task_type
     task = getattr(task, "value", task)
 
@@ -163,6 +162,7 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
         unknown_config_fields=spec.unknown_fields,
         notes=list(built.notes),
         fail_on=settings.fail_on,
+        quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
     )
     if found is not None:  # while PEFT's model is live: it names the keys it saves
         from .adapter import adapter_facts, base_dims
@@ -178,6 +178,18 @@ def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN
     from .adapter.pipeline_step import resolve_base
 
     return resolve_base(model, found, revision, offline, status)
+def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001
+    snap = adaptation.snapshot
+    # config.json as published (source.config), or the config object of an in-memory model.
+    block = (source.config if source is not None else {}).get("quantization_config")
+    if block is None and source is None:
+        block = getattr(built.config, "quantization_config", None)
+    described = quantization.describe(spec.quantization_request, block, lora_config)
+    if described is not None:
+        saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
+        quantization.classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
+                                      saved=saved, types=snap.types)
+    return described
 
 
 def _is_module(value: Any) -> bool:

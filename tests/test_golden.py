@@ -38,11 +38,15 @@ AUDITS = {
                        "modules_to_save": ["lm_head", "embed_token"]}},
         {"tree": True, "coverage": True},
     ),
-    # Relative paths (the tests run from the checkout): an absolute one would wrap the terminal
-    # report differently in every checkout, by the length of its path.
     "qwen2-tiny-resized-adapter": (
         "fixtures/tiny/qwen2",
         {"adapter": "fixtures/adapters/qwen2-tiny-resized"},
+        {},
+    ),
+    "deepseek-v3-fp8-qlora-request": (
+        "deepseek-ai/DeepSeek-V3",
+        {"overrides": {"target_modules": ["q_a_proj", "kv_a_proj_with_mqa", "lm_head"], "init_lora_weights": "pissa"},
+         "quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}},
         {},
     ),
 }
@@ -56,6 +60,12 @@ def terminal_text(report, **flags) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
+@pytest.fixture(autouse=True)
+def _at_the_root(monkeypatch):
+    """Paths as a user in the checkout types them: relative, so table widths do not depend on where it is."""
+    monkeypatch.chdir(ROOT)
+
+
 def check_golden(name: str, text: str) -> None:
     text = text.replace(str(ROOT) + "/", "")  # paths under the checkout, wherever it is
     path = GOLDEN / name
@@ -63,11 +73,6 @@ def check_golden(name: str, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"missing golden file {path}; run with LORA_AUDIT_UPDATE_GOLDEN=1"
     assert text == path.read_text(encoding="utf-8")
-
-
-@pytest.fixture(autouse=True)
-def _from_the_checkout(monkeypatch):
-    monkeypatch.chdir(ROOT)
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))

@@ -28,6 +28,11 @@ def render_markdown(report: Report) -> str:
         "",
         f"LoRA: {_code(c.lora_summary(report))}",
         "",
+    ]
+    quant = c.quantization_lines(report)
+    if quant:
+        out += [f"Quantization: {quant[0]}", ""] + [f"- {line}" for line in quant[1:]] + [""]
+    out += [
         f"**{c.summary_line(report)}**",
         "",
     ]

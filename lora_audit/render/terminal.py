@@ -51,6 +51,7 @@ def _header(report: Report) -> Group:
         Text(f"source  {m.source}"),
         Text(f"LoRA    {c.lora_summary(report)}"),
     ]
+    lines += [Text(f"{'quant' if i == 0 else '':<8}{line}") for i, line in enumerate(c.quantization_lines(report))]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
     if not report.applied:
         lines.append(Text("PEFT refused this config: nothing was adapted (see findings)", style="bold red"))
