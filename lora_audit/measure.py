@@ -61,6 +61,7 @@ def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
         moe_v4_names=moe_conversion_table(built.model_type),
         library=getattr(built, "library", "transformers"),
         library_version=_library_version(getattr(built, "library", "transformers")),
+        component=getattr(source, "component", None),
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from . import measure
 from ._version import __version__
 from .apply import apply_lora
-from .build import build_meta_model, from_module
+from .build import from_module
 from .check import run_rules
 from .errors import AuditError
 from .lora_config import resolve_lora_config
@@ -35,13 +35,15 @@ def audit(
     model_class: str | None = None,
     trust_remote_code: bool = False,
     offline: bool | None = None,
+    component: str | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
-    already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
+    already-built ``nn.Module`` (left untouched: a weightless clone is audited), or a diffusers
+    pipeline (``component`` picks its part, default the unet / transformer). ``lora_config``
     is a ``peft.LoraConfig`` or a dict of its fields (left untouched too).
 
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
@@ -57,13 +59,23 @@ def audit(
 
     source = None
     if _is_module(model):
+        if component is not None:
+            raise AuditError(
+                "component-not-pipeline",
+                f"component={component!r} applies to a diffusers pipeline path or hub id, not to an nn.Module",
+                "pass the component's module itself, without component",
+            )
         built = from_module(model)
         name = type(model).__name__
     elif isinstance(model, (str, os.PathLike)):
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        from . import libraries
+
+        source = resolve_model_source(
+            os.fspath(model), revision=revision, offline=offline, status=status, component=component
+        )
         if status is not None:
             status("building the model on the meta device")
-        built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
+        built = libraries.build(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
         name = os.fspath(model)
     else:
         raise AuditError(

@@ -46,6 +46,9 @@ class ModelInfo:
     library: str = "transformers"
     #: that library's version
     library_version: str | None = None
+    #: the part of a wrapper audited: a diffusers pipeline's component (unet, transformer, text_encoder...),
+    #: or the path of a sentence-transformers Transformer module; None for a plain model
+    component: str | None = None
 
 
 @dataclass
