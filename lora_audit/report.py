@@ -122,6 +122,8 @@ class AdaptedModule:
     dora_params: int = 0
     use_dora: bool = False
     fan_in_fan_out: bool = False
+    #: a convolution's kernel size (``[3, 3]``): its k is in_features·kh·kw and LoRA costs r·(c_in·kh·kw + c_out)
+    kernel_size: list[int] | None = None
 
     @property
     def ratio(self) -> float | None:

@@ -57,6 +57,12 @@ def pipeline_component(index_source: ModelSource, component: str | None, status:
         )
     relative = f"{component}/{CONFIG_NAME}"
     path = _locate(index_source, relative, status)
+    if path is None and index_source.kind == "catalogue":
+        raise AuditError(
+            "component-not-bundled",
+            f"the bundled catalogue holds only the denoiser's config.json of {index_source.name}, not {relative}",
+            "pass a local copy of the pipeline (model_index.json and the component's config.json), or go online",
+        )
     if path is None:
         library, class_name = components[component]
         raise AuditError(

@@ -55,7 +55,11 @@ def _num(value: object) -> str:
 def model_line(report: Report) -> str:
     m = report.model
     layers = f", {m.num_layers} layers" if m.num_layers is not None else ""
-    return f"{m.class_name} ({m.model_type}), {n(m.base_params)} parameters{layers}"
+    # transformers is the default; any other library is named with its version (diffusers 0.42.1).
+    kind = m.model_type if m.library == "transformers" else " ".join(filter(None, (m.library, m.library_version)))
+    if m.library == "sentence-transformers":
+        kind = f"{m.model_type}, module of {kind}"
+    return f"{m.class_name} ({kind}), {n(m.base_params)} parameters{layers}"
 
 
 def breakdown_text(report: Report) -> str:
@@ -100,6 +104,13 @@ def shape_text(module_type: str, shape: list[int]) -> str:
     if module_type == "Conv1D" and len(shape) == 2:
         return f"{shape[0]}->{shape[1]}"
     return "x".join(str(s) for s in shape)
+
+
+def in_text(row: AdaptedModule) -> str:
+    """k as the table shows it: ``320`` for a Linear, ``320×3×3`` for a convolution (c_in and its kernel)."""
+    if row.kernel_size:
+        return "×".join([n(row.in_features), *map(str, row.kernel_size)])
+    return n(row.in_features)
 
 
 def kind_note(row: AdaptedModule) -> str:
