@@ -271,3 +271,24 @@ def test_sentence_transformers_directory_audits_its_transformer_module(tmp_path)
 def test_in_memory_diffusers_module_says_diffusers():
     report = lora_audit.audit(_diffusers_model(TINY / "flux"), {"target_modules": ["to_q"]})
     assert report.model.library == "diffusers"
+
+
+# --------------------------------------------------------------------------- hub
+def test_hub_pipeline_fetches_only_the_index_and_the_component_config(fake_hub):
+    from lora_audit.source import resolve_model_source
+
+    unet = (TINY / "unet" / "config.json").read_bytes()
+    index = {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
+             "vae": ["diffusers", "AutoencoderKL"], "scheduler": ["diffusers", "PNDMScheduler"]}
+    fake_hub.add("someone/pipe", None, files={
+        "model_index.json": json.dumps(index).encode(), "unet/config.json": unet, "vae/config.json": b"{}",
+        "unet/diffusion_pytorch_model.safetensors": b"weights",
+    })
+    source = resolve_model_source("someone/pipe")
+    assert (source.kind, source.component, source.config["_class_name"]) == ("hub", "unet", "UNet2DConditionModel")
+    assert set(fake_hub.requested_files) == {"config.json", "model_index.json", "unet/config.json"}
+    report = lora_audit.audit("someone/pipe", {"target_modules": ["to_q"]})
+    assert report.model.component == "unet" and report.params.trainable > 0
+    with pytest.raises(AuditError) as info:
+        resolve_model_source("someone/pipe", component="scheduler")
+    assert info.value.code == "component-not-a-model"
