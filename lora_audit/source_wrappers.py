@@ -34,7 +34,9 @@ def pipeline_components(index: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return out
 
 
-def pipeline_component(index_source: ModelSource, component: str | None, status: Callable[[str], Any] | None) -> ModelSource:
+def pipeline_component(
+    index_source: ModelSource, component: str | None, status: Callable[[str], Any] | None
+) -> ModelSource:
     """The source of one component of the pipeline ``index_source`` (its model_index.json)."""
     index = index_source.config
     components = pipeline_components(index)

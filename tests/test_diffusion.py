@@ -264,7 +264,8 @@ def test_sentence_transformers_directory_audits_its_transformer_module(tmp_path)
     # sentence-transformers loads AutoModel (no head): the same counts as PEFT on that model
     model = AutoModel.from_config(AutoConfig.from_pretrained(tmp_path))
     assert report.model.class_name == type(model).__name__
-    trainable, total = get_peft_model(model, LoraConfig(target_modules=["query", "value"])).get_nb_trainable_parameters()
+    peft_model = get_peft_model(model, LoraConfig(target_modules=["query", "value"]))
+    trainable, total = peft_model.get_nb_trainable_parameters()
     assert (report.params.trainable, report.params.total) == (trainable, total)
 
 

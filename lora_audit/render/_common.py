@@ -62,6 +62,12 @@ def model_line(report: Report) -> str:
     return f"{m.class_name} ({kind}), {n(m.base_params)} parameters{layers}"
 
 
+def library_text(report: Report) -> str:
+    """``, diffusers 0.42.1`` for a model another library built; empty for transformers, the default."""
+    m = report.model
+    return "" if m.library == "transformers" else ", " + " ".join(filter(None, (m.library, m.library_version)))
+
+
 def breakdown_text(report: Report) -> str:
     parts = [f"{k.replace('_', ' ')} {n(v)}" for k, v in report.params.trainable_breakdown.items() if v]
     return " · ".join(parts) if parts else "nothing trainable"
@@ -187,6 +193,6 @@ def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
 
 __all__ = [
     "ICONS", "RowGroup", "breakdown_text", "common_prefix", "coverage_groups", "fold", "grouped_rows", "kind_note",
-    "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize", "summary_line", "target_label",
-    "totals", "types_text",
+    "in_text", "library_text", "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize",
+    "summary_line", "target_label", "totals", "types_text",
 ]

@@ -14,7 +14,8 @@ def render_markdown(report: Report) -> str:
     out = [
         f"## lora-audit: `{m.name}`",
         "",
-        f"**{m.class_name}** (`{m.model_type}`, {c.n(m.base_params)} parameters) · source: {m.source}",
+        f"**{m.class_name}** (`{m.model_type}`{c.library_text(report)}, {c.n(m.base_params)} parameters) · "
+        f"source: {m.source}",
         "",
         f"LoRA: `{c.lora_summary(report)}`",
         "",
