@@ -362,8 +362,8 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
             return index
         raise AuditError(
             "no-config-json",
-            f"{where} has no config.json on the hub",
-            "lora-audit needs a transformers model repository; pass a local config.json",
+            f"{where} has no config.json on the hub (nor a diffusers pipeline's model_index.json)",
+            "lora-audit needs a model repository (transformers, diffusers); pass a local config.json",
         ) from None
     except HfHubHTTPError as exc:
         if _is_unreachable(exc):
