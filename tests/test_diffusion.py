@@ -293,3 +293,10 @@ def test_hub_pipeline_fetches_only_the_index_and_the_component_config(fake_hub):
     with pytest.raises(AuditError) as info:
         resolve_model_source("someone/pipe", component="scheduler")
     assert info.value.code == "component-not-a-model"
+
+
+def test_lora_layers_comma_list_with_spaces_is_read_as_diffusers_reads_it(cli, validate):
+    """train_dreambooth_lora_flux.py: ``[layer.strip() for layer in args.lora_layers.split(",")]``."""
+    result = cli(str(TINY / "flux"), "--targets", "to_k, to_q ,ff.net.0.proj", "--format", "json")
+    assert result.code == 0, result.err
+    assert [t["pattern"] for t in validate(result.out)["targets"]] == ["to_k", "to_q", "ff.net.0.proj"]
