@@ -65,6 +65,12 @@ def pipeline_component(
             f"the bundled catalogue holds only the denoiser's config.json of {index_source.name}, not {relative}",
             "pass a local copy of the pipeline (model_index.json and the component's config.json), or go online",
         )
+    if path is None and index_source.kind == "hf-cache":
+        raise AuditError(
+            "component-not-cached",
+            f"{relative} of {index_source.name} is not in the local Hugging Face cache (its model_index.json is)",
+            "go online once (or unset HF_HUB_OFFLINE) to fetch it, or pass a local pipeline directory",
+        )
     if path is None:
         library, class_name = components[component]
         raise AuditError(

@@ -300,3 +300,25 @@ def test_lora_layers_comma_list_with_spaces_is_read_as_diffusers_reads_it(cli, v
     result = cli(str(TINY / "flux"), "--targets", "to_k, to_q ,ff.net.0.proj", "--format", "json")
     assert result.code == 0, result.err
     assert [t["pattern"] for t in validate(result.out)["targets"]] == ["to_k", "to_q", "ff.net.0.proj"]
+
+
+def test_cached_pipeline_is_read_from_the_hf_cache(monkeypatch, tmp_path):
+    import huggingface_hub.constants as hub_constants
+
+    from lora_audit.source import resolve_model_source
+
+    commit = "b" * 40
+    snapshot = tmp_path / "models--someone--cached-pipe" / "snapshots" / commit
+    (snapshot / "unet").mkdir(parents=True)
+    (tmp_path / "models--someone--cached-pipe" / "refs").mkdir()
+    (tmp_path / "models--someone--cached-pipe" / "refs" / "main").write_text(commit)
+    (snapshot / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline",
+                                                           "unet": ["diffusers", "UNet2DConditionModel"],
+                                                           "vae": ["diffusers", "AutoencoderKL"]}))
+    (snapshot / "unet" / "config.json").write_text((TINY / "unet" / "config.json").read_text())
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
+    source = resolve_model_source("someone/cached-pipe")
+    assert (source.kind, source.component) == ("hf-cache", "unet")
+    with pytest.raises(AuditError) as info:  # offline, and the vae's config.json was never cached
+        resolve_model_source("someone/cached-pipe", component="vae")
+    assert info.value.code == "component-not-cached"
