@@ -78,7 +78,7 @@ def resolve_model_source(
     if found.config_path.name == INDEX_NAME:
         from .source_wrappers import pipeline_component
 
-        found = pipeline_component(found, component, status)
+        found = pipeline_component(found, component, status, offline=_offline(offline))
     if component is not None and found.pipeline_index is None:
         raise AuditError(
             "component-not-pipeline",

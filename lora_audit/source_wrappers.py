@@ -35,7 +35,7 @@ def pipeline_components(index: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 def pipeline_component(
-    index_source: ModelSource, component: str | None, status: Callable[[str], Any] | None
+    index_source: ModelSource, component: str | None, status: Callable[[str], Any] | None, offline: bool = True
 ) -> ModelSource:
     """The source of one component of the pipeline ``index_source`` (its model_index.json)."""
     index = index_source.config
@@ -58,14 +58,14 @@ def pipeline_component(
             "pass one of those names to --component",
         )
     relative = f"{component}/{CONFIG_NAME}"
-    path = _locate(index_source, relative, status)
+    path = _locate(index_source, relative, status, offline)
     if path is None and index_source.kind == "catalogue":
         raise AuditError(
             "component-not-bundled",
             f"the bundled catalogue holds only the denoiser's config.json of {index_source.name}, not {relative}",
             "pass a local copy of the pipeline (model_index.json and the component's config.json), or go online",
         )
-    if path is None and index_source.kind == "hf-cache":
+    if path is None and index_source.kind == "hf-cache" and offline:
         raise AuditError(
             "component-not-cached",
             f"{relative} of {index_source.name} is not in the local Hugging Face cache (its model_index.json is)",
@@ -95,7 +95,9 @@ def pipeline_component(
     )
 
 
-def _locate(index_source: ModelSource, relative: str, status: Callable[[str], Any] | None) -> Path | None:
+def _locate(
+    index_source: ModelSource, relative: str, status: Callable[[str], Any] | None, offline: bool
+) -> Path | None:
     if index_source.kind in ("local-dir", "local-file", "catalogue"):
         path = index_source.config_path.parent / relative
         return path if path.is_file() else None
@@ -105,8 +107,8 @@ def _locate(index_source: ModelSource, relative: str, status: Callable[[str], An
     cached = try_to_load_from_cache(repo_id, relative, revision=revision)
     if isinstance(cached, str):
         return Path(cached)
-    if index_source.kind == "hf-cache":
-        return None  # offline or cached-only: the component config was never fetched
+    if index_source.kind == "hf-cache" and offline:
+        return None  # the component config was never fetched, and the hub may not be asked
     if status is not None:
         status(f"fetching {relative} of {repo_id} from the Hugging Face Hub")
     try:
