@@ -36,6 +36,17 @@ AUDITS = {
         {"overrides": {"r": 16, "target_modules": ["to_k", "to_q", "to_v", "to_out.0", "to_add_out", "ff.0"]}},
         {},
     ),
+    "qwen2-tiny-resized-adapter": (
+        "fixtures/tiny/qwen2",
+        {"adapter": "fixtures/adapters/qwen2-tiny-resized"},
+        {},
+    ),
+    "deepseek-v3-fp8-qlora-request": (
+        "deepseek-ai/DeepSeek-V3",
+        {"overrides": {"target_modules": ["q_a_proj", "kv_a_proj_with_mqa", "lm_head"], "init_lora_weights": "pissa"},
+         "quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}},
+        {},
+    ),
 }
 
 
@@ -54,7 +65,14 @@ def terminal_text(report, **flags) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
+@pytest.fixture(autouse=True)
+def _at_the_root(monkeypatch):
+    """Paths as a user in the checkout types them: relative, so table widths do not depend on where it is."""
+    monkeypatch.chdir(ROOT)
+
+
 def check_golden(name: str, text: str) -> None:
+    text = text.replace(str(ROOT) + "/", "")  # paths under the checkout, wherever it is
     path = GOLDEN / name
     if os.environ.get("LORA_AUDIT_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
