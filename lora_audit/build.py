@@ -65,6 +65,8 @@ class BuiltModel:
     config: Any  #: the transformers config object (None for a plain nn.Module)
     messages: list[PeftMessage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  #: how the class was chosen, when not obvious
+    #: the library that built it (lora_audit.libraries): transformers | diffusers | timm | sentence-transformers
+    library: str = "transformers"
 
 
 def build_meta_model(
@@ -99,7 +101,7 @@ def build_meta_model(
                 f"device failed: {type(exc).__name__}: {first_line(exc)}",
                 "check the config values, or choose another head with --model-class / --task-type",
             ) from None
-    _refuse_zero_size(model)
+    refuse_zero_size(model)
     first = [model]
 
     def fresh() -> nn.Module:
@@ -118,13 +120,22 @@ def build_meta_model(
 
 def from_module(module: nn.Module) -> BuiltModel:
     """Wrap a user's already-built ``nn.Module``: every copy handed out is a weightless meta clone."""
-    _refuse_zero_size(meta_clone(module))  # fail early, and with a clear message, if it cannot be audited
+    refuse_zero_size(meta_clone(module))  # fail early, and with a clear message, if it cannot be audited
     config = getattr(module, "config", None)
     return BuiltModel(
         factory=lambda: meta_clone(module),
         class_name=type(module).__name__,
         model_type=getattr(config, "model_type", None) or "custom",
         config=config,
+        library=_library_of(module),
+    )
+
+
+def _library_of(module: nn.Module) -> str:
+    """The library whose class ``module`` is (diffusers, timm...); transformers for anything else."""
+    top = type(module).__module__.split(".", 1)[0]
+    return {"diffusers": "diffusers", "timm": "timm", "sentence_transformers": "sentence-transformers"}.get(
+        top, "transformers"
     )
 
 
@@ -221,7 +232,12 @@ def _refuse_empty(config: Any) -> None:
             )
 
 
-def _refuse_zero_size(model: nn.Module) -> None:
+def refuse_too_deep(raw: dict[str, Any]) -> None:
+    """Refuse, before building, a config whose sizes no real model has (every depth field; see budget.py)."""
+    budget.check_model_config(raw)
+
+
+def refuse_zero_size(model: nn.Module) -> None:
     # A dimension of 0 builds, but a LoRA layer on it costs r·(d+k) against d·k = 0: no ratio, no sense.
     for name, parameter in model.named_parameters():
         if parameter.numel() == 0:

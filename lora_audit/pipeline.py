@@ -15,7 +15,7 @@ from typing import Any
 from . import budget, measure, network, quantization
 from ._version import __version__
 from .apply import apply_lora
-from .build import build_meta_model, from_module
+from .build import from_module
 from .check import run_rules
 from .errors import AuditError, internal_error
 from .lora_config import expand_for_model, resolve_lora_config
@@ -35,6 +35,7 @@ def audit(
     model_class: str | None = None,
     trust_remote_code: bool = False,
     offline: bool | None = None,
+    component: str | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
     adapter: str | os.PathLike[str] | None = None,
@@ -44,7 +45,8 @@ def audit(
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
-    already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
+    already-built ``nn.Module`` (left untouched: a weightless clone is audited), or a diffusers
+    pipeline (``component`` picks its part, default the unet / transformer). ``lora_config``
     is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
     is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
     for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
@@ -70,8 +72,8 @@ def audit(
         with network.offline_mode(offline):
             return _audit(model, lora_config, config_file=config_file, overrides=overrides, revision=revision,
                           task_type=task_type, model_class=model_class, trust_remote_code=trust_remote_code,
-                          offline=offline, settings=settings, status=status, adapter=adapter,
-                          quantization_request=quantization_request, timeout=timeout)
+                          offline=offline, component=component, settings=settings, status=status,
+                          adapter=adapter, quantization_request=quantization_request, timeout=timeout)
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug: still an AuditError, with the cause chained for debugging
@@ -80,9 +82,9 @@ def audit(
 
 def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[str, Any] | None,
            revision: str | None, task_type: str | None, model_class: str | None, trust_remote_code: bool,
-           offline: bool | None, settings: Settings | None, status: Callable[[str], Any] | None,
-           adapter: str | os.PathLike[str] | None, quantization_request: dict[str, Any] | None,
-           timeout: float | None) -> Report:
+           offline: bool | None, component: str | None, settings: Settings | None,
+           status: Callable[[str], Any] | None, adapter: str | os.PathLike[str] | None,
+           quantization_request: dict[str, Any] | None, timeout: float | None) -> Report:
     settings = settings or Settings()
     found = None
     if adapter is not None:
@@ -101,14 +103,22 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
     with budget.limits(timeout):
         source = None
         if _is_module(model):
+            if component is not None:
+                raise AuditError(
+                    "component-not-pipeline",
+                    f"component={component!r} applies to a diffusers pipeline path or hub id, not to an nn.Module",
+                    "pass the component's module itself, without component",
+                )
             built = from_module(model)
             name = type(model).__name__
         elif isinstance(model, (str, os.PathLike)):
-            source = _resolve_base(model, found, revision, offline, status)
+            from . import libraries
+
+            source = _resolve_base(model, found, revision, offline, status, component)
             if status is not None:
                 status("building the model on the meta device")
-            built = build_meta_model(source, task_type=task, model_class=model_class,
-                                     trust_remote_code=trust_remote_code)
+            built = libraries.build(source, task_type=task, model_class=model_class,
+                                    trust_remote_code=trust_remote_code)
             name = os.fspath(model)
         else:
             raise AuditError(
@@ -172,9 +182,11 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
     return report
 
 
-def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN202
+def _resolve_base(model, found, revision, offline, status, component=None):  # noqa: ANN001, ANN202
     if found is None:
-        return resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        return resolve_model_source(
+            os.fspath(model), revision=revision, offline=offline, status=status, component=component
+        )
     from .adapter.pipeline_step import resolve_base
 
     return resolve_base(model, found, revision, offline, status)

@@ -23,8 +23,8 @@ def render_markdown(report: Report) -> str:
     out = [
         f"## lora-audit: {_code(m.name)}",
         "",
-        f"**{_text(m.class_name)}** ({_code(m.model_type)}, {c.n(m.base_params)} parameters) · source: "
-        f"{_text(m.source)}",
+        f"**{_text(m.class_name)}** ({_code(m.model_type)}{c.library_text(report)}, {c.n(m.base_params)} "
+        f"parameters) · source: {_text(m.source)}",
         "",
         f"LoRA: {_code(c.lora_summary(report))}",
         "",
@@ -86,7 +86,7 @@ def render_markdown(report: Report) -> str:
         rows = [
             [
                 _code(g.label) + (f" x{g.count}" if g.count > 1 else "") + _text(c.kind_note(g.row)),
-                _text(g.row.kind), c.n(g.row.in_features), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
+                _text(g.row.kind), c.in_text(g.row), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
                 c.n(g.row.lora_params), c.n(g.row.dense_params), c.ratio(g.row.ratio),
             ]
             for g in c.grouped_rows(report)
