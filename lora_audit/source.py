@@ -112,14 +112,22 @@ def path_exists(path: Path) -> bool:
         return False
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, but False (not PermissionError) inside a directory we may not look into."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def _local_source(spec: str, path: Path) -> ModelSource:
     try:
         is_dir = path.is_dir()
     except OSError:  # not allowed to look: reading it reports why
         is_dir = False
-    if is_dir and (path / INDEX_NAME).is_file():
+    if is_dir and _is_file(path / INDEX_NAME):
         path, is_dir = path / INDEX_NAME, False  # a diffusers pipeline: expanded to its component by the caller
-    if is_dir and (path / MODULES_NAME).is_file():
+    if is_dir and _is_file(path / MODULES_NAME):
         return _sentence_transformers_source(spec, path)
     if is_dir:
         config_path = path / CONFIG_NAME
