@@ -39,6 +39,7 @@ _MODULE_NAMES = (
     "la025_unknown_config_field",
     "la026_unknown_framework_key",
     "la027_saved_for_inference",
+    "la028_experts_unreached",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 
