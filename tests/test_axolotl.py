@@ -223,3 +223,14 @@ def test_cli_takes_a_lone_config_file_and_shows_the_translation(cli):
 def test_cli_without_model_or_config(cli):
     result = cli("--fail-on", "never")
     assert result.code == 2 and "no model given" in result.err
+
+
+def test_leaf_names_on_a_vlm_reach_whole_blocks_and_the_vision_tower():
+    report = lora_audit.audit(None, config_file=FIXTURES / "lora" / "axolotl-qwen2-vl-linear.yml")
+    steps = report.lora_config_source["steps"][0]
+    assert steps.startswith("lora_target_linear -> 13 names: 0, 2, down_proj, fc1, fc2")
+    la029 = {f.subject: f for f in report.findings if f.code == "LA029"}
+    assert la029["0"].severity == "warning" and "model.visual.blocks.0" in la029["0"].message
+    assert la029["model.visual"].severity == "info" and "fc1, fc2, proj, qkv" in la029["model.visual"].message
+    # axolotl hands PEFT the name '0', which matches whole blocks: PEFT refuses, as it would in training
+    assert not report.applied and "Qwen2VLVisionBlock" in report.apply_error["message"]
