@@ -234,3 +234,21 @@ def test_leaf_names_on_a_vlm_reach_whole_blocks_and_the_vision_tower():
     assert la029["model.visual"].severity == "info" and "fc1, fc2, proj, qkv" in la029["model.visual"].message
     # axolotl hands PEFT the name '0', which matches whole blocks: PEFT refuses, as it would in training
     assert not report.applied and "Qwen2VLVisionBlock" in report.apply_error["message"]
+
+
+def test_model_type_picks_the_head_and_the_head_the_task_type(tmp_path):
+    path = tmp_path / "reward.yml"
+    path.write_text("base_model: Qwen/Qwen2.5-0.5B\nmodel_type: AutoModelForSequenceClassification\n"
+                    "adapter: lora\nlora_r: 8\nlora_alpha: 16\nlora_target_modules: [q_proj, v_proj]\n")
+    for model in (None, "Qwen/Qwen2.5-0.5B"):
+        report = lora_audit.audit(model, config_file=path)
+        assert report.model.class_name == "Qwen2ForSequenceClassification"
+        assert report.lora_config["task_type"] == "SEQ_CLS"
+    from transformers import AutoModelForSequenceClassification
+
+    config = AutoConfig.from_pretrained(MODELS / "Qwen--Qwen2.5-0.5B")
+    with torch.device("meta"):
+        model = AutoModelForSequenceClassification.from_config(config)
+    plain = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], bias="none",
+                                             task_type="SEQ_CLS"))
+    assert (report.params.trainable, report.params.total) == plain.get_nb_trainable_parameters()
