@@ -252,3 +252,25 @@ def test_model_type_picks_the_head_and_the_head_the_task_type(tmp_path):
     plain = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], bias="none",
                                              task_type="SEQ_CLS"))
     assert (report.params.trainable, report.params.total) == plain.get_nb_trainable_parameters()
+
+
+def test_every_lora_key_axolotl_reads_maps_to_its_loraconfig_field():
+    from lora_audit.frontends import axolotl
+    from lora_audit.loading import LoadedFile
+
+    data = {"base_model": "Qwen/Qwen2.5-0.5B", "adapter": "lora", "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.1,
+            "lora_target_modules": ["q_proj"], "lora_target_parameters": ["mlp.experts.down_proj"],
+            "lora_modules_to_save": ["lm_head"], "lora_fan_in_fan_out": False, "peft_layers_to_transform": [0, 1],
+            "peft_layers_pattern": ["layers"], "peft_use_dora": True, "peft_use_rslora": True,
+            "lora_rank_pattern": {"q_proj": 4}, "lora_alpha_pattern": {"q_proj": 8},
+            "peft_trainable_token_indices": [0, 1], "peft_ensure_weight_tying": True,
+            "lora_exclude_modules": ["mlp.gate"], "lora_model_dir": None, "load_in_8bit": False}
+    t = axolotl.translate(LoadedFile(path=FIXTURES / "x.yml", data=data, text=""))
+    assert t.fields == {
+        "r": 8, "lora_alpha": 16, "lora_dropout": 0.1, "target_modules": ["q_proj"],
+        "target_parameters": ["mlp.experts.down_proj"], "modules_to_save": ["lm_head"], "fan_in_fan_out": False,
+        "layers_to_transform": [0, 1], "layers_pattern": ["layers"], "use_dora": True, "use_rslora": True,
+        "rank_pattern": {"q_proj": 4}, "alpha_pattern": {"q_proj": 8}, "trainable_token_indices": [0, 1],
+        "ensure_weight_tying": True, "exclude_modules": ["mlp.gate"], "bias": "none"}
+    assert t.sources["r"] == ["lora_r"] and t.sources["exclude_modules"] == ["lora_exclude_modules"]
+    assert t.quantization is None and t.all_linear_key is None
