@@ -18,8 +18,7 @@ def render_markdown(report: Report) -> str:
         "",
         f"LoRA: `{c.lora_summary(report)}`",
         "",
-        *[f"Config: `{line.strip()}`  " for line in c.config_source_lines(report)],
-        *([""] if report.lora_config_source else []),
+        *_config_source(report),
         f"**{c.summary_line(report)}**",
         "",
     ]
@@ -107,6 +106,13 @@ def render_markdown(report: Report) -> str:
     else:
         out.append("None.")
     return "\n".join(out) + "\n"
+
+
+def _config_source(report: Report) -> list[str]:
+    lines = c.config_source_lines(report)
+    if not lines:
+        return []
+    return [f"Config: `{lines[0]}`", "", *[f"- `{line.strip()}`" for line in lines[1:]], *([""] if lines[1:] else [])]
 
 
 def _code(text: str) -> str:
