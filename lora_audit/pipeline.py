@@ -46,7 +46,9 @@ def audit(
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
     already-built ``nn.Module`` (left untouched: a weightless clone is audited), or a diffusers
-    pipeline (``component`` picks its part, default the unet / transformer). ``lora_config``
+    pipeline (``component`` picks its part, default the unet / transformer); None takes the model
+    that ``config_file`` names (axolotl's ``base_model``, ``model_name_or_path``, an adapter's
+    ``base_model_name_or_path``). ``lora_config``
     is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
     is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
     for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
@@ -86,6 +88,7 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
            status: Callable[[str], Any] | None, adapter: str | os.PathLike[str] | None,
            quantization_request: dict[str, Any] | None, timeout: float | None) -> Report:
     settings = settings or Settings()
+    model_given = model is not None
     found = None
     if adapter is not None:
         from .adapter.pipeline_step import resolve_adapter
@@ -99,6 +102,8 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
         spec.quantization_request = {"source": "quantization_request (API)", **quantization_request}
     task = spec.config.task_type
     task = getattr(task, "value", task)
+    model, model_from, model_class = _model_from_file(model, spec, model_class)
+    model_from = model_from if model_given else "file"  # --adapter alone: its adapter_config.json named it
 
     with budget.limits(timeout):
         source = None
@@ -114,7 +119,16 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
         elif isinstance(model, (str, os.PathLike)):
             from . import libraries
 
-            source = _resolve_base(model, found, revision, offline, status, component)
+            try:
+                source = _resolve_base(model, found, revision, offline, status, component)
+            except AuditError as exc:
+                if model_from != "file" or spec.translation is None:
+                    raise
+                raise AuditError(
+                    exc.code,
+                    f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
+                    f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
+                ) from None
             if status is not None:
                 status("building the model on the meta device")
             built = libraries.build(source, task_type=task, model_class=model_class,
@@ -132,6 +146,8 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
             status("applying the LoRA config with PEFT")
         adaptation = apply_lora(built, spec)
         report = _measure(name, source, built, spec, adaptation, settings, found)
+        if spec.translation is not None:
+            report.lora_config_source = spec.translation.to_report(spec.fields, spec.flags, model_from)
         report.findings = run_rules(report, settings)
         return report
 
@@ -182,6 +198,26 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
     return report
 
 
+def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[Any, str, str | None]:
+    """The model to audit (MODEL wins over the one the config file names), where it came from, and its class."""
+    translation = spec.translation
+    if model is not None:
+        # The head the file asks for (axolotl's model_type: AutoModelForSequenceClassification) still applies;
+        # a concrete class of the file's own architecture might not fit the MODEL given instead.
+        asked = translation.model_class if translation is not None else None
+        if model_class is None and asked and asked.startswith("Auto"):
+            model_class = asked
+        return model, "argument", model_class
+    if translation is None or translation.model is None:
+        where = f"{translation.file} names no base model" if translation is not None else "no config file names one"
+        raise AuditError(
+            "model-missing",
+            f"no model given, and {where}",
+            "pass MODEL: a hub id such as Qwen/Qwen2.5-0.5B, or a path",
+        )
+    return translation.model, "file", model_class if model_class is not None else translation.model_class
+
+
 def _resolve_base(model, found, revision, offline, status, component=None):  # noqa: ANN001, ANN202
     if found is None:
         return resolve_model_source(
@@ -190,6 +226,8 @@ def _resolve_base(model, found, revision, offline, status, component=None):  # n
     from .adapter.pipeline_step import resolve_base
 
     return resolve_base(model, found, revision, offline, status)
+
+
 def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001
     snap = adaptation.snapshot
     # config.json as published (source.config), or the config object of an in-memory model.

@@ -13,6 +13,8 @@ from lora_audit.rules import BY_CODE, RULES
 from lora_audit.settings import Settings, parse_settings
 from tests.conftest import FIXTURES, LORA
 
+AXOLOTL = FIXTURES / "axolotl"
+
 QWEN = "Qwen/Qwen2.5-0.5B"
 HYPERCLOVAX = "naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B"
 BERT = "google-bert/bert-base-uncased"
@@ -56,6 +58,10 @@ FIRES = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["relative_attention_bias"]}, {}, "encoder.block"),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"], "ensure_weight_tying": True}, {}, "peft"),
     "LA025": (QWEN, None, {"config_file": LORA / "newer-peft-adapter_config.json"}, "lora_shiny_new_option"),
+    "LA026": (None, None, {"config_file": LORA / "axolotl-typo.yml"}, "lora_target_moduels"),
+    "LA027": (QWEN, None, {"config_file": LORA / "adapter"}, "inference_mode"),
+    "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml"}, "lora_target_linear"),
+    "LA029": (None, None, {"config_file": LORA / "axolotl-qwen2-vl-linear.yml"}, "0"),
     "LA050": (SDXL, {"target_modules": ["to_k", "to_q", "to_v", "to_out.0", "q_proj", "v_proj"]}, {}, "q_proj"),
     "LA030": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {},
               "use_dora"),
@@ -96,6 +102,12 @@ QUIET = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["q", "v"]}, {}),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"]}, {}),
     "LA025": (QWEN, None, {"config_file": LORA / "adapter"}),
+    "LA026": (None, None, {"config_file": LORA / "axolotl-qwen.yml"}),
+    "LA027": (QWEN, None, {"config_file": LORA / "qwen-attention.yaml"}),
+    # LA028's own fix: the same example with the fused experts named (and no dropout, as PEFT needs)
+    "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml", "overrides": {
+        "target_parameters": ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "lora_dropout": 0.0}}),
+    "LA029": ("Qwen/Qwen2-VL-2B-Instruct", None, {"config_file": AXOLOTL / "qwen2-vl-lora-7b.yaml"}),
     "LA050": (SDXL, None, {"config_file": LORA / "diffusers-sdxl-dreambooth.json"}),
     "LA030": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {}),
     "LA031": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"]}, QLORA),

@@ -28,6 +28,7 @@ def render_markdown(report: Report) -> str:
         "",
         f"LoRA: {_code(c.lora_summary(report))}",
         "",
+        *_config_source(report),
     ]
     quant = c.quantization_lines(report)
     if quant:
@@ -113,7 +114,8 @@ def render_markdown(report: Report) -> str:
                 [
                     [
                         f"{c.ICONS[f.severity]} {f.severity}" + (" (suppressed)" if f.suppressed else ""),
-                        f.code, _code(f.subject), _text(f.message),
+                        f.code, _code(f.subject) + (f" ({_text(c.location_text(f.location))})" if f.location else ""),
+                        _text(f.message),
                         _text(f.hint + (f" — suppressed: {f.suppression_reason}" if f.suppressed else "")),
                     ]
                     for f in report.findings
@@ -130,6 +132,14 @@ def render_markdown(report: Report) -> str:
 def _one_line(text: str) -> str:
     # A newline would end the table row (or the heading): show it, do not obey it.
     return " ".join(str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+
+def _config_source(report: Report) -> list[str]:
+    lines = c.config_source_lines(report)
+    if not lines:
+        return []
+    return [f"Config: {_code(lines[0])}", "", *[f"- {_code(line.strip())}" for line in lines[1:]],
+            *([""] if lines[1:] else [])]
 
 
 def _code(text: str) -> str:

@@ -51,6 +51,14 @@ def _header(report: Report) -> Group:
         Text(f"source  {m.source}"),
         Text(f"LoRA    {c.lora_summary(report)}"),
     ]
+    config_lines = c.config_source_lines(report)
+    if config_lines:
+        grid = Table.grid()
+        grid.add_column(width=8, no_wrap=True)
+        grid.add_column(overflow="fold")
+        for i, line in enumerate(config_lines):
+            grid.add_row("config" if i == 0 else "", line.strip() if i == 0 else line[2:])
+        lines.append(grid)
     lines += [Text(f"{'quant' if i == 0 else '':<8}{line}") for i, line in enumerate(c.quantization_lines(report))]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
     if not report.applied:
@@ -163,6 +171,8 @@ def _findings(report: Report) -> Group:
     for f in report.findings:
         style = "dim" if f.suppressed else STYLES[f.severity]
         body = Text.assemble((f"{f.subject}: ", "bold" if not f.suppressed else "dim"), f.message)
+        if f.location:
+            body = Text.assemble((f"{c.location_text(f.location)}: ", "dim"), body)
         body.append(f"\nfix: {f.hint}", style="dim")
         if f.suppressed:
             body.append(f"\nsuppressed: {f.suppression_reason}", style="dim")
