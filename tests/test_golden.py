@@ -37,7 +37,7 @@ AUDITS = {
     # mentions, HTML, backticks, a lone surrogate (issue 11, item 6).
     "qwen-hostile-names": (
         "Qwen/Qwen2.5-0.5B",
-        {"config_file": LORA / "hostile-names.json"},
+        {"config_file": "fixtures/lora/hostile-names.json"},
         {},
     ),
     "hyperclovax-all-linear-saved": (
