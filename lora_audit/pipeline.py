@@ -54,6 +54,8 @@ def audit(
     spec = resolve_lora_config(lora_config, config_file, overrides)
     task = spec.config.task_type
     task = getattr(task, "value", task)
+    if spec.translation is not None and spec.translation.builds_saved_class and "task_type" not in spec.flags:
+        task = None  # the framework builds the checkpoint's class; its task_type only goes to PEFT
 
     source = None
     if _is_module(model):

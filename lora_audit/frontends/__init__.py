@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from ..loading import LoadedFile
 
 #: One module per format. Adding a format is one file in this package and one name here.
-_MODULE_NAMES = ("peft",)
+_MODULE_NAMES = ("peft", "llamafactory", "trl")
 
 
 @dataclass
@@ -61,6 +61,10 @@ class Translation:
     quantization: dict[str, Any] | None = None
     #: model-dependent step, run on the built model before PEFT applies the config
     expand: Callable[[BuiltModel], Expansion] | None = None
+    #: the framework loads the checkpoint's own class (config ``architectures``) whatever ``task_type`` it hands
+    #: PEFT (LLaMA-Factory and TRL pass CAUSAL_LM for vision-language models too): the task type does not pick
+    #: the head that is built
+    builds_saved_class: bool = False
 
 
 def _load_modules() -> tuple[Any, ...]:
