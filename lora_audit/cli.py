@@ -66,7 +66,7 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 
 
 @cli.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
-@click.argument("model", metavar="MODEL")
+@click.argument("model", metavar="[MODEL]", required=False)
 @click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
@@ -106,7 +106,9 @@ def audit_command(**opts: Any) -> None:
     """Audit a LoRA config against MODEL, weightlessly.
 
     MODEL is a hub id (Qwen/Qwen2.5-0.5B), a model directory, or a config.json. Only config.json
-    is read or downloaded, never weights; popular models are bundled for offline use.
+    is read or downloaded, never weights; popular models are bundled for offline use. Without
+    MODEL, the model the config file names is used: lora-audit axolotl.yml, or
+    lora-audit --config ./adapter.
     """
     sys.exit(_run_audit(opts))
 
@@ -141,12 +143,13 @@ def _run_audit(opts: dict[str, Any]) -> int:
         settings = load_settings().merged(_rule_codes(opts["select"], "--select"), _ignore_keys(opts["ignore"]),
                                           opts["fail_on"])
         overrides = _overrides(opts)
+        model, config_file = _model_and_config(opts["model"], opts["config_file"])
         with _status(fmt) as status:
             from .pipeline import audit
 
             report = audit(
-                opts["model"],
-                config_file=opts["config_file"],
+                model,
+                config_file=config_file,
                 overrides=overrides,
                 revision=opts["revision"],
                 model_class=opts["model_class"],
@@ -162,6 +165,30 @@ def _run_audit(opts: dict[str, Any]) -> int:
             raise KeyboardInterrupt from exc
         _fail(exc, fmt, json_path)
     return report.exit_code
+
+
+def _model_and_config(model: str | None, config_file: str | None) -> tuple[str | None, str | None]:
+    """``lora-audit axolotl.yml``: a lone argument that is a LoRA / framework config file is the config."""
+    if model is not None and config_file is None and _is_config_file(model):
+        return None, model
+    if model is None and config_file is None:
+        raise AuditError("model-missing", "no model given",
+                         "pass MODEL (a hub id such as Qwen/Qwen2.5-0.5B, or a path), or a config file")
+    return model, config_file
+
+
+def _is_config_file(arg: str) -> bool:
+    from pathlib import Path
+
+    from .loading import ADAPTER_CONFIG_NAME
+
+    path = Path(arg).expanduser()
+    try:
+        if path.is_dir():
+            return (path / ADAPTER_CONFIG_NAME).is_file() and not (path / "config.json").is_file()
+        return path.is_file() and (path.suffix.lower() in (".yml", ".yaml") or path.name == ADAPTER_CONFIG_NAME)
+    except (OSError, ValueError):
+        return False
 
 
 def _rule_codes(keys: list[str] | None, flag: str) -> list[str] | None:

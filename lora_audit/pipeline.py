@@ -41,7 +41,9 @@ def audit(
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
-    already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
+    already-built ``nn.Module`` (left untouched: a weightless clone is audited); None takes the model
+    that ``config_file`` names (axolotl's ``base_model``, ``model_name_or_path``, an adapter's
+    ``base_model_name_or_path``). ``lora_config``
     is a ``peft.LoraConfig`` or a dict of its fields (left untouched too).
 
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
@@ -54,15 +56,23 @@ def audit(
     spec = resolve_lora_config(lora_config, config_file, overrides)
     task = spec.config.task_type
     task = getattr(task, "value", task)
-    if spec.translation is not None and spec.translation.builds_saved_class and "task_type" not in spec.flags:
-        task = None  # the framework builds the checkpoint's class; its task_type only goes to PEFT
+    model, model_from, model_class = _model_from_file(model, spec, model_class)
 
     source = None
     if _is_module(model):
         built = from_module(model)
         name = type(model).__name__
     elif isinstance(model, (str, os.PathLike)):
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        try:
+            source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        except AuditError as exc:
+            if model_from != "file":
+                raise
+            raise AuditError(
+                exc.code,
+                f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
+                f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
+            ) from None
         if status is not None:
             status("building the model on the meta device")
         built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
@@ -79,6 +89,8 @@ def audit(
         status("applying the LoRA config with PEFT")
     adaptation = apply_lora(built, spec)
     report = _measure(name, source, built, spec, adaptation, settings)
+    if spec.translation is not None:
+        report.lora_config_source = spec.translation.to_report(spec.fields, spec.flags, model_from)
     report.findings = run_rules(report, settings)
     return report
 
@@ -122,6 +134,21 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
     )
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
+
+
+def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[Any, str, str | None]:
+    """The model to audit (MODEL wins over the one the config file names), where it came from, and its class."""
+    translation = spec.translation
+    if model is not None:
+        return model, "argument", model_class
+    if translation is None or translation.model is None:
+        where = f"{translation.file} names no base model" if translation is not None else "no config file names one"
+        raise AuditError(
+            "model-missing",
+            f"no model given, and {where}",
+            "pass MODEL: a hub id such as Qwen/Qwen2.5-0.5B, or a path",
+        )
+    return translation.model, "file", model_class or translation.model_class
 
 
 def _is_module(value: Any) -> bool:

@@ -75,6 +75,10 @@ def test_llama3_all_linear_examples_equal_peft(name, llama3_counts):
     assert report.lora_config["task_type"] == "CAUSAL_LM"
     # The framework's own keys (dataset, template, learning_rate, loraplus_lr_ratio...) are not findings.
     assert report.unknown_config_fields == []
+    assert report.lora_config_source["unknown_keys"] == {}
+    assert report.lora_config_source["format"] == "llamafactory"
+    assert report.lora_config_source["ignored_keys"] == []  # every key is one LLaMA-Factory accepts
+    assert not any(f.code in ("LA025", "LA026") for f in report.findings)
 
 
 def test_translation_steps_name_the_expansion():
@@ -155,7 +159,7 @@ def test_explicit_targets_alpha_and_additional_target(tmp_path):
     path = _write(tmp_path, lora_rank=16, lora_alpha=32, lora_dropout=0.05, lora_target="q_proj, v_proj",
                   additional_target="embed_tokens,lm_head", use_rslora=True)
     fields = translate(load_config_file(path)).fields
-    assert fields == {"task_type": "CAUSAL_LM", "r": 16, "lora_alpha": 32, "lora_dropout": 0.05,
+    assert fields == {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05,
                       "use_rslora": True, "use_dora": False, "modules_to_save": ["embed_tokens", "lm_head"],
                       "target_modules": ["q_proj", "v_proj"]}
 
@@ -182,8 +186,11 @@ def test_resuming_an_adapter_is_refused_with_what_to_audit_instead(tmp_path):
 
 
 def test_unknown_keys_are_reported_not_dropped(tmp_path):
-    translation = translate(load_config_file(_write(tmp_path, lora_rnak=16, learning_rate=1e-4, dataset="x")))
-    assert translation.unknown_fields == ["lora_rnak"]
+    translation = translate(load_config_file(_write(tmp_path, lora_rnak=16, learning_rate=1e-4, dataset="x",
+                                                    use_vllm=True)))
+    assert translation.unknown_keys == {"lora_rnak": ["lora_rank"]}
+    assert translation.ignored_keys == ["use_vllm"]  # not LLaMA-Factory's, nor LoRA-looking: listed
+    assert "vllm_max_lora_rank" in llamafactory.KNOWN_KEYS  # LLaMA-Factory's own, though it says lora
 
 
 def test_reward_stage_says_the_value_head_is_not_counted():

@@ -11,7 +11,9 @@ import pytest
 import lora_audit
 from lora_audit.rules import BY_CODE, RULES
 from lora_audit.settings import Settings, parse_settings
-from tests.conftest import LORA
+from tests.conftest import FIXTURES, LORA
+
+AXOLOTL = FIXTURES / "axolotl"
 
 QWEN = "Qwen/Qwen2.5-0.5B"
 HYPERCLOVAX = "naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B"
@@ -53,6 +55,9 @@ FIRES = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["relative_attention_bias"]}, {}, "encoder.block"),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"], "ensure_weight_tying": True}, {}, "peft"),
     "LA025": (QWEN, None, {"config_file": LORA / "newer-peft-adapter_config.json"}, "lora_shiny_new_option"),
+    "LA026": (None, None, {"config_file": LORA / "axolotl-typo.yml"}, "lora_target_moduels"),
+    "LA027": (QWEN, None, {"config_file": LORA / "adapter"}, "inference_mode"),
+    "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml"}, "lora_target_linear"),
 }
 
 # code: (model, correct lora config, audit kwargs) -- same model, quiet
@@ -85,6 +90,11 @@ QUIET = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["q", "v"]}, {}),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"]}, {}),
     "LA025": (QWEN, None, {"config_file": LORA / "adapter"}),
+    "LA026": (None, None, {"config_file": LORA / "axolotl-qwen.yml"}),
+    "LA027": (QWEN, None, {"config_file": LORA / "qwen-attention.yaml"}),
+    # LA028's own fix: the same example with the fused experts named (and no dropout, as PEFT needs)
+    "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml", "overrides": {
+        "target_parameters": ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "lora_dropout": 0.0}}),
 }
 
 

@@ -49,8 +49,8 @@ _OWN_KEYS = (
     "quantization_bit", "freeze_vision_tower", "pissa_init",
 )
 
-#: Keys this front-end translates: what decides the LoraConfig, the model, or the quantization.
-KNOWN_KEYS = frozenset({
+#: Keys this front-end reads: what decides the LoraConfig, the model, or the quantization.
+_READ_KEYS = frozenset({
     "model_name_or_path", "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
     "additional_target", "use_rslora", "use_dora", "pissa_init", "pissa_iter", "pissa_convert",
     "quantization_bit", "quantization_method", "quantization_type", "double_quantization",
@@ -191,11 +191,30 @@ def detect(data: dict[str, Any]) -> int:
     return 10 + own if own else 0
 
 
+#: How LLaMA-Factory spells each LoraConfig field it sets.
+FIELD_KEYS = {
+    "r": "lora_rank", "lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout", "target_modules": "lora_target",
+    "modules_to_save": "additional_target", "use_rslora": "use_rslora", "use_dora": "use_dora",
+    "init_lora_weights": "pissa_init",
+}
+#: The keys that feed the LoraConfig (for did-you-mean on a misspelt one).
+LORA_KEYS = (*FIELD_KEYS.values(), "pissa_iter", "finetuning_type", "freeze_vision_tower",
+             "freeze_multi_modal_projector", "freeze_language_model", "quantization_bit")
+
+
 def framework_keys() -> frozenset[str]:
     """Keys LLaMA-Factory accepts that do not change the LoraConfig (its own, and transformers' training arguments)."""
     from ._training_args import training_argument_names
 
     return _FRAMEWORK_KEYS | training_argument_names()
+
+
+def __getattr__(name: str) -> Any:
+    # KNOWN_KEYS (every key LLaMA-Factory accepts) includes transformers' training arguments: computed on first
+    # use, so importing the registry does not import transformers' trainer.
+    if name == "KNOWN_KEYS":
+        return _READ_KEYS | framework_keys()
+    raise AttributeError(name)
 
 
 def split_arg(value: Any) -> Any:
@@ -208,7 +227,7 @@ def split_arg(value: Any) -> Any:
 def translate(loaded: LoadedFile) -> Translation:
     data = loaded.data
     where = str(loaded.path)
-    args = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS or k in KNOWN_KEYS}}
+    args = {**DEFAULTS, **{k: v for k, v in data.items() if k in DEFAULTS or k in _READ_KEYS}}
     steps: list[str] = []
 
     finetuning_type = args["finetuning_type"]
@@ -242,7 +261,6 @@ def translate(loaded: LoadedFile) -> Translation:
     targets = split_arg(args["lora_target"])
     additional = split_arg(args["additional_target"])
     fields: dict[str, Any] = {
-        "task_type": "CAUSAL_LM",
         "r": rank,
         "lora_alpha": alpha,
         "lora_dropout": args["lora_dropout"],
@@ -267,18 +285,21 @@ def translate(loaded: LoadedFile) -> Translation:
         )
     steps += _not_reproduced(data, args)
 
-    known = KNOWN_KEYS | framework_keys()
-    unknown = [k for k in data if k not in known]
+    sources = {name: [key] for name, key in FIELD_KEYS.items() if key in data}
+    if "lora_alpha" not in data and "lora_rank" in data:
+        sources["lora_alpha"] = ["lora_rank"]
     model = data.get("model_name_or_path")
+    named = isinstance(model, str) and bool(model.strip())
     return Translation(
         format=NAME,
         fields=fields,
-        model=model if isinstance(model, str) and model.strip() else None,
+        model=model.strip() if named else None,
+        model_key="model_name_or_path" if named else None,
         steps=steps,
-        unknown_fields=unknown,
         quantization=quantization,
         expand=lambda built: expand(built, args, targets, additional),
-        builds_saved_class=True,
+        sources=sources,
+        all_linear_key="lora_target" if targets == ["all"] else None,
     )
 
 
@@ -316,8 +337,10 @@ def expand(built: BuiltModel, args: dict[str, Any], targets: Any, additional: An
     """``_setup_lora_tuning`` on the built model: the target names LLaMA-Factory hands PEFT."""
     model = built.factory()
     model_type = getattr(built.config, "model_type", None)
+    # LLaMA-Factory hands PEFT CAUSAL_LM whatever class its loader builds (a VLM's ForConditionalGeneration too):
+    # set here, after the build, so that the task type does not choose the class.
     steps: list[str] = []
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {"task_type": "CAUSAL_LM"}
     if targets == ["all"]:
         targets = find_all_linear_modules(model, model_type, args["freeze_vision_tower"])
         steps.append(f"lora_target all -> find_all_linear_modules: {_names(targets)}")

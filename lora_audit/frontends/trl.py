@@ -24,15 +24,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditError
-from . import Translation
+from . import Expansion, Translation
 
 if TYPE_CHECKING:
     from ..loading import LoadedFile
 
 NAME = "trl"
 
-#: ModelConfig's fields: what this front-end translates.
-KNOWN_KEYS = frozenset({
+#: ModelConfig's fields: what this front-end reads.
+_READ_KEYS = frozenset({
     "model_name_or_path", "model_revision", "dtype", "attn_implementation", "use_peft", "lora_r", "lora_alpha",
     "lora_dropout", "lora_target_modules", "lora_target_parameters", "lora_modules_to_save", "lora_task_type",
     "use_rslora", "use_dora", "load_in_8bit", "load_in_4bit", "bnb_4bit_quant_type", "use_bnb_nested_quant",
@@ -95,6 +95,16 @@ def detect(data: dict[str, Any]) -> int:
     return 0
 
 
+#: How TRL's ModelConfig spells each LoraConfig field.
+FIELD_KEYS = {
+    "r": "lora_r", "lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout", "target_modules": "lora_target_modules",
+    "target_parameters": "lora_target_parameters", "modules_to_save": "lora_modules_to_save",
+    "task_type": "lora_task_type", "use_rslora": "use_rslora", "use_dora": "use_dora",
+}
+#: The keys that feed the LoraConfig (for did-you-mean on a misspelt one).
+LORA_KEYS = (*FIELD_KEYS.values(), "use_peft", "load_in_4bit", "load_in_8bit")
+
+
 def framework_keys() -> frozenset[str]:
     """Keys TRL's commands accept that do not change the LoraConfig (its own, and transformers' TrainingArguments)."""
     from ._training_args import training_argument_names
@@ -102,10 +112,18 @@ def framework_keys() -> frozenset[str]:
     return _FRAMEWORK_KEYS | training_argument_names()
 
 
+def __getattr__(name: str) -> Any:
+    # KNOWN_KEYS (every key TRL accepts) includes transformers' training arguments: computed on first use, so
+    # importing the registry does not import transformers' trainer.
+    if name == "KNOWN_KEYS":
+        return _READ_KEYS | framework_keys()
+    raise AttributeError(name)
+
+
 def translate(loaded: LoadedFile) -> Translation:
     data = loaded.data
     where = str(loaded.path)
-    args = {**DEFAULTS, **{k: v for k, v in data.items() if k in KNOWN_KEYS}}
+    args = {**DEFAULTS, **{k: v for k, v in data.items() if k in _READ_KEYS}}
     if args["use_peft"] is not True:
         said = f"use_peft is {data['use_peft']!r}" if "use_peft" in data else "use_peft is not set (TRL's default: false)"
         raise AuditError(
@@ -131,7 +149,6 @@ def translate(loaded: LoadedFile) -> Translation:
     if targets is None and not args["lora_target_parameters"]:
         steps.append("lora_target_modules unset -> PEFT's defaults for the model type")
     fields: dict[str, Any] = {
-        "task_type": args["lora_task_type"],
         "r": args["lora_r"],
         "target_modules": targets,
         "lora_alpha": args["lora_alpha"],
@@ -150,14 +167,19 @@ def translate(loaded: LoadedFile) -> Translation:
     for key, bits in (("load_in_4bit", 4), ("load_in_8bit", 8)):
         if args[key]:
             quantization = {"method": "bitsandbytes", "bits": bits, "source": f"{where}: {key}"}
-    known = KNOWN_KEYS | framework_keys()
     model = data.get("model_name_or_path")
+    named = isinstance(model, str) and bool(model.strip())
+    task = args["lora_task_type"]
     return Translation(
         format=NAME,
         fields=fields,
-        model=model if isinstance(model, str) and model.strip() else None,
+        model=model.strip() if named else None,
+        model_key="model_name_or_path" if named else None,
         steps=steps,
-        unknown_fields=[k for k in data if k not in known],
         quantization=quantization,
-        builds_saved_class=True,
+        # TRL builds the checkpoint's class (architectures[0]) whatever lora_task_type says: the task type is set
+        # after the build, so that it does not choose the class.
+        expand=lambda built: Expansion(fields={"task_type": task}),
+        sources={name: [key] for name, key in FIELD_KEYS.items() if key in data},
+        all_linear_key="lora_target_modules" if targets == "all-linear" else None,
     )

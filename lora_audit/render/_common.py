@@ -179,3 +179,35 @@ __all__ = [
     "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize", "summary_line", "target_label",
     "totals", "types_text",
 ]
+
+
+def config_source_lines(report: Report) -> list[str]:
+    """Which front-end read the config file, the model it named, and each step of its translation."""
+    source = report.lora_config_source
+    if not source:
+        return []
+    model = ""
+    if source.get("model"):
+        if source.get("model_from") == "file":
+            model = f" · model from {source.get('model_key')}: {source['model']}"
+        elif source["model"] != report.model.name:
+            model = f" · names {source['model']} ({source.get('model_key')}); MODEL {report.model.name} wins"
+    lines = [f"{source['format']} {source['file']}{model}"]
+    lines += [f"  {source['format']} {step}" for step in source.get("steps", [])]
+    ignored = source.get("ignored_keys") or []
+    if ignored:
+        lines.append(f"  {plural_keys(len(ignored))} of {source['format']}'s own (training, data...) not about LoRA: "
+                     "not checked")
+    return lines
+
+
+def plural_keys(count: int) -> str:
+    return f"{count} key{'' if count == 1 else 's'}"
+
+
+def location_text(location: dict | None) -> str:
+    """``lora.yml:12`` for a finding's location; empty when it has none."""
+    if not location:
+        return ""
+    line = location.get("line")
+    return f"{location['file']}:{line}" if line is not None else str(location["file"])

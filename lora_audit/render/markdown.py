@@ -18,6 +18,8 @@ def render_markdown(report: Report) -> str:
         "",
         f"LoRA: `{c.lora_summary(report)}`",
         "",
+        *[f"Config: `{line.strip()}`  " for line in c.config_source_lines(report)],
+        *([""] if report.lora_config_source else []),
         f"**{c.summary_line(report)}**",
         "",
     ]
@@ -92,7 +94,8 @@ def render_markdown(report: Report) -> str:
                 [
                     [
                         f"{c.ICONS[f.severity]} {f.severity}" + (" (suppressed)" if f.suppressed else ""),
-                        f.code, f"`{f.subject}`", f.message,
+                        f.code, f"`{f.subject}`" + (f" ({c.location_text(f.location)})" if f.location else ""),
+                        f.message,
                         f.hint + (f" — suppressed: {f.suppression_reason}" if f.suppressed else ""),
                     ]
                     for f in report.findings

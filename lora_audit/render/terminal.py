@@ -39,6 +39,7 @@ def _header(report: Report) -> Group:
         Text(f"source  {m.source}"),
         Text(f"LoRA    {c.lora_summary(report)}"),
     ]
+    lines += [Text(f"{'config' if i == 0 else '':<8}{line}") for i, line in enumerate(c.config_source_lines(report))]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
     if not report.applied:
         lines.append(Text("PEFT refused this config: nothing was adapted (see findings)", style="bold red"))
@@ -138,6 +139,8 @@ def _findings(report: Report) -> Group:
     for f in report.findings:
         style = "dim" if f.suppressed else STYLES[f.severity]
         body = Text.assemble((f"{f.subject}: ", "bold" if not f.suppressed else "dim"), f.message)
+        if f.location:
+            body = Text.assemble((f"{c.location_text(f.location)}: ", "dim"), body)
         body.append(f"\nfix: {f.hint}", style="dim")
         if f.suppressed:
             body.append(f"\nsuppressed: {f.suppression_reason}", style="dim")

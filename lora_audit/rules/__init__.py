@@ -37,6 +37,9 @@ _MODULE_NAMES = (
     "la023_low_block_coverage",
     "la024_peft_warning",
     "la025_unknown_config_field",
+    "la026_unknown_framework_key",
+    "la027_saved_for_inference",
+    "la028_experts_unreached",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 
