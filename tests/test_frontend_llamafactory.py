@@ -130,6 +130,9 @@ def test_vlm_example_keeps_the_vision_tower_and_projector_frozen():
     assert (report.params.trainable, report.params.total) == expected
     assert report.params.trainable == 9_232_384  # 28 layers x 8 x (3072+1792+1792+3072+3 x 10496)
     assert not any(".visual." in row.name for row in report.adapted_modules)
+    # 196 deliberate one-module paths are not 196 "partial coverage" notes (LA022), nor anything else.
+    assert report.findings == []
+    assert any("patch_target_modules: 196 module paths" in s for s in report.lora_config_source["steps"])
 
 
 def test_vlm_with_the_vision_tower_unfrozen_adapts_its_linear_layers(tmp_path):

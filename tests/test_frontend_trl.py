@@ -149,3 +149,21 @@ def test_cli_reads_a_trl_file(cli):
     result = cli(MISTRAL, "--config", str(TRL / "zephyr-sft-config_qlora.yaml"), "--offline", "--format", "json")
     assert result.code == 0, result.err
     assert result.json()["params"]["trainable"] == 41_943_040
+
+
+def test_readme_commands_for_llamafactory_and_trl_run(cli):
+    """The README's one command for each framework works as printed, and reads the file as that framework."""
+    import shlex
+
+    readme = (FIXTURES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### With axolotl, LLaMA-Factory, TRL", 1)[1].split("\n### ", 1)[0]
+    commands = [line for line in section.splitlines() if line.startswith("lora-audit ")]
+    formats = {}
+    for line in commands:
+        if "fixtures/llamafactory/" in line or "fixtures/trl/" in line:
+            args = shlex.split(line)[1:]
+            args = [str(FIXTURES.parent / a) if a.startswith("fixtures/") else a for a in args]
+            result = cli(*args, "--format", "json")
+            assert result.code == 0, result.err
+            formats[result.json()["lora_config_source"]["format"]] = result.json()["params"]["trainable"]
+    assert formats == {"llamafactory": 20_971_520, "trl": 41_943_040}
