@@ -18,11 +18,19 @@ from lora_audit.render.terminal import render_terminal
 from tests.conftest import LORA, ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
+#: Config files by their path from the repository root (the audits run there), so reports name them
+#: the same on every machine.
+REL_LORA = LORA.relative_to(ROOT)
 
 AUDITS = {
     "qwen-tutorial-names": (
         "Qwen/Qwen2.5-0.5B",
-        {"config_file": LORA / "tutorial-gpt2-names.json"},
+        {"config_file": REL_LORA / "tutorial-gpt2-names.json"},
+        {},
+    ),
+    "axolotl-mixtral-example": (
+        None,
+        {"config_file": REL_LORA.parent / "axolotl" / "mistral-mixtral-mixtral.yml"},
         {},
     ),
     "hyperclovax-all-linear-saved": (
@@ -50,6 +58,11 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
+@pytest.fixture(autouse=True)
+def _at_the_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
 @pytest.mark.parametrize("name", sorted(AUDITS))
 def test_terminal_rendering(name):
     model, kwargs, flags = AUDITS[name]
@@ -64,7 +77,8 @@ def test_markdown_rendering(name):
     check_golden(f"{name}.md", render_markdown(report))
 
 
-def test_cli_prints_the_same_markdown(cli):
-    result = cli("Qwen/Qwen2.5-0.5B", "--config", LORA / "tutorial-gpt2-names.json", "--format", "markdown")
+def test_cli_prints_the_same_markdown(cli, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the config file by its path from the root, as in the golden file (no settings there)
+    result = cli("Qwen/Qwen2.5-0.5B", "--config", REL_LORA / "tutorial-gpt2-names.json", "--format", "markdown")
     assert result.code == 1
     assert result.out == (GOLDEN / "qwen-tutorial-names.md").read_text(encoding="utf-8")

@@ -39,7 +39,14 @@ def _header(report: Report) -> Group:
         Text(f"source  {m.source}"),
         Text(f"LoRA    {c.lora_summary(report)}"),
     ]
-    lines += [Text(f"{'config' if i == 0 else '':<8}{line}") for i, line in enumerate(c.config_source_lines(report))]
+    config_lines = c.config_source_lines(report)
+    if config_lines:
+        grid = Table.grid()
+        grid.add_column(width=8, no_wrap=True)
+        grid.add_column(overflow="fold")
+        for i, line in enumerate(config_lines):
+            grid.add_row("config" if i == 0 else "", line.strip() if i == 0 else line[2:])
+        lines.append(grid)
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
     if not report.applied:
         lines.append(Text("PEFT refused this config: nothing was adapted (see findings)", style="bold red"))

@@ -60,7 +60,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     yield Problem(
         subject=key,
         message=(
-            f"{key} adapted {plural(len(report.adapted_modules), 'module')} but no expert of "
+            f"adapted {plural(len(report.adapted_modules), 'module')} but no expert of "
             f"{report.model.class_name}: its experts are fused 3-D parameters ({', '.join(suffixes)}), which "
             f"Linear-module names cannot reach; {report.params.trainable:,} trainable of "
             f"{report.params.base:,}, all outside the experts"
