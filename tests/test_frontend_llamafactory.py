@@ -219,3 +219,24 @@ def test_fixture_readme_names_every_llamafactory_fixture():
     readme = (FIXTURES / "README.md").read_text()
     for path in LF.glob("*.yaml"):
         assert path.name in readme
+
+
+def test_findings_point_at_the_llamafactory_line(tmp_path):
+    path = tmp_path / "lf.yaml"
+    path.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B\nstage: sft\nfinetuning_type: lora\nlora_rank: 8\n"
+                    "lora_target: q_proj,c_attn\nlora_targt: v_proj\nlearning_rate: 1.0e-4\n")
+    report = audit(None, config_file=path, offline=True)  # the model comes from model_name_or_path
+    assert report.model.name == "Qwen/Qwen2.5-0.5B"
+    found = {f.code: f for f in report.findings}
+    assert found["LA001"].subject == "c_attn"
+    assert (found["LA001"].location["line"], found["LA026"].location["line"]) == (5, 6)
+    assert "lora_target" in found["LA026"].hint
+    assert set(found) == {"LA001", "LA026"}  # learning_rate, stage: LLaMA-Factory's own, not findings
+
+
+def test_registry_tells_the_three_training_frameworks_apart():
+    from lora_audit.frontends import BY_NAME
+
+    for folder, name in (("llamafactory", "llamafactory"), ("trl", "trl"), ("axolotl", "axolotl")):
+        for path in sorted((FIXTURES / folder).glob("*.y*ml")):
+            assert detect(load_config_file(path).data) is BY_NAME[name], path.name

@@ -167,3 +167,14 @@ def test_readme_commands_for_llamafactory_and_trl_run(cli):
             assert result.code == 0, result.err
             formats[result.json()["lora_config_source"]["format"]] = result.json()["params"]["trainable"]
     assert formats == {"llamafactory": 20_971_520, "trl": 41_943_040}
+
+
+def test_findings_point_at_the_trl_line(tmp_path):
+    path = tmp_path / "trl.yaml"
+    path.write_text("model_name_or_path: Qwen/Qwen2.5-0.5B\nuse_peft: true\nlora_target_modules:\n- q_proj\n"
+                    "- c_attn\nlora_modules_to_sav: [lm_head]\nlearning_rate: 2.0e-4\n")
+    report = audit("Qwen/Qwen2.5-0.5B", config_file=path, offline=True)
+    found = {f.code: f for f in report.findings}
+    assert (found["LA001"].location["line"], found["LA026"].location["line"]) == (5, 6)
+    assert "lora_modules_to_save" in found["LA026"].hint
+    assert set(found) == {"LA001", "LA026"}
