@@ -240,3 +240,15 @@ def test_registry_tells_the_three_training_frameworks_apart():
     for folder, name in (("llamafactory", "llamafactory"), ("trl", "trl"), ("axolotl", "axolotl")):
         for path in sorted((FIXTURES / folder).glob("*.y*ml")):
             assert detect(load_config_file(path).data) is BY_NAME[name], path.name
+
+
+def test_terminal_folds_the_196_module_paths_into_seven_rows(cli):
+    result = cli(QWEN2VL, "--config", str(LF / "qwen2vl_lora_sft.yaml"), "--offline")
+    assert result.code == 0, result.err
+    table = result.out.split("Target matches", 1)[1].split("Per-layer cost", 1)[0]
+    rows = [line for line in table.splitlines() if "Linear x28" in line]
+    assert len(rows) == 7
+    assert any("model.language_model.layers.(0-27).self_attn.q_proj" in row and " 28 " in row for row in rows)
+    markdown = cli(QWEN2VL, "--config", str(LF / "qwen2vl_lora_sft.yaml"), "--offline", "--format", "markdown")
+    section = markdown.out.split("### Target matches", 1)[1].split("###", 1)[0]
+    assert section.count("| `model.language_model.layers.(0-27).") == 7
