@@ -140,7 +140,10 @@ def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[An
     """The model to audit (MODEL wins over the one the config file names), where it came from, and its class."""
     translation = spec.translation
     if model is not None:
-        return model, "argument", model_class
+        # The head the file asks for (axolotl's model_type: AutoModelForSequenceClassification) still applies;
+        # a concrete class of the file's own architecture might not fit the MODEL given instead.
+        asked = translation.model_class if translation is not None else None
+        return model, "argument", model_class or (asked if asked and asked.startswith("Auto") else None)
     if translation is None or translation.model is None:
         where = f"{translation.file} names no base model" if translation is not None else "no config file names one"
         raise AuditError(

@@ -223,3 +223,54 @@ def test_cli_takes_a_lone_config_file_and_shows_the_translation(cli):
 def test_cli_without_model_or_config(cli):
     result = cli("--fail-on", "never")
     assert result.code == 2 and "no model given" in result.err
+
+
+def test_leaf_names_on_a_vlm_reach_whole_blocks_and_the_vision_tower():
+    report = lora_audit.audit(None, config_file=FIXTURES / "lora" / "axolotl-qwen2-vl-linear.yml")
+    steps = report.lora_config_source["steps"][0]
+    assert steps.startswith("lora_target_linear -> 13 names: 0, 2, down_proj, fc1, fc2")
+    la029 = {f.subject: f for f in report.findings if f.code == "LA029"}
+    assert la029["0"].severity == "warning" and "model.visual.blocks.0" in la029["0"].message
+    assert la029["model.visual"].severity == "info" and "fc1, fc2, proj, qkv" in la029["model.visual"].message
+    # axolotl hands PEFT the name '0', which matches whole blocks: PEFT refuses, as it would in training
+    assert not report.applied and "Qwen2VLVisionBlock" in report.apply_error["message"]
+
+
+def test_model_type_picks_the_head_and_the_head_the_task_type(tmp_path):
+    path = tmp_path / "reward.yml"
+    path.write_text("base_model: Qwen/Qwen2.5-0.5B\nmodel_type: AutoModelForSequenceClassification\n"
+                    "adapter: lora\nlora_r: 8\nlora_alpha: 16\nlora_target_modules: [q_proj, v_proj]\n")
+    for model in (None, "Qwen/Qwen2.5-0.5B"):
+        report = lora_audit.audit(model, config_file=path)
+        assert report.model.class_name == "Qwen2ForSequenceClassification"
+        assert report.lora_config["task_type"] == "SEQ_CLS"
+    from transformers import AutoModelForSequenceClassification
+
+    config = AutoConfig.from_pretrained(MODELS / "Qwen--Qwen2.5-0.5B")
+    with torch.device("meta"):
+        model = AutoModelForSequenceClassification.from_config(config)
+    plain = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"], bias="none",
+                                             task_type="SEQ_CLS"))
+    assert (report.params.trainable, report.params.total) == plain.get_nb_trainable_parameters()
+
+
+def test_every_lora_key_axolotl_reads_maps_to_its_loraconfig_field():
+    from lora_audit.frontends import axolotl
+    from lora_audit.loading import LoadedFile
+
+    data = {"base_model": "Qwen/Qwen2.5-0.5B", "adapter": "lora", "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.1,
+            "lora_target_modules": ["q_proj"], "lora_target_parameters": ["mlp.experts.down_proj"],
+            "lora_modules_to_save": ["lm_head"], "lora_fan_in_fan_out": False, "peft_layers_to_transform": [0, 1],
+            "peft_layers_pattern": ["layers"], "peft_use_dora": True, "peft_use_rslora": True,
+            "lora_rank_pattern": {"q_proj": 4}, "lora_alpha_pattern": {"q_proj": 8},
+            "peft_trainable_token_indices": [0, 1], "peft_ensure_weight_tying": True,
+            "lora_exclude_modules": ["mlp.gate"], "lora_model_dir": None, "load_in_8bit": False}
+    t = axolotl.translate(LoadedFile(path=FIXTURES / "x.yml", data=data, text=""))
+    assert t.fields == {
+        "r": 8, "lora_alpha": 16, "lora_dropout": 0.1, "target_modules": ["q_proj"],
+        "target_parameters": ["mlp.experts.down_proj"], "modules_to_save": ["lm_head"], "fan_in_fan_out": False,
+        "layers_to_transform": [0, 1], "layers_pattern": ["layers"], "use_dora": True, "use_rslora": True,
+        "rank_pattern": {"q_proj": 4}, "alpha_pattern": {"q_proj": 8}, "trainable_token_indices": [0, 1],
+        "ensure_weight_tying": True, "exclude_modules": ["mlp.gate"], "bias": "none"}
+    assert t.sources["r"] == ["lora_r"] and t.sources["exclude_modules"] == ["lora_exclude_modules"]
+    assert t.quantization is None and t.all_linear_key is None

@@ -58,6 +58,7 @@ FIRES = {
     "LA026": (None, None, {"config_file": LORA / "axolotl-typo.yml"}, "lora_target_moduels"),
     "LA027": (QWEN, None, {"config_file": LORA / "adapter"}, "inference_mode"),
     "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml"}, "lora_target_linear"),
+    "LA029": (None, None, {"config_file": LORA / "axolotl-qwen2-vl-linear.yml"}, "0"),
 }
 
 # code: (model, correct lora config, audit kwargs) -- same model, quiet
@@ -95,6 +96,7 @@ QUIET = {
     # LA028's own fix: the same example with the fused experts named (and no dropout, as PEFT needs)
     "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml", "overrides": {
         "target_parameters": ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "lora_dropout": 0.0}}),
+    "LA029": ("Qwen/Qwen2-VL-2B-Instruct", None, {"config_file": AXOLOTL / "qwen2-vl-lora-7b.yaml"}),
 }
 
 

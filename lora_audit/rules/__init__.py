@@ -40,6 +40,7 @@ _MODULE_NAMES = (
     "la026_unknown_framework_key",
     "la027_saved_for_inference",
     "la028_experts_unreached",
+    "la029_leaf_names_reach_beyond",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 
