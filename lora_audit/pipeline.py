@@ -143,7 +143,9 @@ def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[An
         # The head the file asks for (axolotl's model_type: AutoModelForSequenceClassification) still applies;
         # a concrete class of the file's own architecture might not fit the MODEL given instead.
         asked = translation.model_class if translation is not None else None
-        return model, "argument", model_class or (asked if asked and asked.startswith("Auto") else None)
+        if model_class is not None:  # an empty --model-class "" is a mistake to report, not "no class given"
+            return model, "argument", model_class
+        return model, "argument", asked if asked and asked.startswith("Auto") else None
     if translation is None or translation.model is None:
         where = f"{translation.file} names no base model" if translation is not None else "no config file names one"
         raise AuditError(
@@ -151,7 +153,7 @@ def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[An
             f"no model given, and {where}",
             "pass MODEL: a hub id such as Qwen/Qwen2.5-0.5B, or a path",
         )
-    return translation.model, "file", model_class or translation.model_class
+    return translation.model, "file", model_class if model_class is not None else translation.model_class
 
 
 def _is_module(value: Any) -> bool:
