@@ -182,12 +182,12 @@ def _is_config_file(arg: str) -> bool:
 
     from .loading import ADAPTER_CONFIG_NAME
 
-    path = Path(arg).expanduser()
     try:
+        path = Path(arg).expanduser()  # RuntimeError for ~no-such-user: not a config file; MODEL says why
         if path.is_dir():
             return (path / ADAPTER_CONFIG_NAME).is_file() and not (path / "config.json").is_file()
         return path.is_file() and (path.suffix.lower() in (".yml", ".yaml") or path.name == ADAPTER_CONFIG_NAME)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RuntimeError):
         return False
 
 
