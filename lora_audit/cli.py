@@ -30,6 +30,9 @@ Examples:
   lora-audit Qwen/Qwen2.5-0.5B --targets q_proj,v_proj
   lora-audit ./my-model --config lora.yaml --format json --json audit.json
   lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear -r 16 --alpha 32 --tree
+  lora-audit Qwen/Qwen2.5-0.5B --adapter ./my-adapter     check a saved adapter's keys and shapes
+  lora-audit adapter org/my-lora    the same, against its base_model_name_or_path
+  lora-audit diff ./adapter-v1 ./adapter-v2                compare two adapters or LoRA configs
   lora-audit rules              list every rule;  lora-audit rules LA003  explains one
   lora-audit --version
 
@@ -67,6 +70,8 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 
 @cli.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
 @click.argument("model", metavar="[MODEL]", required=False)
+@click.option("--adapter", metavar="PATH|HUB_ID",
+              help="Check a saved adapter (directory, .safetensors file or hub id) against MODEL, from its header.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
@@ -113,6 +118,38 @@ def audit_command(**opts: Any) -> None:
     sys.exit(_run_audit(opts))
 
 
+@cli.command("adapter", context_settings={"max_content_width": 100})
+@click.argument("adapter", metavar="PATH|HUB_ID")
+def adapter_command(**opts: Any) -> None:
+    """Audit a saved adapter against the base its adapter_config.json names (or MODEL via --base).
+
+    Reads adapter_config.json and the safetensors header only, never tensor data or pickles.
+    """
+    opts["model"] = opts.pop("base", None)
+    sys.exit(_run_audit(opts))
+
+
+adapter_command.params += [click.Option(["--base"], metavar="MODEL", help="The base model (default: the adapter's "
+                                        "base_model_name_or_path).")]
+adapter_command.params += [p for p in audit_command.params if p.name not in ("model", "adapter")]
+
+
+@cli.command("diff")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@click.option("--base", metavar="MODEL", help="Also count PEFT's trainable parameters of each side on MODEL.")
+@click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True)
+def diff_command(first: str, second: str, base: str | None, offline: bool | None, fmt: str) -> None:
+    """Compare two adapters (A B), or two LoRA configs: fields, adapted modules, sizes and shapes."""
+    from .adapter.diff_command import run_diff
+
+    try:
+        sys.exit(run_diff(first, second, fmt, base, offline))
+    except AuditError as exc:
+        _fail(exc, fmt, None)
+
+
 @cli.command("rules")
 @click.argument("code", required=False)
 def rules_command(code: str | None) -> None:
@@ -143,12 +180,13 @@ def _run_audit(opts: dict[str, Any]) -> int:
         settings = load_settings().merged(_rule_codes(opts["select"], "--select"), _ignore_keys(opts["ignore"]),
                                           opts["fail_on"])
         overrides = _overrides(opts)
-        model, config_file = _model_and_config(opts["model"], opts["config_file"])
+        model, config_file = _model_and_config(opts["model"], opts["config_file"], opts.get("adapter"))
         with _status(fmt) as status:
             from .pipeline import audit
 
             report = audit(
                 model,
+                adapter=opts.get("adapter"),
                 config_file=config_file,
                 overrides=overrides,
                 revision=opts["revision"],
@@ -167,13 +205,14 @@ def _run_audit(opts: dict[str, Any]) -> int:
     return report.exit_code
 
 
-def _model_and_config(model: str | None, config_file: str | None) -> tuple[str | None, str | None]:
+def _model_and_config(model: str | None, config_file: str | None,
+                      adapter: str | None) -> tuple[str | None, str | None]:
     """``lora-audit axolotl.yml``: a lone argument that is a LoRA / framework config file is the config."""
-    if model is not None and config_file is None and _is_config_file(model):
+    if model is not None and config_file is None and adapter is None and _is_config_file(model):
         return None, model
-    if model is None and config_file is None:
+    if model is None and config_file is None and adapter is None:
         raise AuditError("model-missing", "no model given",
-                         "pass MODEL (a hub id such as Qwen/Qwen2.5-0.5B, or a path), or a config file")
+                         "pass MODEL (a hub id such as Qwen/Qwen2.5-0.5B, or a path), a config file, or --adapter PATH")
     return model, config_file
 
 
@@ -183,11 +222,11 @@ def _is_config_file(arg: str) -> bool:
     from .loading import ADAPTER_CONFIG_NAME
 
     try:
-        path = Path(arg).expanduser()  # RuntimeError for ~no-such-user: not a config file; MODEL says why
+        path = Path(arg).expanduser()
         if path.is_dir():
             return (path / ADAPTER_CONFIG_NAME).is_file() and not (path / "config.json").is_file()
         return path.is_file() and (path.suffix.lower() in (".yml", ".yaml") or path.name == ADAPTER_CONFIG_NAME)
-    except (OSError, ValueError, RuntimeError):
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: ~ with no home directory
         return False
 
 

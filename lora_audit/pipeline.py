@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import measure
+from . import measure, quantization
 from ._version import __version__
 from .apply import apply_lora
 from .build import build_meta_model, from_module
@@ -37,6 +37,8 @@ def audit(
     offline: bool | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
+    adapter: str | os.PathLike[str] | None = None,
+    quantization_request: dict[str, Any] | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
@@ -44,19 +46,36 @@ def audit(
     already-built ``nn.Module`` (left untouched: a weightless clone is audited); None takes the model
     that ``config_file`` names (axolotl's ``base_model``, ``model_name_or_path``, an adapter's
     ``base_model_name_or_path``). ``lora_config``
-    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too).
+    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
+    is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
+    for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
+    is always read).
 
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
     >>> report.params.trainable, report.ok
     (540672, True)
+
+    ``adapter`` (a saved adapter's directory, its ``.safetensors`` file, or a hub id) supplies the
+    LoRA config and is checked against the base, key by key, from its header alone; ``model`` may
+    then be None to use the adapter's ``base_model_name_or_path``.
     """
     settings = settings or Settings()
+    model_given = model is not None
+    found = None
+    if adapter is not None:
+        from .adapter.pipeline_step import resolve_adapter
+
+        found, model, config_file, overrides = resolve_adapter(adapter, model, lora_config, config_file, overrides,
+                                                               offline)
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
     spec = resolve_lora_config(lora_config, config_file, overrides)
+    if quantization_request is not None:
+        spec.quantization_request = {"source": "quantization_request (API)", **quantization_request}
     task = spec.config.task_type
     task = getattr(task, "value", task)
     model, model_from, model_class = _model_from_file(model, spec, model_class)
+    model_from = model_from if model_given else "file"  # --adapter alone: its adapter_config.json named it
 
     source = None
     if _is_module(model):
@@ -64,7 +83,7 @@ def audit(
         name = type(model).__name__
     elif isinstance(model, (str, os.PathLike)):
         try:
-            source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+            source = _resolve_base(model, found, revision, offline, status)
         except AuditError as exc:
             if model_from != "file":
                 raise
@@ -88,14 +107,14 @@ def audit(
     if status is not None:
         status("applying the LoRA config with PEFT")
     adaptation = apply_lora(built, spec)
-    report = _measure(name, source, built, spec, adaptation, settings)
+    report = _measure(name, source, built, spec, adaptation, settings, found)
     if spec.translation is not None:
         report.lora_config_source = spec.translation.to_report(spec.fields, spec.flags, model_from)
     report.findings = run_rules(report, settings)
     return report
 
 
-def _measure(name, source, built, spec, adaptation, settings: Settings) -> Report:  # noqa: ANN001
+def _measure(name, source, built, spec, adaptation, settings: Settings, found=None) -> Report:  # noqa: ANN001
     import peft
     import torch
     import transformers
@@ -131,7 +150,12 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
         unknown_config_fields=spec.unknown_fields,
         notes=list(built.notes),
         fail_on=settings.fail_on,
+        quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
     )
+    if found is not None:  # while PEFT's model is live: it names the keys it saves
+        from .adapter import adapter_facts, base_dims
+
+        report.adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, report.model.num_layers), name)
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
 
@@ -143,9 +167,9 @@ def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[An
         # The head the file asks for (axolotl's model_type: AutoModelForSequenceClassification) still applies;
         # a concrete class of the file's own architecture might not fit the MODEL given instead.
         asked = translation.model_class if translation is not None else None
-        if model_class is not None:  # an empty --model-class "" is a mistake to report, not "no class given"
-            return model, "argument", model_class
-        return model, "argument", asked if asked and asked.startswith("Auto") else None
+        if model_class is None and asked and asked.startswith("Auto"):
+            model_class = asked
+        return model, "argument", model_class
     if translation is None or translation.model is None:
         where = f"{translation.file} names no base model" if translation is not None else "no config file names one"
         raise AuditError(
@@ -154,6 +178,28 @@ def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[An
             "pass MODEL: a hub id such as Qwen/Qwen2.5-0.5B, or a path",
         )
     return translation.model, "file", model_class if model_class is not None else translation.model_class
+
+
+def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN202
+    if found is None:
+        return resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    from .adapter.pipeline_step import resolve_base
+
+    return resolve_base(model, found, revision, offline, status)
+
+
+def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001
+    snap = adaptation.snapshot
+    # config.json as published (source.config), or the config object of an in-memory model.
+    block = (source.config if source is not None else {}).get("quantization_config")
+    if block is None and source is None:
+        block = getattr(built.config, "quantization_config", None)
+    described = quantization.describe(spec.quantization_request, block, lora_config)
+    if described is not None:
+        saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
+        quantization.classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
+                                      saved=saved, types=snap.types)
+    return described
 
 
 def _is_module(value: Any) -> bool:

@@ -8,8 +8,6 @@ applies plain PEFT ``get_peft_model`` to the meta model, and compares the counts
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 import yaml
@@ -111,7 +109,8 @@ def test_qlora_asks_for_4_bit_and_a_string_target_stays_a_regex():
     assert mixtral.quantization["source"].endswith("load_in_4bit, adapter: qlora")
     assert mixtral.model_class is None  # AutoModelForCausalLM: the model's own architecture
     vlm = _translate(AXOLOTL / "qwen2-vl-lora-7b.yaml")
-    assert vlm.fields["target_modules"] == r"model.language_model.layers.[\d]+.(mlp|cross_attn|self_attn).(up|down|gate|q|k|v|o)_proj"
+    regex = r"model.language_model.layers.[\d]+.(mlp|cross_attn|self_attn).(up|down|gate|q|k|v|o)_proj"
+    assert vlm.fields["target_modules"] == regex
     assert vlm.quantization is None and vlm.expand is not None  # the task type still comes from the model
 
 

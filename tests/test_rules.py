@@ -21,6 +21,8 @@ BERT = "google-bert/bert-base-uncased"
 GPT2 = "openai-community/gpt2"
 MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
 BERT_CLS = {"model_class": "BertForSequenceClassification"}
+QUANT = FIXTURES / "quantized"
+QLORA = {"quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}}
 
 # code: (model, lora config, audit kwargs, expected subject) -- fires
 FIRES = {
@@ -59,6 +61,13 @@ FIRES = {
     "LA027": (QWEN, None, {"config_file": LORA / "adapter"}, "inference_mode"),
     "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml"}, "lora_target_linear"),
     "LA029": (None, None, {"config_file": LORA / "axolotl-qwen2-vl-linear.yml"}, "0"),
+    "LA030": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {},
+              "use_dora"),
+    "LA031": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, QLORA, "quantization"),
+    "LA032": (QUANT / "qwen2.5-0.5b-bnb-int8-skip", {"target_modules": ["q_proj", "down_proj"]}, {},
+              "model.layers.(0-23).mlp.down_proj"),
+    "LA033": (QUANT / "qwen2.5-0.5b-fbgemm-fp8", {"target_modules": ["q_proj", "v_proj"]}, {}, "quantization"),
+    "LA034": (QUANT / "qwen2.5-0.5b-quanto-int8", {"target_modules": ["q_proj", "v_proj"]}, {}, "quantization"),
 }
 
 # code: (model, correct lora config, audit kwargs) -- same model, quiet
@@ -97,12 +106,20 @@ QUIET = {
     "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml", "overrides": {
         "target_parameters": ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "lora_dropout": 0.0}}),
     "LA029": ("Qwen/Qwen2-VL-2B-Instruct", None, {"config_file": AXOLOTL / "qwen2-vl-lora-7b.yaml"}),
+    "LA030": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {}),
+    "LA031": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"]}, QLORA),
+    "LA032": (QUANT / "qwen2.5-0.5b-bnb-int8-skip", {"target_modules": ["q_proj", "v_proj"]}, {}),
+    "LA033": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, {}),
+    "LA034": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, {}),
 }
 
 
 def test_every_rule_has_a_firing_and_a_quiet_case():
+    from tests.test_adapter import ADAPTER_FIRES
+
+    # the saved-adapter rules need adapter files, which tests/test_adapter.py saves with PEFT at test time
     codes = {r.code for r in RULES}
-    assert codes == set(FIRES) == set(QUIET)
+    assert codes == set(FIRES) | set(ADAPTER_FIRES) == set(QUIET) | set(ADAPTER_FIRES)
 
 
 @pytest.mark.parametrize("code", sorted(FIRES))

@@ -259,4 +259,5 @@ def _hint_for(data: dict[str, Any], default: str) -> str:
     return default
 
 
-__all__ = ["BY_NAME", "FRONTENDS", "Expansion", "Translation", "detect", "line_index", "locate", "sort_keys", "translate"]
+__all__ = ["BY_NAME", "FRONTENDS", "Expansion", "Translation", "detect", "line_index", "locate", "sort_keys",
+           "translate"]

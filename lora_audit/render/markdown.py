@@ -18,8 +18,12 @@ def render_markdown(report: Report) -> str:
         "",
         f"LoRA: `{c.lora_summary(report)}`",
         "",
-        *[f"Config: `{line.strip()}`  " for line in c.config_source_lines(report)],
-        *([""] if report.lora_config_source else []),
+        *_config_source(report),
+    ]
+    quant = c.quantization_lines(report)
+    if quant:
+        out += [f"Quantization: {quant[0]}", ""] + [f"- {line}" for line in quant[1:]] + [""]
+    out += [
         f"**{c.summary_line(report)}**",
         "",
     ]
@@ -87,6 +91,11 @@ def render_markdown(report: Report) -> str:
                    ("left", "left", "right", "right", "right", "right", "right", "right", "right")),
             "",
         ]
+    if report.adapter:
+        from ._adapter import adapter_rows
+
+        out += ["### Adapter", "", _table([[label, text] for label, text in adapter_rows(report)], ["", ""],
+                                          ("left", "left")), ""]
     out += ["### Findings", ""]
     if report.findings:
         out.append(
@@ -107,6 +116,13 @@ def render_markdown(report: Report) -> str:
     else:
         out.append("None.")
     return "\n".join(out) + "\n"
+
+
+def _config_source(report: Report) -> list[str]:
+    lines = c.config_source_lines(report)
+    if not lines:
+        return []
+    return [f"Config: `{lines[0]}`", "", *[f"- `{line.strip()}`" for line in lines[1:]], *([""] if lines[1:] else [])]
 
 
 def _code(text: str) -> str:

@@ -23,6 +23,8 @@ def render_terminal(report: Report, console: Console, tree: bool = False, covera
         console.print(_saved(report))
     if report.adapted_modules:
         console.print(_per_layer(report))
+    if report.adapter:
+        console.print(_adapter(report))
     if coverage:
         console.print(_coverage(report))
     if tree:
@@ -47,6 +49,7 @@ def _header(report: Report) -> Group:
         for i, line in enumerate(config_lines):
             grid.add_row("config" if i == 0 else "", line.strip() if i == 0 else line[2:])
         lines.append(grid)
+    lines += [Text(f"{'quant' if i == 0 else '':<8}{line}") for i, line in enumerate(c.quantization_lines(report))]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
     if not report.applied:
         lines.append(Text("PEFT refused this config: nothing was adapted (see findings)", style="bold red"))
@@ -122,6 +125,18 @@ def _per_layer(report: Report) -> Table:
         Text("total", style="bold"), str(len(report.adapted_modules)),
         "", "", "", "", c.n(lora), c.n(dense), c.ratio(lora / dense) if dense else "-",
     )
+    return t
+
+
+def _adapter(report: Report) -> Table:
+    from ._adapter import adapter_rows
+
+    t = _table("Adapter")
+    t.show_header = False
+    t.add_column("")
+    t.add_column("", overflow="fold")
+    for label, text in adapter_rows(report):
+        t.add_row(label, text)
     return t
 
 
