@@ -89,6 +89,9 @@ def test_load_in_4bit_is_the_quantization_request():
         "method": "bitsandbytes", "bits": 4, "source": f"{TRL / 'zephyr-sft-config_qlora.yaml'}: load_in_4bit",
     }
     assert spec.translation.model == MISTRAL
+    report = audit(MISTRAL, config_file=TRL / "zephyr-sft-config_qlora.yaml", offline=True)
+    assert (report.quantization["method"], report.quantization["bits"]) == ("bitsandbytes", 4)
+    assert report.quantization["source"].endswith("zephyr-sft-config_qlora.yaml: load_in_4bit")
 
 
 def test_trls_own_example_without_use_peft_is_not_lora():
