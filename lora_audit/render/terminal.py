@@ -83,7 +83,7 @@ def _targets(report: Report) -> Table:
     t.add_column("types", overflow="fold")
     for label, m in c.target_rows(report):
         modules = c.summarize(m.modules)
-        modules = "the entry's own path" if m.kind == "name" and modules == label else modules
+        modules = "the entry's own path" if m.kind == "name" and "." in label and modules == label else modules
         if m.converted_to:
             modules += f" (PEFT made these target_parameters: {', '.join(m.converted_to)})"
         if m.dropped:
