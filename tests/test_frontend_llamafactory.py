@@ -110,7 +110,8 @@ def test_qlora_example_asks_for_bitsandbytes_4bit():
     assert resolve_lora_config(file=LF / "llama3_lora_sft.yaml").quantization_request is None
     report = audit(LLAMA3, config_file=LF / "llama3_lora_sft_otfq.yaml", offline=True)
     assert (report.quantization["method"], report.quantization["bits"]) == ("bitsandbytes", 4)
-    assert report.quantization["source"].endswith("llama3_lora_sft_otfq.yaml: quantization_bit, quantization_method: bnb")
+    assert report.quantization["source"].endswith(
+        "llama3_lora_sft_otfq.yaml: quantization_bit, quantization_method: bnb")
     assert report.findings == []  # LoRA on bitsandbytes 4-bit: nothing PEFT refuses
 
 

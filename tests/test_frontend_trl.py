@@ -78,7 +78,8 @@ def test_translation_equals_trls_get_peft_config(name):
 def test_counts_equal_peft_with_trls_config(name, trainable):
     data = yaml.safe_load((TRL / name).read_text())
     report = audit(MISTRAL, config_file=TRL / name, offline=True)
-    assert (report.params.trainable, report.params.total) == _peft_counts("mistralai--Mistral-7B-v0.1", _trl_config(data))
+    expected = _peft_counts("mistralai--Mistral-7B-v0.1", _trl_config(data))
+    assert (report.params.trainable, report.params.total) == expected
     assert report.params.trainable == trainable
     assert report.lora_config["bias"] == "none" and report.lora_config["task_type"] == "CAUSAL_LM"
 

@@ -49,31 +49,33 @@ DEFAULTS: dict[str, Any] = {
 #: Keys of TRL's other argument dataclasses (ScriptArguments, DatasetMixtureConfig and the trainers'
 #: configs: SFT, DPO, GRPO, KTO, RLOO, Reward, Distillation), beyond transformers' TrainingArguments, and
 #: ``env`` (TrlParser's environment block). They do not change what PEFT builds.
-_FRAMEWORK_KEYS = frozenset("""
-env
-activation_offloading assistant_only_loss beta cache_implementation cast_lm_head_to_fp32
-center_rewards_coefficient chat_template_kwargs chat_template_path completion_only_loss dataset_config
-dataset_kwargs dataset_name dataset_num_proc dataset_streaming dataset_test_split dataset_text_field
-dataset_train_split datasets delta desirable_weight disable_dropout discopop_tau ds3_gather_for_generation
-entropy_coef entropy_coef_delta entropy_coef_max entropy_coef_min entropy_target eos_token epsilon
-epsilon_high eval_packing f_alpha_divergence_coef f_divergence_type generation_batch_size generation_kwargs
-ignore_bias_buffers importance_sampling_level label_smoothing ld_alpha log_completions
-log_completions_hub_repo log_multimodal log_unique_prompts loss_type loss_weights mask_truncated_completions
-max_completion_length max_length max_tool_calling_iterations min_p model_init_kwargs
-multi_objective_aggregation normalize_advantages num_completions_to_print num_generations num_generations_eval
-num_iterations off_policy_mask_threshold packing packing_strategy pad_to_multiple_of pad_token padding_free
-precompute_ref_batch_size precompute_ref_log_probs ref_model_mixup_alpha ref_model_sync_steps
-repetition_penalty reward_clip_range reward_weights router_aux_loss_coef sapo_temperature_neg
-sapo_temperature_pos scale_rewards shuffle_dataset steps_per_generation streaming sync_ref_model
-teacher_model_init_kwargs teacher_model_name_or_path teacher_model_revision temperature test_split_size
-top_entropy_quantile top_k top_p transformers_continuous_batching_config truncation_mode trust_remote_code
-undesirable_weight use_adaptive_entropy use_bias_correction_kl use_transformers_continuous_batching
-use_transformers_paged use_vllm use_weighting vespo_k_neg vespo_k_pos vespo_lambda_neg vespo_lambda_pos
-vllm_enable_sleep_mode vllm_gpu_memory_utilization vllm_group_port vllm_importance_sampling_cap
-vllm_importance_sampling_clip_max vllm_importance_sampling_clip_min vllm_importance_sampling_correction
-vllm_importance_sampling_mode vllm_max_model_length vllm_mode vllm_model_impl vllm_server_base_url
-vllm_server_host vllm_server_port vllm_server_timeout vllm_structured_outputs_regex vllm_tensor_parallel_size
-""".split())
+_FRAMEWORK_KEYS = frozenset({
+    "env", "activation_offloading", "assistant_only_loss", "beta", "cache_implementation", "cast_lm_head_to_fp32",
+    "center_rewards_coefficient", "chat_template_kwargs", "chat_template_path", "completion_only_loss",
+    "dataset_config", "dataset_kwargs", "dataset_name", "dataset_num_proc", "dataset_streaming",
+    "dataset_test_split", "dataset_text_field", "dataset_train_split", "datasets", "delta", "desirable_weight",
+    "disable_dropout", "discopop_tau", "ds3_gather_for_generation", "entropy_coef", "entropy_coef_delta",
+    "entropy_coef_max", "entropy_coef_min", "entropy_target", "eos_token", "epsilon", "epsilon_high",
+    "eval_packing", "f_alpha_divergence_coef", "f_divergence_type", "generation_batch_size", "generation_kwargs",
+    "ignore_bias_buffers", "importance_sampling_level", "label_smoothing", "ld_alpha", "log_completions",
+    "log_completions_hub_repo", "log_multimodal", "log_unique_prompts", "loss_type", "loss_weights",
+    "mask_truncated_completions", "max_completion_length", "max_length", "max_tool_calling_iterations", "min_p",
+    "model_init_kwargs", "multi_objective_aggregation", "normalize_advantages", "num_completions_to_print",
+    "num_generations", "num_generations_eval", "num_iterations", "off_policy_mask_threshold", "packing",
+    "packing_strategy", "pad_to_multiple_of", "pad_token", "padding_free", "precompute_ref_batch_size",
+    "precompute_ref_log_probs", "ref_model_mixup_alpha", "ref_model_sync_steps", "repetition_penalty",
+    "reward_clip_range", "reward_weights", "router_aux_loss_coef", "sapo_temperature_neg", "sapo_temperature_pos",
+    "scale_rewards", "shuffle_dataset", "steps_per_generation", "streaming", "sync_ref_model",
+    "teacher_model_init_kwargs", "teacher_model_name_or_path", "teacher_model_revision", "temperature",
+    "test_split_size", "top_entropy_quantile", "top_k", "top_p", "transformers_continuous_batching_config",
+    "truncation_mode", "trust_remote_code", "undesirable_weight", "use_adaptive_entropy", "use_bias_correction_kl",
+    "use_transformers_continuous_batching", "use_transformers_paged", "use_vllm", "use_weighting", "vespo_k_neg",
+    "vespo_k_pos", "vespo_lambda_neg", "vespo_lambda_pos", "vllm_enable_sleep_mode", "vllm_gpu_memory_utilization",
+    "vllm_group_port", "vllm_importance_sampling_cap", "vllm_importance_sampling_clip_max",
+    "vllm_importance_sampling_clip_min", "vllm_importance_sampling_correction", "vllm_importance_sampling_mode",
+    "vllm_max_model_length", "vllm_mode", "vllm_model_impl", "vllm_server_base_url", "vllm_server_host",
+    "vllm_server_port", "vllm_server_timeout", "vllm_structured_outputs_regex", "vllm_tensor_parallel_size",
+})
 
 #: Keys only axolotl files have: such a file is axolotl's, even with lora_r / lora_target_modules.
 _AXOLOTL_KEYS = ("base_model", "base_model_config", "adapter", "lora_target_linear", "sequence_len",
@@ -125,7 +127,8 @@ def translate(loaded: LoadedFile) -> Translation:
     where = str(loaded.path)
     args = {**DEFAULTS, **{k: v for k, v in data.items() if k in _READ_KEYS}}
     if args["use_peft"] is not True:
-        said = f"use_peft is {data['use_peft']!r}" if "use_peft" in data else "use_peft is not set (TRL's default: false)"
+        said = (f"use_peft is {data['use_peft']!r}" if "use_peft" in data
+                else "use_peft is not set (TRL's default: false)")
         raise AuditError(
             "not-a-lora-config",
             f"{where}: {said}, so TRL trains the full model and builds no LoraConfig",
