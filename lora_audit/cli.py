@@ -78,6 +78,9 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False), metavar="TYPE",
               help="PEFT task type (" + ", ".join(TASK_TYPES) + "); also picks the model head.")
 @click.option("--model-class", help="transformers class to build, e.g. LlamaForSequenceClassification.")
+@click.option("--component", metavar="NAME",
+              help="For a diffusers pipeline: the component to audit (unet, transformer, text_encoder...). "
+                   "Default: the denoiser.")
 @click.option("--config", "config_file", metavar="FILE",
               help="LoRA config: JSON/YAML of LoraConfig fields, adapter_config.json, or its directory.")
 @click.option("--targets", metavar="A,B,...", help="target_modules: names, or all-linear. Default: PEFT's.")
@@ -193,6 +196,7 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 model_class=opts["model_class"],
                 trust_remote_code=opts["trust_remote_code"],
                 offline=opts["offline"],
+                component=opts["component"],
                 settings=settings,
                 status=status,
             )

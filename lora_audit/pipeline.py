@@ -15,7 +15,7 @@ from typing import Any
 from . import measure, quantization
 from ._version import __version__
 from .apply import apply_lora
-from .build import build_meta_model, from_module
+from .build import from_module
 from .check import run_rules
 from .errors import AuditError
 from .lora_config import expand_for_model, resolve_lora_config
@@ -35,6 +35,7 @@ def audit(
     model_class: str | None = None,
     trust_remote_code: bool = False,
     offline: bool | None = None,
+    component: str | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
     adapter: str | os.PathLike[str] | None = None,
@@ -43,7 +44,8 @@ def audit(
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
-    already-built ``nn.Module`` (left untouched: a weightless clone is audited); None takes the model
+    already-built ``nn.Module`` (left untouched: a weightless clone is audited), or a diffusers
+    pipeline (``component`` picks its part, default the unet / transformer); None takes the model
     that ``config_file`` names (axolotl's ``base_model``, ``model_name_or_path``, an adapter's
     ``base_model_name_or_path``). ``lora_config``
     is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
@@ -79,13 +81,21 @@ def audit(
 
     source = None
     if _is_module(model):
+        if component is not None:
+            raise AuditError(
+                "component-not-pipeline",
+                f"component={component!r} applies to a diffusers pipeline path or hub id, not to an nn.Module",
+                "pass the component's module itself, without component",
+            )
         built = from_module(model)
         name = type(model).__name__
     elif isinstance(model, (str, os.PathLike)):
+        from . import libraries
+
         try:
-            source = _resolve_base(model, found, revision, offline, status)
+            source = _resolve_base(model, found, revision, offline, status, component)
         except AuditError as exc:
-            if model_from != "file":
+            if model_from != "file" or spec.translation is None:
                 raise
             raise AuditError(
                 exc.code,
@@ -94,7 +104,7 @@ def audit(
             ) from None
         if status is not None:
             status("building the model on the meta device")
-        built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
+        built = libraries.build(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
         name = os.fspath(model)
     else:
         raise AuditError(
@@ -180,9 +190,11 @@ def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[An
     return translation.model, "file", model_class if model_class is not None else translation.model_class
 
 
-def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN202
+def _resolve_base(model, found, revision, offline, status, component=None):  # noqa: ANN001, ANN202
     if found is None:
-        return resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        return resolve_model_source(
+            os.fspath(model), revision=revision, offline=offline, status=status, component=component
+        )
     from .adapter.pipeline_step import resolve_base
 
     return resolve_base(model, found, revision, offline, status)

@@ -55,7 +55,17 @@ def _num(value: object) -> str:
 def model_line(report: Report) -> str:
     m = report.model
     layers = f", {m.num_layers} layers" if m.num_layers is not None else ""
-    return f"{m.class_name} ({m.model_type}), {n(m.base_params)} parameters{layers}"
+    # transformers is the default; any other library is named with its version (diffusers 0.42.1).
+    kind = m.model_type if m.library == "transformers" else " ".join(filter(None, (m.library, m.library_version)))
+    if m.library == "sentence-transformers":
+        kind = f"{m.model_type}, module of {kind}"
+    return f"{m.class_name} ({kind}), {n(m.base_params)} parameters{layers}"
+
+
+def library_text(report: Report) -> str:
+    """``, diffusers 0.42.1`` for a model another library built; empty for transformers, the default."""
+    m = report.model
+    return "" if m.library == "transformers" else ", " + " ".join(filter(None, (m.library, m.library_version)))
 
 
 def quantization_lines(report: Report) -> list[str]:
@@ -133,6 +143,13 @@ def shape_text(module_type: str, shape: list[int]) -> str:
     if module_type == "Conv1D" and len(shape) == 2:
         return f"{shape[0]}->{shape[1]}"
     return "x".join(str(s) for s in shape)
+
+
+def in_text(row: AdaptedModule) -> str:
+    """k as the table shows it: ``320`` for a Linear, ``320×3×3`` for a convolution (c_in and its kernel)."""
+    if row.kernel_size:
+        return "×".join([n(row.in_features), *map(str, row.kernel_size)])
+    return n(row.in_features)
 
 
 def kind_note(row: AdaptedModule) -> str:
@@ -248,9 +265,8 @@ def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
 
 __all__ = [
     "ICONS", "RowGroup", "breakdown_text", "common_prefix", "coverage_groups", "fold", "grouped_rows", "kind_note",
-    "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize", "summary_line", "target_label",
-    "target_rows",
-    "totals", "types_text",
+    "in_text", "library_text", "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize",
+    "summary_line", "target_label", "target_rows", "totals", "types_text",
 ]
 
 

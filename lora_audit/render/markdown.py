@@ -14,7 +14,8 @@ def render_markdown(report: Report) -> str:
     out = [
         f"## lora-audit: `{m.name}`",
         "",
-        f"**{m.class_name}** (`{m.model_type}`, {c.n(m.base_params)} parameters) · source: {m.source}",
+        f"**{m.class_name}** (`{m.model_type}`{c.library_text(report)}, {c.n(m.base_params)} parameters) · "
+        f"source: {m.source}",
         "",
         f"LoRA: `{c.lora_summary(report)}`",
         "",
@@ -76,7 +77,7 @@ def render_markdown(report: Report) -> str:
         rows = [
             [
                 f"`{g.label}`" + (f" x{g.count}" if g.count > 1 else "") + c.kind_note(g.row),
-                g.row.kind, c.n(g.row.in_features), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
+                g.row.kind, c.in_text(g.row), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
                 c.n(g.row.lora_params), c.n(g.row.dense_params), c.ratio(g.row.ratio),
             ]
             for g in c.grouped_rows(report)

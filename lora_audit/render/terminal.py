@@ -117,7 +117,7 @@ def _per_layer(report: Report) -> Table:
     for g in groups:
         row = g.row
         t.add_row(
-            g.label[len(prefix):] + c.kind_note(row), str(g.count), c.n(row.in_features), c.n(row.out_features),
+            g.label[len(prefix):] + c.kind_note(row), str(g.count), c.in_text(row), c.n(row.out_features),
             str(row.r), c._num(row.alpha), c.n(row.lora_params), c.n(row.dense_params), c.ratio(row.ratio),
         )
     lora, dense = c.totals(report)
