@@ -58,13 +58,13 @@ def render_markdown(report: Report) -> str:
         _table(
             [
                 [
-                    _code(c.target_label(t.kind, t.pattern)),
+                    _code(label),
                     t.matched,
                     _code(c.summarize(t.modules))
                     + (f" (resolved: {_text(', '.join(t.resolved))})" if t.resolved else ""),
                     _text(c.types_text(t.types)),
                 ]
-                for t in report.targets
+                for label, t in c.target_rows(report)
             ],
             ["entry", "matched", "modules", "types"],
             ("left", "right", "left", "left"),
