@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .errors import AuditError
+from .loading import count_values
 
 #: Layers lora-audit builds, summed over every depth field. The deepest published models have a few hundred.
 MAX_LAYERS = 2048
@@ -88,17 +89,6 @@ def depth_fields(raw: dict[str, Any]) -> list[tuple[str, int]]:
     return sorted(found)
 
 
-def count_values(data: Any, limit: int) -> int:
-    """How many values ``data`` holds, counting stops just past ``limit``."""
-    count, pending = 0, [data]
-    while pending and count <= limit:
-        item = pending.pop()
-        count += 1
-        if isinstance(item, dict):
-            pending += item.values()
-        elif isinstance(item, list):
-            pending += item
-    return count
 
 
 def check_model_config(raw: dict[str, Any], where: str = "the config") -> None:
@@ -252,5 +242,9 @@ def limits(timeout: float | None = None, poll: float = 0.1) -> Iterator[None]:
         done.set()
         watcher.join()
         signal.signal(signal.SIGUSR1, previous)
+    if state.error is None:  # a block shorter than one poll is measured once, at its end
+        rss = _rss_bytes()
+        if rss and rss > memory:
+            state.error = _exceeded_error("memory", seconds, memory)
     if state.error is not None:  # also when the block finished anyway: its result came too late to trust
         raise state.error
