@@ -20,8 +20,7 @@ import click
 from ._version import __version__
 from .errors import AuditError
 from .lora_config import TASK_TYPES
-
-FORMATS = ("terminal", "json", "markdown")
+from .output import FORMATS, resolve_format
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -30,6 +29,7 @@ Examples:
   lora-audit Qwen/Qwen2.5-0.5B --targets q_proj,v_proj
   lora-audit ./my-model --config lora.yaml --format json --json audit.json
   lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear -r 16 --alpha 32 --tree
+  lora-audit check              audit every pair in [tool.lora-audit] audits, in one process
   lora-audit rules              list every rule;  lora-audit rules LA003  explains one
   lora-audit --version
 
@@ -39,7 +39,7 @@ Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupte
 
 
 class _AuditGroup(click.Group):
-    """``lora-audit MODEL ...`` runs the audit; ``lora-audit rules`` is the only other command."""
+    """``lora-audit MODEL ...`` runs the audit; ``lora-audit check`` and ``lora-audit rules`` are the other commands."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
@@ -92,14 +92,17 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @click.option("--dora", is_flag=True, default=None, help="use_dora: weight-decomposed LoRA.")
 @click.option("--rslora", is_flag=True, default=None, help="use_rslora: scale by alpha/sqrt(r).")
 @click.option("--fan-in-fan-out", is_flag=True, default=None, help="fan_in_fan_out (GPT-2 style Conv1D).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
-              help="Report format on stdout.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format on stdout.  [default: terminal; github when GITHUB_ACTIONS=true]")
 @click.option("--json", "json_path", metavar="PATH", help="Also write the JSON report to PATH (atomically).")
 @click.option("--fail-on", type=click.Choice(("error", "warning", "info", "never")),
               help="Exit 1 when a finding is at or above this severity.  [default: error]")
 @click.option("--select", callback=_csv, metavar="CODES", help="Run only these rules (codes or names).")
 @click.option("--ignore", callback=_csv, metavar="CODES",
               help="Suppress these rules' findings (still shown, marked suppressed). CODE:subject works too.")
+@click.option("--baseline", metavar="FILE", help="Findings listed in FILE do not fail the run (shown as suppressed).")
+@click.option("--write-baseline", metavar="FILE", help="Record today's findings in FILE (for --baseline).")
+@click.option("--no-cache", is_flag=True, help="Do not answer from, or write to, the result cache.")
 @click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
 @click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
 def audit_command(**opts: Any) -> None:
@@ -130,9 +133,18 @@ def rules_command(code: str | None) -> None:
     click.echo(rule.doc)
 
 
+def _add_check_command() -> None:
+    from .check_cmd import check_command
+
+    cli.add_command(check_command, "check")
+
+
+_add_check_command()
+
+
 # --------------------------------------------------------------------------- running
 def _run_audit(opts: dict[str, Any]) -> int:
-    fmt, json_path = opts["fmt"], opts["json_path"]
+    fmt, json_path = resolve_format(opts["fmt"]), opts["json_path"]
     try:
         if json_path is not None and not json_path.strip():
             raise AuditError("usage", "--json was given an empty path", "name the file, e.g. --json audit.json")
@@ -141,10 +153,11 @@ def _run_audit(opts: dict[str, Any]) -> int:
         settings = load_settings().merged(_rule_codes(opts["select"], "--select"), _ignore_keys(opts["ignore"]),
                                           opts["fail_on"])
         overrides = _overrides(opts)
+        baseline = _read_baseline(opts["baseline"])
         with _status(fmt) as status:
-            from .pipeline import audit
+            from .batch import run_audit
 
-            report = audit(
+            report = run_audit(
                 opts["model"],
                 config_file=opts["config_file"],
                 overrides=overrides,
@@ -154,7 +167,9 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 offline=opts["offline"],
                 settings=settings,
                 status=status,
+                use_cache=not opts["no_cache"],
             )
+        _finish([report], baseline, opts["baseline"], opts["write_baseline"])
         _emit(report, fmt, json_path, opts["tree"], opts["coverage"])
     except AuditError as exc:
         if _interrupted(exc):
@@ -162,6 +177,26 @@ def _run_audit(opts: dict[str, Any]) -> int:
             raise KeyboardInterrupt from exc
         _fail(exc, fmt, json_path)
     return report.exit_code
+
+
+def _read_baseline(path: str | None) -> Any:
+    if path is None:
+        return None
+    from .baseline import read_baseline
+
+    return read_baseline(path)
+
+
+def _finish(reports: list[Any], baseline: Any, baseline_path: str | None, write_path: str | None) -> None:
+    """Apply --baseline to the reports, then record --write-baseline (before printing: an error stays one line)."""
+    from .baseline import apply_baseline, write_baseline
+
+    root = os.getcwd()
+    if baseline is not None:
+        for report in reports:
+            apply_baseline(report, baseline, baseline_path, root)
+    if write_path:
+        write_baseline(write_path, reports, root)
 
 
 def _rule_codes(keys: list[str] | None, flag: str) -> list[str] | None:
@@ -222,30 +257,20 @@ def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bool) -> None:
-    from .render.json_report import render_json
+def _emit(report: Any, fmt: str, json_path: str | None, tree: bool = False, coverage: bool = False) -> None:
+    """``report`` (or a check run) on stdout in ``fmt``, and as JSON to --json PATH."""
+    from .output import emit, json_text
 
     if json_path:
         try:
-            _write_json_file(json_path, render_json(report))
+            _write_json_file(json_path, json_text(report))
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             raise AuditError(
                 "json-unwritable",
                 f"cannot write the JSON report to {json_path}: {getattr(exc, 'strerror', None) or exc}",
                 "pass --json a file path in an existing, writable directory",
             ) from None
-    if fmt == "json":
-        sys.stdout.write(render_json(report))
-    elif fmt == "markdown":
-        from .render.markdown import render_markdown
-
-        sys.stdout.write(render_markdown(report))
-    else:
-        from rich.console import Console
-
-        from .render.terminal import render_terminal
-
-        render_terminal(report, Console(highlight=False, soft_wrap=False), tree=tree, coverage=coverage)
+    emit(report, fmt, None, tree, coverage)
 
 
 def _write_json_file(path: str, text: str) -> None:
@@ -255,10 +280,15 @@ def _write_json_file(path: str, text: str) -> None:
         write_atomic(path, text)
 
 
-def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
+def _fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
     from .render.json_report import dumps
     from .report import error_document
 
+    if fmt == "github":
+        from .render.github import escape_data, escape_property
+
+        title = escape_property(f"lora-audit {exc.code}")
+        sys.stdout.write(f"::error title={title}::{escape_data(exc.one_line())}\n")
     if fmt == "json" or json_path:
         document = dumps(error_document(exc.to_dict()))
         if fmt == "json":
@@ -304,12 +334,12 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         usage = AuditError("usage", _click_message(exc), "see lora-audit --help")
-        _fail(usage, _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json"))
+        _fail(usage, resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json"))
     except AuditError as exc:
         # Raised while click parses the flags (a flag callback), before _run_audit could report it.
         if _interrupted(exc):
             _exit_interrupted(console)
-        _fail(exc, _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json"))
+        _fail(exc, resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json"))
     except click.exceptions.Abort:
         _exit_interrupted(console)
     except BrokenPipeError:

@@ -21,7 +21,7 @@ from .errors import AuditError
 from .lora_config import resolve_lora_config
 from .report import Report
 from .settings import Settings
-from .source import resolve_model_source
+from .source import ModelSource, resolve_model_source
 
 
 def audit(
@@ -59,12 +59,14 @@ def audit(
     if _is_module(model):
         built = from_module(model)
         name = type(model).__name__
-    elif isinstance(model, (str, os.PathLike)):
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    elif isinstance(model, (str, os.PathLike, ModelSource)):
+        # A ModelSource: already located by the caller (the result cache keys on its config.json bytes).
+        source = model if isinstance(model, ModelSource) else resolve_model_source(
+            os.fspath(model), revision=revision, offline=offline, status=status)
         if status is not None:
             status("building the model on the meta device")
         built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
-        name = os.fspath(model)
+        name = source.name if isinstance(model, ModelSource) else os.fspath(model)
     else:
         raise AuditError(
             "invalid-model",

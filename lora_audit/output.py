@@ -1,0 +1,103 @@
+"""Where reports go: the chosen format on stdout, ``--json PATH``, and GitHub's job summary.
+
+The renderers are pure functions of the report; this module only picks one and writes.
+``--format github`` is the default when ``GITHUB_ACTIONS=true`` and no ``--format`` was given;
+with it, when ``$GITHUB_STEP_SUMMARY`` names a file, the markdown report is appended there.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from .errors import AuditError
+
+FORMATS = ("terminal", "json", "markdown", "sarif", "github", "gitlab")
+SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+
+
+def resolve_format(fmt: str | None) -> str:
+    if fmt is not None:
+        return fmt
+    return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "terminal"
+
+
+def is_check(result: Any) -> bool:
+    return hasattr(result, "results")
+
+
+def json_text(result: Any) -> str:
+    from .render.json_report import dumps, render_json
+
+    return dumps(result.to_dict()) if is_check(result) else render_json(result)
+
+
+def markdown_text(result: Any) -> str:
+    if is_check(result):
+        from .render.check import render_check_markdown
+
+        return render_check_markdown(result)
+    from .render.markdown import render_markdown
+
+    return render_markdown(result)
+
+
+def emit(result: Any, fmt: str, json_path: str | None = None, tree: bool = False, coverage: bool = False) -> None:
+    """Write ``result`` (a Report, or a check run's CheckReport) in ``fmt`` to stdout, and to --json PATH."""
+    root = os.getcwd()
+    if json_path:
+        write_file(json_path, json_text(result), "json-unwritable", "--json")
+    if fmt == "json":
+        sys.stdout.write(json_text(result))
+    elif fmt == "markdown":
+        sys.stdout.write(markdown_text(result))
+    elif fmt == "sarif":
+        from .render.sarif import render_sarif
+
+        sys.stdout.write(render_sarif(result, root))
+    elif fmt == "gitlab":
+        from .render.gitlab import render_gitlab
+
+        sys.stdout.write(render_gitlab(result, root))
+    elif fmt == "github":
+        from .render.github import render_github
+
+        sys.stdout.write(render_github(result, root))
+        summary = os.environ.get(SUMMARY_ENV)
+        if summary:
+            append_summary(summary, markdown_text(result))
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False, soft_wrap=False)
+        if is_check(result):
+            from .render.check import render_check_terminal
+
+            render_check_terminal(result, console)
+        else:
+            from .render.terminal import render_terminal
+
+            render_terminal(result, console, tree=tree, coverage=coverage)
+
+
+def write_file(path: str, text: str, code: str, flag: str) -> None:
+    from .render.json_report import write_atomic
+
+    try:
+        write_atomic(path, text)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise AuditError(
+            code,
+            f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}",
+            f"pass {flag} a file path in an existing, writable directory",
+        ) from None
+
+
+def append_summary(path: str, markdown: str) -> None:
+    """Append to the job summary; a summary file that cannot be written never fails the audit."""
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+    except OSError as exc:
+        print(f"lora-audit: warning: cannot append to ${SUMMARY_ENV} ({path}): {exc.strerror}", file=sys.stderr)
