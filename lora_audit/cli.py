@@ -21,6 +21,7 @@ from ._version import __version__
 from .errors import AuditError
 from .lora_config import TASK_TYPES
 from .output import FORMATS, resolve_format
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 

@@ -27,9 +27,8 @@ def render_sarif(reports: Report | Sequence[Report] | Any, root: str | None = No
 
 
 def sarif_document(reports: Report | Sequence[Report] | Any, root: str | None = None) -> dict[str, Any]:
-    from ..rules import RULES
-
     from .._version import __version__
+    from ..rules import RULES
 
     index = {rule.code: i for i, rule in enumerate(RULES)}
     results = []
