@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
-import json
 import math
 import re
 import reprlib
@@ -20,23 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import AuditError
 from .report import plain
-from .source import path_exists, read_small_text, user_path
 
 if TYPE_CHECKING:
     from peft import LoraConfig
 
+    from .frontends import Translation
+
 BIAS_VALUES = ("none", "all", "lora_only")
 TASK_TYPES = ("CAUSAL_LM", "SEQ_2_SEQ_LM", "SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION")
-ADAPTER_CONFIG_NAME = "adapter_config.json"
 ALL_LINEAR = "all-linear"
 #: Bookkeeping fields of a saved adapter_config.json that say nothing about what LoRA adapts.
 _IGNORED_FILE_FIELDS = {"peft_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision"}
 #: Beyond any layer's width (the widest weights have a few hundred thousand rows): a rank this large is a
 #: typo, and past 2**63 torch cannot even describe the tensor.
 MAX_RANK = 1 << 20
-#: Lists and mappings in a real LoRA config nest two or three deep; far deeper would overflow the stack
-#: of the code that copies and prints the config.
-MAX_NESTING = 32
 #: ``--layers 0-99999999`` would build a list of a hundred million indices; real models have a few hundred layers.
 MAX_LAYER_INDEX = 100_000
 #: LoraConfig fields that are switches: PEFT tests them for truth, so "no" would silently mean yes.
@@ -62,6 +58,12 @@ class LoraSpec:
     #: the quantization a framework config asks for (``load_in_4bit``, ``adapter: qlora``, ``quantization_bit``):
     #: ``{"method": "bitsandbytes", "bits": 4, "source": "<file>: load_in_4bit"}``; None when it asks for none
     quantization_request: dict[str, Any] | None = None
+    #: the LoraConfig fields ``config`` was made from (file, then flags)
+    fields: dict[str, Any] = field(default_factory=dict)
+    #: the fields given as flags (they win over the file, also after a model-dependent expansion)
+    flags: dict[str, Any] = field(default_factory=dict)
+    #: how a front-end read the config file (None: no file)
+    translation: Translation | None = None
 
     @property
     def modules_to_save(self) -> list[str]:
@@ -87,7 +89,7 @@ def resolve_lora_config(
             fields.update(_config_fields(lora_config))
             origin.append("LoraConfig")
         elif isinstance(lora_config, dict):
-            known, unknown = _split_known(lora_config, "the lora_config dict")
+            known, unknown = split_known(lora_config, "the lora_config dict")
             fields.update(known)
             origin.append("dict")
         else:
@@ -96,112 +98,52 @@ def resolve_lora_config(
                 f"lora_config must be a peft.LoraConfig or a dict, not {type(lora_config).__name__}",
                 "pass LoraConfig(...) or a dict of LoraConfig fields",
             )
+    translation = None
     if file is not None:
-        path, data = load_config_file(file)
-        known, unknown_in_file = _split_known(data, str(path))
-        fields.update(known)
-        unknown += unknown_in_file
-        origin.append(str(path))
-    if overrides:
-        fields.update({k: v for k, v in overrides.items() if v is not None})
+        from . import frontends
+        from .loading import load_config_file
+
+        loaded = load_config_file(file)
+        translation = frontends.translate(loaded)
+        fields.update(translation.fields)
+        unknown += translation.unknown_fields
+        origin.append(str(loaded.path))
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if flags:
+        fields.update(flags)
         origin.append("flags")
     validate_fields(fields)
     config = _make_config(fields)
     return LoraSpec(config=config, entries=target_entries(fields), origin=" + ".join(origin) or "defaults",
-                    unknown_fields=sorted(set(unknown)))
+                    unknown_fields=sorted(set(unknown)), fields=fields, flags=flags, translation=translation,
+                    quantization_request=translation.quantization if translation is not None else None)
 
 
-def load_config_file(file: str | Path) -> tuple[Path, dict[str, Any]]:
-    """Read a JSON/YAML file of LoraConfig fields, an adapter_config.json, or a directory holding one."""
-    path = user_path(file)
-    if path_exists(path) and path.is_dir():
-        if not (path / ADAPTER_CONFIG_NAME).is_file():
-            raise AuditError(
-                "lora-config-not-found",
-                f"{file} has no {ADAPTER_CONFIG_NAME}",
-                "pass an adapter directory, or a JSON/YAML file of LoraConfig fields",
-            )
-        path = path / ADAPTER_CONFIG_NAME
-    if not path_exists(path):
-        raise AuditError("lora-config-not-found", f"{file}: no such file", "check the --config path")
-    # Not only regular files: --config <(...) and /dev/stdin are pipes.
-    text = read_small_text(path, "lora-config-unreadable")
-    data = _parse(path, text)
-    if _nesting(data) > MAX_NESTING:
-        raise _too_deep(path)
-    if not isinstance(data, dict):
-        raise AuditError(
-            "lora-config-invalid",
-            f"{path} holds a {type(data).__name__}, not a mapping of LoraConfig fields",
-            "write the config as key: value pairs (r, lora_alpha, target_modules, ...)",
-        )
-    peft_type = str(data.get("peft_type") or "LORA").upper()
-    if peft_type != "LORA":
-        raise AuditError(
-            "not-a-lora-config",
-            f"{path} is a {peft_type} adapter config, not LoRA",
-            "lora-audit checks LoRA configs (peft_type LORA)",
-        )
-    return path, data
+def expand_for_model(spec: LoraSpec, built: Any) -> LoraSpec:
+    """Run the front-end's model-dependent step (e.g. axolotl's ``lora_target_linear``) on the built model.
+
+    Flags still win over what the step produces. Returns ``spec`` itself when there is no such step.
+    """
+    translation = spec.translation
+    if translation is None or translation.expand is None:
+        return spec
+    expansion = translation.expand(built)
+    fields = {**spec.fields, **expansion.fields, **spec.flags}
+    validate_fields(fields)
+    translation.steps = [*translation.steps, *expansion.steps]
+    return dataclasses.replace(spec, config=_make_config(fields), entries=target_entries(fields), fields=fields)
 
 
-def _parse(path: Path, text: str) -> Any:
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            return yaml.safe_load(text)
-        except RecursionError:
-            raise _too_deep(path) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise AuditError(
-                "lora-config-malformed",
-                f"{path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
-                "fix the file",
-            ) from None
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise _too_deep(path) from None
-    except json.JSONDecodeError as exc:
-        raise AuditError(
-            "lora-config-malformed",
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            "fix the file (YAML files need a .yaml or .yml suffix)",
-        ) from None
-
-
-def _nesting(value: Any) -> int:
-    """How deeply lists and mappings nest in ``value``, found without recursion (it may be deeper than the stack)."""
-    deepest, seen, pending = 0, set(), [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        if not isinstance(item, (dict, list)) or id(item) in seen:
-            continue
-        seen.add(id(item))  # YAML aliases share one list many times over: once is enough
-        deepest = max(deepest, depth + 1)
-        pending += [(child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)]
-    return deepest
-
-
-def _too_deep(path: Path) -> AuditError:
-    return AuditError(
-        "lora-config-malformed",
-        f"{path} nests lists or mappings too deeply to be a LoRA config",
-        "write the config as key: value pairs (r, lora_alpha, target_modules, ...)",
-    )
-
-
-def _lora_fields() -> set[str]:
+def lora_field_names() -> set[str]:
+    """The fields of the installed PEFT's ``LoraConfig``."""
     from peft import LoraConfig
 
     return {f.name for f in dataclasses.fields(LoraConfig)}
 
 
-def _split_known(data: dict[str, Any], where: str) -> tuple[dict[str, Any], list[str]]:
-    known_names = _lora_fields()
+def split_known(data: dict[str, Any], where: str) -> tuple[dict[str, Any], list[str]]:
+    """LoraConfig fields of ``data`` (minus a saved adapter's bookkeeping), and the keys PEFT does not know."""
+    known_names = lora_field_names()
     known = {k: v for k, v in data.items() if k in known_names and k not in _IGNORED_FILE_FIELDS}
     unknown = [k for k in data if k not in known_names]
     if data and not known and not any(k in data for k in ("peft_type", "r", "target_modules")):

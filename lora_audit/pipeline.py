@@ -18,7 +18,7 @@ from .apply import apply_lora
 from .build import build_meta_model, from_module
 from .check import run_rules
 from .errors import AuditError
-from .lora_config import resolve_lora_config
+from .lora_config import expand_for_model, resolve_lora_config
 from .report import Report
 from .settings import Settings
 from .source import ModelSource, resolve_model_source
@@ -74,6 +74,7 @@ def audit(
             "pass e.g. 'Qwen/Qwen2.5-0.5B'",
         )
 
+    spec = expand_for_model(spec, built)
     if status is not None:
         status("applying the LoRA config with PEFT")
     adaptation = apply_lora(built, spec)

@@ -76,7 +76,7 @@ def test_invalid_values_get_one_clear_error(fields, fragment):
 def test_files_that_are_not_lora_configs(tmp_path):
     model_config = tmp_path / "config.json"
     model_config.write_text('{"model_type": "llama", "hidden_size": 8}')
-    with pytest.raises(AuditError, match="no LoraConfig fields") as info:
+    with pytest.raises(AuditError, match="not a LoRA config lora-audit can read") as info:
         resolve_lora_config(file=model_config)
     assert "pass it as MODEL" in info.value.hint
     ia3 = tmp_path / "ia3.json"

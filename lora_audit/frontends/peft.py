@@ -1,0 +1,47 @@
+"""PEFT's own format: a JSON/YAML file of ``LoraConfig`` fields, or a saved ``adapter_config.json``.
+
+PEFT reads these with ``LoraConfig.from_pretrained`` / ``PeftConfig.from_peft_type``: every key
+that is a ``LoraConfig`` field is taken as is (PEFT 0.21.2, ``peft/config.py``). Bookkeeping keys
+of a saved adapter (``peft_type``, ``peft_version``, ``auto_mapping``, ``revision``) say nothing
+about what LoRA adapts; ``base_model_name_or_path`` names the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import AuditError
+from . import Translation
+
+NAME = "peft"
+#: Keys that only a PEFT file has.
+_OWN_KEYS = ("peft_type", "target_modules", "lora_alpha", "base_model_name_or_path", "peft_version")
+
+
+def detect(data: dict[str, Any]) -> int:
+    from ..lora_config import lora_field_names
+
+    if any(k in data for k in _OWN_KEYS):
+        return 2
+    return 1 if any(k in lora_field_names() for k in data) else 0
+
+
+def translate(loaded: Any) -> Translation:
+    from ..lora_config import split_known
+
+    data = loaded.data
+    peft_type = str(data.get("peft_type") or "LORA").upper()
+    if peft_type != "LORA":
+        raise AuditError(
+            "not-a-lora-config",
+            f"{loaded.path} is a {peft_type} adapter config, not LoRA",
+            "lora-audit checks LoRA configs (peft_type LORA)",
+        )
+    known, unknown = split_known(data, str(loaded.path))
+    model = data.get("base_model_name_or_path")
+    return Translation(
+        format=NAME,
+        fields=known,
+        model=model if isinstance(model, str) and model.strip() else None,
+        unknown_fields=unknown,
+    )
