@@ -37,6 +37,12 @@ def where(report: Report, finding: Finding, root: str | None = None) -> Where:
     return Where(report.model.name, None, False)
 
 
+def model_name(report: Report, root: str | None = None) -> str:
+    """The model as asked for; a local path relative to ``root`` (so it reads, and hashes, the same in any clone)."""
+    name = report.model.name
+    return _relative(name, root) if report.model.source_kind in LOCAL_KINDS else name
+
+
 def _relative(path: str, root: str | None) -> str:
     if root is not None and os.path.isabs(path):
         rel = os.path.relpath(path, root)
@@ -53,7 +59,7 @@ def identity(report: Report, finding: Finding, root: str | None = None) -> tuple
 def fingerprint(report: Report, finding: Finding, root: str | None = None) -> str:
     """A stable hex digest of the finding's identity and model (not its message)."""
     code, subject, file = identity(report, finding, root)
-    text = "\0".join((code, subject, file, report.model.name))
+    text = "\0".join((code, subject, file, model_name(report, root)))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -45,7 +45,7 @@ def render_github(reports: Report | Sequence[Report] | Any, root: str | None = N
             props.append(f"title={escape_property(f'{finding.code} {finding.name}')}")
             message = f"{finding.subject}: {finding.message}\nfix: {finding.hint}"
             if not place.is_file:
-                message = f"{report.model.name}: {message}"
+                message = f"{_ci.model_name(report, root)}: {message}"
             lines.append(f"::{COMMANDS[finding.severity]} {','.join(props)}::{escape_data(message)}")
-        lines.append(f"lora-audit: {report.model.name}: {summary_line(report)}")
+        lines.append(f"lora-audit: {_ci.model_name(report, root)}: {summary_line(report)}")
     return "\n".join(lines) + "\n"

@@ -18,6 +18,7 @@ def render_markdown(report: Report) -> str:
         "",
         f"LoRA: `{c.lora_summary(report)}`",
         "",
+        *(["Answered from the result cache (same inputs and versions).", ""] if report.from_cache else []),
         f"**{c.summary_line(report)}**",
         "",
     ]

@@ -86,7 +86,7 @@ def _result(report: Report, finding: Any, index: dict[str, int], root: str | Non
         "message": {"text": f"{finding.subject}: {finding.message}\nfix: {finding.hint}"},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": place.file}, "region": region}}],
         "partialFingerprints": {FINGERPRINT_KEY: _ci.fingerprint(report, finding, root)},
-        "properties": {"subject": finding.subject, "fix": finding.hint, "model": report.model.name,
+        "properties": {"subject": finding.subject, "fix": finding.hint, "model": _ci.model_name(report, root),
                        "name": finding.name},
     }
     if finding.code in index:

@@ -75,6 +75,9 @@ def _header(report: Report) -> Group:
         Text(f"LoRA    {c.lora_summary(report)}"),
     ]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
+    if report.from_cache:
+        lines.append(Text("cache   answered from the result cache: same inputs and versions (--no-cache to recompute)",
+                          style="dim"))
     if not report.applied:
         lines.append(Text("PEFT refused this config: nothing was adapted (see findings)", style="bold red"))
     lines.append(Text(""))
