@@ -44,10 +44,17 @@ class Pair:
     trust_remote_code: bool = False
     #: LoraConfig fields that override the file's, as the flags do (``lora = { r = 16 }``)
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: False for a file given on the command line that no declared pair names: when it turns out
+    #: not to be a LoRA config at all (the pre-commit hook passes every changed JSON/YAML), it is skipped
+    declared: bool = True
 
     @property
     def label(self) -> str:
         return " + ".join(part for part in (self.model, self.config) if part) or "?"
+
+
+#: Errors that mean "this file is not a LoRA config" (not JSON/YAML, not a mapping, no LoRA fields).
+NOT_A_LORA_CONFIG = ("not-a-lora-config", "lora-config-invalid", "lora-config-malformed")
 
 
 @dataclass
@@ -55,6 +62,8 @@ class PairResult:
     pair: Pair
     report: Report | None = None
     error: AuditError | None = None
+    #: why an undeclared file was not audited (it is not a LoRA config); skipped results are not shown
+    skipped: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -67,6 +76,8 @@ class CheckReport:
 
     results: list[PairResult]
     declared_in: str | None = None  #: the settings file the pairs came from
+    #: files given as arguments that are not LoRA configs (the pre-commit hook passes every changed file)
+    skipped: list[PairResult] = field(default_factory=list)
 
     @property
     def reports(self) -> list[Report]:
@@ -210,7 +221,7 @@ def select_pairs(files: Sequence[str], model: str | None, declared: list[Pair]) 
     out: list[Pair] = []
     for file in files:
         matches = by_config.get(_resolved(file))
-        out += matches if matches else [Pair(model=model, config=file)]
+        out += matches if matches else [Pair(model=model, config=file, declared=False)]
     return out
 
 
@@ -230,7 +241,10 @@ def run_pairs(pairs: Sequence[Pair], settings: Settings, *, offline: bool | None
         try:
             result.report = _run_pair(pair, settings, offline, use_cache)
         except AuditError as exc:
-            result.error = exc
+            if not pair.declared and exc.code in NOT_A_LORA_CONFIG:
+                result.skipped = exc.one_line()
+            else:
+                result.error = exc
         results.append(result)
         if after is not None:
             after(result)

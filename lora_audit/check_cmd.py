@@ -82,13 +82,16 @@ def _run_check(opts: dict[str, Any]) -> int:
 
             results = run_pairs(pairs, settings, offline=opts["offline"], use_cache=not opts["no_cache"],
                                 after=progress)
-        check = CheckReport(results, str(declared_in) if declared_in else None)
+        check = CheckReport([r for r in results if r.skipped is None], str(declared_in) if declared_in else None,
+                            [r for r in results if r.skipped is not None])
         cli._finish(check.reports, baseline, opts["baseline"], opts["write_baseline"])
         cli._emit(check, fmt, json_path)
     except AuditError as exc:
         if cli._interrupted(exc):
             raise KeyboardInterrupt from exc
         cli._fail(exc, fmt, json_path)
+    for result in check.skipped:
+        click.echo(f"lora-audit: skipped {result.pair.config}: not a LoRA config ({result.skipped})", err=True)
     for result in check.results:
         if result.error is not None:
             click.echo(f"lora-audit: error: {result.pair.label}: {result.error.one_line()}", err=True)

@@ -271,7 +271,7 @@ def _emit(report: Any, fmt: str, json_path: str | None, tree: bool = False, cove
                 f"cannot write the JSON report to {json_path}: {getattr(exc, 'strerror', None) or exc}",
                 "pass --json a file path in an existing, writable directory",
             ) from None
-    emit(report, fmt, None, tree, coverage)
+    emit(report, fmt, tree, coverage)
 
 
 def _write_json_file(path: str, text: str) -> None:

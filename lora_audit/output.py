@@ -1,6 +1,7 @@
 """Where reports go: the chosen format on stdout, ``--json PATH``, and GitHub's job summary.
 
-The renderers are pure functions of the report; this module only picks one and writes.
+The renderers are pure functions of the report; this module only picks one and writes it
+(``--json PATH`` is written by the CLI, atomically).
 ``--format github`` is the default when ``GITHUB_ACTIONS=true`` and no ``--format`` was given;
 with it, when ``$GITHUB_STEP_SUMMARY`` names a file, the markdown report is appended there.
 """
@@ -11,7 +12,6 @@ import os
 import sys
 from typing import Any
 
-from .errors import AuditError
 
 FORMATS = ("terminal", "json", "markdown", "sarif", "github", "gitlab")
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -43,11 +43,9 @@ def markdown_text(result: Any) -> str:
     return render_markdown(result)
 
 
-def emit(result: Any, fmt: str, json_path: str | None = None, tree: bool = False, coverage: bool = False) -> None:
-    """Write ``result`` (a Report, or a check run's CheckReport) in ``fmt`` to stdout, and to --json PATH."""
+def emit(result: Any, fmt: str, tree: bool = False, coverage: bool = False) -> None:
+    """Write ``result`` (a Report, or a check run's CheckReport) in ``fmt`` to stdout."""
     root = os.getcwd()
-    if json_path:
-        write_file(json_path, json_text(result), "json-unwritable", "--json")
     if fmt == "json":
         sys.stdout.write(json_text(result))
     elif fmt == "markdown":
@@ -79,19 +77,6 @@ def emit(result: Any, fmt: str, json_path: str | None = None, tree: bool = False
             from .render.terminal import render_terminal
 
             render_terminal(result, console, tree=tree, coverage=coverage)
-
-
-def write_file(path: str, text: str, code: str, flag: str) -> None:
-    from .render.json_report import write_atomic
-
-    try:
-        write_atomic(path, text)
-    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
-        raise AuditError(
-            code,
-            f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}",
-            f"pass {flag} a file path in an existing, writable directory",
-        ) from None
 
 
 def append_summary(path: str, markdown: str) -> None:
