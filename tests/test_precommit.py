@@ -93,3 +93,15 @@ def test_the_hook_passes_on_a_good_config(repos):
     done = try_repo(hook_repo, project, env, "--files", "lora.json")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Passed" in done.stdout
+
+
+def test_the_action_installs_runs_annotates_and_uploads():
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    steps = action["runs"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert runs.index('pip install "torch==') < runs.index('pip install "lora-audit-cli')
+    assert "lora-audit check --format sarif" in runs and "lora-audit check --format github" in runs
+    upload = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
+    assert upload and upload[0]["with"]["sarif_file"] == "${{ inputs.sarif-file }}"
+    assert all(step.get("shell") == "bash" for step in steps if "run" in step)
