@@ -12,7 +12,6 @@ import os
 import sys
 from typing import Any
 
-
 FORMATS = ("terminal", "json", "markdown", "sarif", "github", "gitlab")
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
