@@ -117,16 +117,22 @@ def run_audit(
     offline: bool | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
+    adapter: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
 ) -> Report:
-    """``pipeline.audit`` behind the result cache (see ``cache.py``); same arguments, same report."""
+    """``pipeline.audit`` behind the result cache (see ``cache.py``); same arguments, same report.
+
+    An audit of a saved adapter (``adapter``) is not cached: its inputs are the adapter's files.
+    """
     from . import cache
 
     settings = settings or Settings()
     kwargs = dict(config_file=config_file, overrides=overrides, revision=revision, task_type=task_type,
                   model_class=model_class, trust_remote_code=trust_remote_code, offline=offline, settings=settings,
                   status=status)
-    if not (use_cache and cache.enabled() and isinstance(model, (str, os.PathLike))):
+    if adapter is not None:
+        kwargs["adapter"] = adapter
+    if not (use_cache and adapter is None and cache.enabled() and isinstance(model, (str, os.PathLike))):
         return _pipeline(model, **kwargs)
     from .source import resolve_model_source
 

@@ -30,6 +30,9 @@ Examples:
   lora-audit Qwen/Qwen2.5-0.5B --targets q_proj,v_proj
   lora-audit ./my-model --config lora.yaml --format json --json audit.json
   lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear -r 16 --alpha 32 --tree
+  lora-audit Qwen/Qwen2.5-0.5B --adapter ./my-adapter     check a saved adapter's keys and shapes
+  lora-audit adapter org/my-lora    the same, against its base_model_name_or_path
+  lora-audit diff ./adapter-v1 ./adapter-v2                compare two adapters or LoRA configs
   lora-audit check              audit every pair in [tool.lora-audit] audits, in one process
   lora-audit rules              list every rule;  lora-audit rules LA003  explains one
   lora-audit --version
@@ -67,7 +70,9 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 
 
 @cli.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
-@click.argument("model", metavar="MODEL")
+@click.argument("model", metavar="MODEL", required=False)
+@click.option("--adapter", metavar="PATH|HUB_ID",
+              help="Check a saved adapter (directory, .safetensors file or hub id) against MODEL, from its header.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
 @click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
@@ -115,6 +120,39 @@ def audit_command(**opts: Any) -> None:
     sys.exit(_run_audit(opts))
 
 
+@cli.command("adapter", context_settings={"max_content_width": 100})
+@click.argument("adapter", metavar="PATH|HUB_ID")
+def adapter_command(**opts: Any) -> None:
+    """Audit a saved adapter against the base its adapter_config.json names (or MODEL via --base).
+
+    Reads adapter_config.json and the safetensors header only, never tensor data or pickles.
+    """
+    opts["model"] = opts.pop("base", None)
+    sys.exit(_run_audit(opts))
+
+
+adapter_command.params += [click.Option(["--base"], metavar="MODEL", help="The base model (default: the adapter's "
+                                        "base_model_name_or_path).")]
+adapter_command.params += [p for p in audit_command.params if p.name not in ("model", "adapter")]
+
+
+@cli.command("diff")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@click.option("--base", metavar="MODEL", help="Also count PEFT's trainable parameters of each side on MODEL.")
+@click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
+@click.option("--format", "fmt", type=click.Choice(("terminal", "json", "markdown")), default="terminal",
+              show_default=True)
+def diff_command(first: str, second: str, base: str | None, offline: bool | None, fmt: str) -> None:
+    """Compare two adapters (A B), or two LoRA configs: fields, adapted modules, sizes and shapes."""
+    from .adapter.diff_command import run_diff
+
+    try:
+        sys.exit(run_diff(first, second, fmt, base, offline))
+    except AuditError as exc:
+        _fail(exc, fmt, None)
+
+
 @cli.command("rules")
 @click.argument("code", required=False)
 def rules_command(code: str | None) -> None:
@@ -158,8 +196,11 @@ def _run_audit(opts: dict[str, Any]) -> int:
         with _status(fmt) as status:
             from .batch import run_audit
 
+            if opts["model"] is None and opts.get("adapter") is None:
+                raise AuditError("model-missing", "no model given", "pass a hub id, a path, or --adapter PATH")
             report = run_audit(
                 opts["model"],
+                adapter=opts.get("adapter"),
                 config_file=opts["config_file"],
                 overrides=overrides,
                 revision=opts["revision"],

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import measure
+from . import measure, quantization
 from ._version import __version__
 from .apply import apply_lora
 from .build import build_meta_model, from_module
@@ -37,21 +37,38 @@ def audit(
     offline: bool | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
+    adapter: str | os.PathLike[str] | None = None,
+    quantization_request: dict[str, Any] | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
     already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
-    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too).
+    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
+    is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
+    for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
+    is always read).
 
     >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
     >>> report.params.trainable, report.ok
     (540672, True)
+
+    ``adapter`` (a saved adapter's directory, its ``.safetensors`` file, or a hub id) supplies the
+    LoRA config and is checked against the base, key by key, from its header alone; ``model`` may
+    then be None to use the adapter's ``base_model_name_or_path``.
     """
     settings = settings or Settings()
+    found = None
+    if adapter is not None:
+        from .adapter.pipeline_step import resolve_adapter
+
+        found, model, config_file, overrides = resolve_adapter(adapter, model, lora_config, config_file, overrides,
+                                                               offline)
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
     spec = resolve_lora_config(lora_config, config_file, overrides)
+    if quantization_request is not None:
+        spec.quantization_request = {"source": "quantization_request (API)", **quantization_request}
     task = spec.config.task_type
     task = getattr(task, "value", task)
 
@@ -61,8 +78,7 @@ def audit(
         name = type(model).__name__
     elif isinstance(model, (str, os.PathLike, ModelSource)):
         # A ModelSource: already located by the caller (the result cache keys on its config.json bytes).
-        source = model if isinstance(model, ModelSource) else resolve_model_source(
-            os.fspath(model), revision=revision, offline=offline, status=status)
+        source = model if isinstance(model, ModelSource) else _resolve_base(model, found, revision, offline, status)
         if status is not None:
             status("building the model on the meta device")
         built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
@@ -78,12 +94,12 @@ def audit(
     if status is not None:
         status("applying the LoRA config with PEFT")
     adaptation = apply_lora(built, spec)
-    report = _measure(name, source, built, spec, adaptation, settings)
+    report = _measure(name, source, built, spec, adaptation, settings, found)
     report.findings = run_rules(report, settings)
     return report
 
 
-def _measure(name, source, built, spec, adaptation, settings: Settings) -> Report:  # noqa: ANN001
+def _measure(name, source, built, spec, adaptation, settings: Settings, found=None) -> Report:  # noqa: ANN001
     import peft
     import torch
     import transformers
@@ -119,9 +135,34 @@ def _measure(name, source, built, spec, adaptation, settings: Settings) -> Repor
         unknown_config_fields=spec.unknown_fields,
         notes=list(built.notes),
         fail_on=settings.fail_on,
+        quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
     )
+    if found is not None:  # while PEFT's model is live: it names the keys it saves
+        from .adapter import adapter_facts, base_dims
+
+        report.adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, report.model.num_layers), name)
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
+
+
+def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN202
+    if found is None:
+        return resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    from .adapter.pipeline_step import resolve_base
+
+    return resolve_base(model, found, revision, offline, status)
+def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001
+    snap = adaptation.snapshot
+    # config.json as published (source.config), or the config object of an in-memory model.
+    block = (source.config if source is not None else {}).get("quantization_config")
+    if block is None and source is None:
+        block = getattr(built.config, "quantization_config", None)
+    described = quantization.describe(spec.quantization_request, block, lora_config)
+    if described is not None:
+        saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
+        quantization.classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
+                                      saved=saved, types=snap.types)
+    return described
 
 
 def _is_module(value: Any) -> bool:

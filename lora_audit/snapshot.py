@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from .quantization import default_skips
 
 if TYPE_CHECKING:
     from torch import nn
@@ -24,6 +26,10 @@ class Snapshot:
     parameter_names: list[str]
     tied: list[list[str]]
     base_params: int
+    #: modules transformers' quantizers keep in full precision by default (get_keys_to_not_convert)
+    quantizer_default_skips: list[str] = field(default_factory=list)
+    #: the model class's ``_keep_in_fp32_modules``: transformers' quantizers skip these too
+    keep_in_fp32_modules: list[str] = field(default_factory=list)
 
 
 def snapshot(model: nn.Module) -> Snapshot:
@@ -60,4 +66,6 @@ def snapshot(model: nn.Module) -> Snapshot:
         parameter_names=[n for n, _ in model.named_parameters()],
         tied=[group for group in by_tensor.values() if len(group) > 1],
         base_params=sum(p.numel() for p in model.parameters()),
+        quantizer_default_skips=default_skips(model),
+        keep_in_fp32_modules=[str(m) for m in getattr(model, "_keep_in_fp32_modules", None) or []],
     )

@@ -3,7 +3,8 @@
 It speaks the part of the hub protocol huggingface_hub uses to download one file:
 ``HEAD``/``GET /{repo}/resolve/{revision}/{filename}``, with ETag and X-Repo-Commit headers,
 and the X-Error-Code headers the client turns into RepositoryNotFoundError, GatedRepoError,
-RevisionNotFoundError and EntryNotFoundError.
+RevisionNotFoundError and EntryNotFoundError. A ``Range: bytes=A-B`` GET is answered with 206 and
+those bytes only, and recorded in ``ranges`` (what the safetensors header readers ask for).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class FakeRepo:
 class FakeHub:
     repos: dict[str, FakeRepo] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    #: every GET of a file: (filename, "bytes=A-B" or None for the whole file)
+    gets: list[tuple[str, str | None]] = field(default_factory=list)
     url: str = ""
     #: answer every request with this HTTP status (e.g. 503, an overloaded hub)
     fail_with: int | None = None
@@ -102,7 +105,15 @@ def _handler(hub: FakeHub):
                 return self._error(404, "EntryNotFound", "Entry not found")
             content = repo.files[filename]
             etag = hashlib.sha1(content).hexdigest()
-            self.send_response(200)
+            status = 200
+            wanted = self.headers.get("Range")
+            if self.command == "GET":
+                hub.gets.append((filename, wanted))
+            if wanted and self.command == "GET":
+                start, _, end = wanted.removeprefix("bytes=").partition("-")
+                first, last = int(start), min(int(end) if end else len(content) - 1, len(content) - 1)
+                content, status = content[first : last + 1], 206
+            self.send_response(status)
             self.send_header("ETag", f'"{etag}"')
             self.send_header("X-Repo-Commit", hashlib.sha1(repo_id.encode() + revision.encode()).hexdigest())
             self.send_header("Content-Length", str(len(content)))

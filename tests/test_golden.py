@@ -31,6 +31,17 @@ AUDITS = {
                        "modules_to_save": ["lm_head", "embed_token"]}},
         {"tree": True, "coverage": True},
     ),
+    "qwen2-tiny-resized-adapter": (
+        "fixtures/tiny/qwen2",
+        {"adapter": "fixtures/adapters/qwen2-tiny-resized"},
+        {},
+    ),
+    "deepseek-v3-fp8-qlora-request": (
+        "deepseek-ai/DeepSeek-V3",
+        {"overrides": {"target_modules": ["q_a_proj", "kv_a_proj_with_mqa", "lm_head"], "init_lora_weights": "pissa"},
+         "quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}},
+        {},
+    ),
 }
 
 
@@ -43,7 +54,14 @@ def terminal_text(report, width=100, plain=False, **flags) -> str:
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
+@pytest.fixture(autouse=True)
+def _at_the_root(monkeypatch):
+    """Paths as a user in the checkout types them: relative, so table widths do not depend on where it is."""
+    monkeypatch.chdir(ROOT)
+
+
 def check_golden(name: str, text: str) -> None:
+    text = text.replace(str(ROOT) + "/", "")  # paths under the checkout, wherever it is
     path = GOLDEN / name
     if os.environ.get("LORA_AUDIT_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")

@@ -11,7 +11,7 @@ import pytest
 import lora_audit
 from lora_audit.rules import BY_CODE, RULES
 from lora_audit.settings import Settings, parse_settings
-from tests.conftest import LORA
+from tests.conftest import FIXTURES, LORA
 
 QWEN = "Qwen/Qwen2.5-0.5B"
 HYPERCLOVAX = "naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B"
@@ -19,6 +19,8 @@ BERT = "google-bert/bert-base-uncased"
 GPT2 = "openai-community/gpt2"
 MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
 BERT_CLS = {"model_class": "BertForSequenceClassification"}
+QUANT = FIXTURES / "quantized"
+QLORA = {"quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}}
 
 # code: (model, lora config, audit kwargs, expected subject) -- fires
 FIRES = {
@@ -53,6 +55,13 @@ FIRES = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["relative_attention_bias"]}, {}, "encoder.block"),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"], "ensure_weight_tying": True}, {}, "peft"),
     "LA025": (QWEN, None, {"config_file": LORA / "newer-peft-adapter_config.json"}, "lora_shiny_new_option"),
+    "LA030": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {},
+              "use_dora"),
+    "LA031": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, QLORA, "quantization"),
+    "LA032": (QUANT / "qwen2.5-0.5b-bnb-int8-skip", {"target_modules": ["q_proj", "down_proj"]}, {},
+              "model.layers.(0-23).mlp.down_proj"),
+    "LA033": (QUANT / "qwen2.5-0.5b-fbgemm-fp8", {"target_modules": ["q_proj", "v_proj"]}, {}, "quantization"),
+    "LA034": (QUANT / "qwen2.5-0.5b-quanto-int8", {"target_modules": ["q_proj", "v_proj"]}, {}, "quantization"),
 }
 
 # code: (model, correct lora config, audit kwargs) -- same model, quiet
@@ -85,12 +94,20 @@ QUIET = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["q", "v"]}, {}),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"]}, {}),
     "LA025": (QWEN, None, {"config_file": LORA / "adapter"}),
+    "LA030": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {}),
+    "LA031": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"]}, QLORA),
+    "LA032": (QUANT / "qwen2.5-0.5b-bnb-int8-skip", {"target_modules": ["q_proj", "v_proj"]}, {}),
+    "LA033": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, {}),
+    "LA034": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, {}),
 }
 
 
 def test_every_rule_has_a_firing_and_a_quiet_case():
+    from tests.test_adapter import ADAPTER_FIRES
+
+    # the saved-adapter rules need adapter files, which tests/test_adapter.py saves with PEFT at test time
     codes = {r.code for r in RULES}
-    assert codes == set(FIRES) == set(QUIET)
+    assert codes == set(FIRES) | set(ADAPTER_FIRES) == set(QUIET) | set(ADAPTER_FIRES)
 
 
 @pytest.mark.parametrize("code", sorted(FIRES))

@@ -58,6 +58,39 @@ def model_line(report: Report) -> str:
     return f"{m.class_name} ({m.model_type}), {n(m.base_params)} parameters{layers}"
 
 
+def quantization_lines(report: Report) -> list[str]:
+    """The base's quantization in a few plain lines (empty when it is not quantized)."""
+    q = report.quantization
+    if not q:
+        return []
+    bits = f", {q['bits']}-bit" if q.get("bits") else ""
+    main = f"{q['method']}{bits} (from {q['source']})"
+    request = q.get("request")
+    if request and q["resolution"] == "agree":
+        main += f"; {request['source']} asks for the same"
+    elif request and q["resolution"] in ("conflict", "checkpoint-wins"):
+        label = f"{request['method']}, {request['bits']}-bit" if request.get("bits") else request["method"]
+        main += f"; {request['source']} asks for {label}: {q['resolution']}"
+    details = ", ".join(f"{k}={_plain(v)}" for k, v in q["details"].items())
+    lines = [main + (f" · {details}" if details else "")]
+    if q.get("peft_layer"):
+        lines.append(f"PEFT wraps quantized layers as {q['peft_layer']}"
+                     + (f" (needs {q['peft_requires']})" if q.get("peft_requires") else ""))
+    if q["skip_modules"]:
+        lines.append(f"not quantized ({q['skip_field']}): {', '.join(q['skip_modules'])}")
+    if q.get("default_skips"):
+        lines.append(f"not quantized (transformers default): {', '.join(q['default_skips'])}")
+    unquantized = len(q["unquantized_targets"])
+    lines.append(f"adapted modules on quantized layers: {q['quantized_targets']:,}"
+                 + (f", in full precision: {unquantized:,}" if unquantized else ""))
+    lines.append("parameter counts are logical (from shapes), not the quantized storage")
+    return lines
+
+
+def _plain(value: object) -> str:
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
+
+
 def breakdown_text(report: Report) -> str:
     parts = [f"{k.replace('_', ' ')} {n(v)}" for k, v in report.params.trainable_breakdown.items() if v]
     return " · ".join(parts) if parts else "nothing trainable"

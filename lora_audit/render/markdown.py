@@ -19,6 +19,11 @@ def render_markdown(report: Report) -> str:
         f"LoRA: `{c.lora_summary(report)}`",
         "",
         *(["Answered from the result cache (same inputs and versions).", ""] if report.from_cache else []),
+    ]
+    quant = c.quantization_lines(report)
+    if quant:
+        out += [f"Quantization: {quant[0]}", ""] + [f"- {line}" for line in quant[1:]] + [""]
+    out += [
         f"**{c.summary_line(report)}**",
         "",
     ]
@@ -86,6 +91,11 @@ def render_markdown(report: Report) -> str:
                    ("left", "left", "right", "right", "right", "right", "right", "right", "right")),
             "",
         ]
+    if report.adapter:
+        from ._adapter import adapter_rows
+
+        out += ["### Adapter", "", _table([[label, text] for label, text in adapter_rows(report)], ["", ""],
+                                          ("left", "left")), ""]
     out += ["### Findings", ""]
     if report.findings:
         out.append(

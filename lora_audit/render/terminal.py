@@ -41,6 +41,8 @@ def render_terminal(
         show(_saved(report, plain))
     if report.adapted_modules:
         show(_per_layer(report, plain))
+    if report.adapter:
+        show(_adapter(report))
     if coverage:
         show(_coverage(report))
     if tree:
@@ -74,6 +76,7 @@ def _header(report: Report) -> Group:
         Text(f"source  {m.source}"),
         Text(f"LoRA    {c.lora_summary(report)}"),
     ]
+    lines += [Text(f"{'quant' if i == 0 else '':<8}{line}") for i, line in enumerate(c.quantization_lines(report))]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
     if report.from_cache:
         lines.append(Text("cache   answered from the result cache: same inputs and versions (--no-cache to recompute)",
@@ -151,6 +154,18 @@ def _per_layer(report: Report, plain: bool = False) -> Table:
         Text("total", style="bold"), str(len(report.adapted_modules)),
         "", "", "", "", c.n(lora), c.n(dense), c.ratio(lora / dense) if dense else "-",
     )
+    return t
+
+
+def _adapter(report: Report) -> Table:
+    from ._adapter import adapter_rows
+
+    t = _table("Adapter")
+    t.show_header = False
+    t.add_column("")
+    t.add_column("", overflow="fold")
+    for label, text in adapter_rows(report):
+        t.add_row(label, text)
     return t
 
 

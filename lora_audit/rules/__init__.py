@@ -37,6 +37,19 @@ _MODULE_NAMES = (
     "la023_low_block_coverage",
     "la024_peft_warning",
     "la025_unknown_config_field",
+    "la030_quantized_feature_unsupported",
+    "la031_quantization_conflict",
+    "la032_quantizer_skipped_target",
+    "la033_quantization_not_trainable",
+    "la034_quantization_unrecognised",
+    "la040_adapter_unexpected_keys",
+    "la041_adapter_missing_keys",
+    "la042_adapter_shape_mismatch",
+    "la043_adapter_vocab_resized",
+    "la044_adapter_wrong_base",
+    "la045_adapter_base_name",
+    "la046_adapter_truncated",
+    "la047_adapter_pickle",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 

@@ -1,0 +1,72 @@
+"""Views of ``Report.adapter`` that the adapter rules (LA040-LA047) share."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from ..naming import fold, template
+from ..report import Report
+
+PREFIX = "base_model.model."
+
+
+def compared(report: Report) -> dict[str, Any] | None:
+    """The adapter section when the file's table was compared with PEFT's, else None."""
+    adapter = report.adapter
+    return adapter if adapter and adapter.get("compared") else None
+
+
+def short(key: str) -> str:
+    return key.removeprefix(PREFIX)
+
+
+def key_groups(keys: list[str]) -> list[tuple[str, list[str]]]:
+    """Keys grouped by template (block indices folded): ``(subject, keys)`` in first-seen order."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        groups[template(short(key))].append(key)
+    out = []
+    for keys_in_group in groups.values():
+        folded = fold([short(k) for k in keys_in_group])
+        out.append((folded[0] if len(folded) == 1 else template(short(keys_in_group[0])), keys_in_group))
+    return out
+
+
+def row_groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Mismatch rows grouped by template and kind, with the folded key as subject."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[(template(short(row["key"])), row["kind"])].append(row)
+    out = []
+    for (tmpl, _kind), members in groups.items():
+        folded = fold([short(r["key"]) for r in members])
+        out.append((folded[0] if len(folded) == 1 else tmpl, members))
+    return out
+
+
+def shape(values: list[int]) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+_INDEX = re.compile(r"\.(\d+)\.")
+
+
+def explained_by_layers(adapter: dict[str, Any], key: str) -> bool:
+    """A key of a block one base has and the other lacks: LA044 reports the layer counts instead."""
+    fits = adapter["fits"]
+    if not fits["layers_differ"]:
+        return False
+    m = _INDEX.search(key)
+    return m is not None and int(m.group(1)) >= min(fits["num_layers"], fits["expected_num_layers"])
+
+
+def explained_by_hidden(adapter: dict[str, Any], row: dict[str, Any]) -> bool:
+    """A size mismatch that follows from another hidden size (LA044 reports it once)."""
+    return adapter["fits"]["hidden_differs"] and row["kind"] in ("in_features", "out_features", "shape")
+
+
+def count(keys: list[Any], total: int | None = None) -> str:
+    n = len(keys) if total is None else total
+    return f"{n:,} tensor{'' if n == 1 else 's'}"

@@ -1,0 +1,56 @@
+"""A quantization method lora-audit does not know.
+
+What it checks
+--------------
+config.json's ``quantization_config`` (or a framework request) names a method that is not in
+lora-audit's table of PEFT backends (``lora_audit/quantization.py``: bitsandbytes 4/8-bit, GPTQ,
+AWQ, AQLM, EETQ, HQQ, torchao, fine-grained FP8, compressed-tensors), nor among the methods
+transformers cannot train (LA033). The method is still reported; which LoRA features PEFT supports
+on it is not checked.
+
+Why it matters
+--------------
+Never a silently wrong answer: without this finding, a report with no LA030 would read as "every
+feature in this config works on this backend", which nobody checked.
+
+Example
+-------
+::
+
+    # config.json: "quantization_config": {"quant_method": "quanto", "weights": "int8"}
+    lora-audit ./model-quanto --targets q_proj,v_proj
+    # LA034 quantization: lora-audit does not know which LoRA features PEFT supports on quanto ...
+
+Fix
+---
+Check PEFT's support for this backend in its documentation (``peft/tuners/lora/`` has one module
+per supported backend), or train on a supported quantization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..report import Report
+from ._base import Problem
+
+CODE = "LA034"
+NAME = "quantization-unrecognised"
+SEVERITY = "warning"
+
+
+def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
+    q = report.quantization
+    if not q or q.get("known") or q.get("trainable") is False:
+        return
+    note = f" ({q['note']})" if q.get("note") else ""
+    yield Problem(
+        subject="quantization",
+        message=(
+            f"the base is quantized with {q['method']!r} ({q['source']}){note}: lora-audit does not know which LoRA "
+            f"features PEFT {report.tool['peft']} supports on it, so none were checked; counts are logical (from "
+            "shapes)"
+        ),
+        hint="check PEFT's documentation for this backend, or train on a supported quantization",
+    )

@@ -1,0 +1,84 @@
+"""A saved adapter was trained on another base: hidden size, layer count or architecture differ.
+
+What it checks
+--------------
+From the shapes and keys in the adapter's header: the hidden size its LoRA matrices were built
+for (where the base's hidden size appears as in or out features), the number of blocks its keys
+cover, and whether any key at all matches what PEFT creates on this base. When one disagrees with
+the base, the finding says which base the shapes fit (hidden size and block count, and the
+bundled catalogue's models with those sizes).
+
+Why it matters
+--------------
+An adapter for Llama-3-8B loaded onto Llama-3.2-3B, or onto another family, fails after the full
+download, or (with a layer count that is only smaller) loads part of itself silently.
+
+Example
+-------
+::
+
+    lora-audit meta-llama/Llama-3.2-3B --adapter ./llama3-8b-adapter
+    # LA044 the adapter fits hidden size 4096 and 32 layers; this base has 3072 and 28
+
+Fix
+---
+Audit (and load) the adapter with the base it was trained on: its ``base_model_name_or_path``,
+or a model with the sizes the finding names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..report import Report
+from ._adapter import compared, explained_by_hidden, explained_by_layers
+from ._base import Problem
+
+CODE = "LA044"
+NAME = "adapter-wrong-base"
+SEVERITY = "error"
+
+
+def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
+    adapter = compared(report)
+    if adapter is None:
+        return
+    fits, base = adapter["fits"], adapter["base"]
+    parts_file, parts_base = [], []
+    if fits["hidden_differs"]:
+        parts_file.append(f"hidden size {fits['hidden_size']:,}")
+        parts_base.append(f"{base['hidden_size']:,}")
+    if fits["layers_differ"]:
+        parts_file.append(f"{fits['num_layers']} layers")
+        parts_base.append(f"{fits['expected_num_layers']} adapted layers")
+    no_match = adapter["matched"] == 0 and adapter["unexpected_count"] > 0
+    if not parts_file and not no_match:
+        return
+    base_name = adapter.get("base_given") or report.model.name
+    if parts_file:
+        sized = sum(explained_by_hidden(adapter, r) for r in adapter["mismatched"])
+        layered = sum(explained_by_layers(adapter, k) for k in adapter["missing"] + adapter["unexpected"])
+        effects = []
+        if sized:
+            effects.append(f"{sized:,} tensors have other sizes")
+        if layered:
+            effects.append(f"{layered:,} keys belong to blocks only one side has")
+        message = (
+            f"the adapter's shapes fit {' and '.join(parts_file)}; {report.model.class_name} has "
+            f"{' and '.join(parts_base)}: it was trained on another base"
+            + (f" ({', '.join(effects)})" if effects else "")
+        )
+    else:
+        message = (
+            f"no tensor of the adapter matches a parameter PEFT creates on {report.model.class_name} "
+            f"({adapter['unexpected_count']:,} unexpected): it was saved for another architecture or with other names"
+        )
+    candidates = fits.get("candidates") or []
+    claimed = adapter.get("base_model_name_or_path")
+    hint = "audit the adapter against the base it was trained on"
+    if claimed and claimed != base_name:
+        hint += f" (its base_model_name_or_path says {claimed})"
+    if candidates:
+        hint += f"; bundled models with these sizes: {', '.join(candidates[:4])}"
+    yield Problem(subject=base_name, message=message, hint=hint)

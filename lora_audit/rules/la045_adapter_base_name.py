@@ -1,0 +1,53 @@
+"""The adapter's ``base_model_name_or_path`` names another model than the base audited.
+
+What it checks
+--------------
+``base_model_name_or_path`` in adapter_config.json against the base given on the command line
+(``lora-audit BASE --adapter ...``), ignoring case and a trailing slash (two paths to one
+directory are the same base). Informational only: a
+local training path (``/data/llama``) or a renamed mirror is common and harmless; the shape and
+key rules (LA040-LA044) decide whether the adapter fits.
+
+Why it matters
+--------------
+When the names differ and the shapes fit, the adapter probably fits a same-sized sibling (a base
+against an instruct model, another revision): it loads, but was trained for other weights.
+
+Example
+-------
+::
+
+    lora-audit Qwen/Qwen2.5-0.5B-Instruct --adapter ./adapter    # trained on Qwen/Qwen2.5-0.5B
+    # LA045 Qwen/Qwen2.5-0.5B: the adapter names another base
+
+Fix
+---
+Check that the base is the one the adapter was trained on; ignore this finding for local paths
+and mirrors (``--ignore LA045``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..report import Report
+from ._base import Problem
+
+CODE = "LA045"
+NAME = "adapter-base-name"
+SEVERITY = "info"
+
+
+def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
+    adapter = report.adapter
+    if not adapter:
+        return
+    claimed, given = adapter.get("base_model_name_or_path"), adapter.get("base_given")
+    if adapter.get("base_names_match", True):
+        return
+    yield Problem(
+        subject=claimed,
+        message=f"the adapter's base_model_name_or_path is {claimed!r}, the base audited is {given!r}",
+        hint="make sure this is the base the adapter was trained on (a local path or mirror of it is fine)",
+    )
