@@ -55,6 +55,8 @@ def render_terminal(
 
 def _print_whole(console: Console, item: RenderableType) -> None:
     """Print ``item`` at the console width, or as wide as its content when wider (nothing is ever folded)."""
+    if isinstance(item, Table) and isinstance(item.title, str):
+        item.min_width = max(item.min_width or 0, len(item.title))  # a title is not wrapped either
     needed = Measurement.get(console, console.options.update_width(1_000_000), item).maximum
     width = console.width
     if needed <= width:
