@@ -12,7 +12,8 @@ so the imports are paid once; the pairs come from::
     ]
 
 or from config files given as arguments: a declared pair whose config is one of them runs with its
-model; any other file runs with ``--model``, or with the model its framework config names.
+model; a saved adapter (directory, adapter_config.json, .safetensors) runs against the base it
+names; any other file runs with ``--model``, or with the model its framework config names.
 Config paths are relative to the file that declares them.
 """
 
@@ -261,6 +262,11 @@ def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: b
     kwargs = dict(config_file=pair.config, overrides=pair.overrides or None, revision=pair.revision,
                   task_type=pair.task_type, model_class=pair.model_class, trust_remote_code=pair.trust_remote_code,
                   offline=offline, settings=settings, use_cache=use_cache)
+    adapter = _saved_adapter(pair.config)
+    if adapter is not None:
+        # A saved adapter: its adapter_config.json is the LoRA config, and names its base (unless given).
+        kwargs["config_file"] = None
+        return run_audit(pair.model, adapter=adapter, **kwargs)
     if pair.model is not None:
         return run_audit(pair.model, **kwargs)
     try:
@@ -275,3 +281,18 @@ def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: b
             "pass --model MODEL, or declare the pair in [tool.lora-audit] audits = "
             '[{ model = "org/name", config = "..." }]',
         ) from None
+
+
+def _saved_adapter(config: str | None) -> str | None:
+    """The adapter a config path stands for: a saved adapter's directory, its adapter_config.json
+    (beside adapter_model.safetensors or .bin), or the .safetensors file itself; else None."""
+    if config is None:
+        return None
+    path = Path(config)
+    folder = path if path.is_dir() else path.parent if path.name == "adapter_config.json" else None
+    if folder is not None and any((folder / name).is_file()
+                                  for name in ("adapter_model.safetensors", "adapter_model.bin")):
+        return str(folder)
+    if path.suffix == ".safetensors" and path.is_file():
+        return str(path)
+    return None

@@ -20,8 +20,9 @@ from .output import FORMATS, resolve_format
 EPILOG = """\b
 Pairs come from [tool.lora-audit] audits = [{model = "org/name", config = "lora.yaml"}, ...]
 in pyproject.toml (or audits = [...] in lora-audit.toml). With FILES, only the declared pairs
-of those files run, and any other file runs against --model (or the model its framework
-config names): this is what the pre-commit hook does with the files a commit changes.
+of those files run, a saved adapter runs against the base it names, and any other file runs
+against --model (or the model its framework config names): this is what the pre-commit hook
+does with the files a commit changes.
 
 \b
 Examples:

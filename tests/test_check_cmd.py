@@ -211,3 +211,19 @@ def test_check_sarif_with_a_failed_pair_is_valid(cli, project):
     assert invocation["executionSuccessful"] is False
     assert invocation["toolExecutionNotifications"][0]["descriptor"]["id"] == "lora-config-not-found"
     assert len(document["runs"][0]["results"]) == 2
+
+
+def test_a_saved_adapter_needs_no_model(cli, tmp_path):
+    """A file-only argument that carries its own model: a saved adapter (base_model_name_or_path)."""
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "fixtures" / "tiny" / "qwen2", tmp_path / "fixtures" / "tiny" / "qwen2")
+    shutil.copytree(ROOT / "fixtures" / "adapters" / "qwen2-tiny-resized", tmp_path / "adapter")
+    alone = cli("adapter", "adapter", "--format", "json").json()
+    for arg in ("adapter", "adapter/adapter_config.json"):
+        result = cli("check", arg, "--format", "json")
+        pair = result.json()["check"]["pairs"][0]
+        assert result.code == 1 and pair["model"] is None
+        assert pair["report"]["model"]["name"] == "fixtures/tiny/qwen2"
+        assert [f["code"] for f in pair["report"]["findings"]] == [f["code"] for f in alone["findings"]]
+        assert pair["report"]["adapter"] == alone["adapter"]
