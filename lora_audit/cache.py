@@ -15,7 +15,9 @@ The entry holds the report's facts, never its findings: the rules (pure function
 cheap, no torch) run again on every hit with the settings of the day, so ``--select``,
 ``--ignore``, ``--fail-on`` and the baseline never need a miss. An entry is trusted only when it
 parses, its SHA-256 matches, its key is the one asked for, and it rebuilds into a ``Report``;
-anything else is a miss (and the entry is replaced).
+anything else is a miss (and the entry is replaced). At most ``MAX_ENTRIES`` entries are kept,
+the oldest removed first. Audits of a saved adapter (``--adapter``) and of an in-memory model are
+not cached.
 
 Where: ``$LORA_AUDIT_CACHE_DIR`` if set, else the user cache directory (platformdirs:
 ``~/.cache/lora-audit`` on Linux). ``--no-cache`` or ``LORA_AUDIT_NO_CACHE=1`` turns it off.
@@ -47,6 +49,8 @@ ENTRY_FORMAT = 1
 VERSIONED = ("peft", "transformers", "torch", "huggingface_hub", "lora-audit-cli")
 #: A LoRA config file or remote-code file bigger than this is not worth caching on.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+#: Entries kept; past this the least recently written are removed (an entry is tens of kB to a few MB).
+MAX_ENTRIES = 500
 
 
 def cache_dir() -> Path:
@@ -172,6 +176,14 @@ def store(key: str, report: Report) -> None:
     with contextlib.suppress(OSError, ValueError):
         cache_dir().mkdir(parents=True, exist_ok=True)
         write_atomic(entry_path(key), json.dumps(entry))
+        _prune()
+
+
+def _prune() -> None:
+    entries = sorted(cache_dir().glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    for path in entries[: max(0, len(entries) - MAX_ENTRIES)]:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 # --------------------------------------------------------------------------- Report from JSON

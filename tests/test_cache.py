@@ -187,3 +187,11 @@ def test_a_rebuilt_report_renders_identically():
     rebuilt = cache.report_from_dict(report.to_dict())
     assert rebuilt.to_dict() == report.to_dict()
     assert terminal_text(rebuilt, tree=True, coverage=True) == terminal_text(report, tree=True, coverage=True)
+
+
+def test_the_cache_keeps_at_most_max_entries(cli, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    for targets in ("q_proj", "k_proj", "v_proj"):
+        assert cli(QWEN, "--targets", targets).code == 0
+    assert len(entries()) == 2
+    assert cli(QWEN, "--targets", "v_proj", "--format", "json").json()["from_cache"] is True
