@@ -3,7 +3,8 @@
     python benchmarks/bench_cli.py [--repeat 3] [--markdown]
 
 Every audit is a fresh process (a cold start, as a user or CI sees it). The floor is
-`python -c "import torch, transformers, peft"`: no audit can be faster than its imports. Floor and
+`python -c "import torch, transformers, peft"` (for diffusion models, plus the diffusers model
+classes): no audit can be faster than its imports. Floor and
 audit runs alternate, and each case's ratio is the median audit time over the median of the floor
 runs made beside it, so a machine that slows down mid-run does not skew one case. Targets: every
 audit within 1.3x of the floor and under 1 GB peak RSS. Prints a table; exit code 1 if a target
@@ -36,6 +37,10 @@ CASES = [
                                      "--target-parameters", "mlp.experts.gate_up_proj,mlp.experts.down_proj"]),
     ("meta-llama/Llama-3.1-405B", "406B", ["--targets", "all-linear"]),
     ("deepseek-ai/DeepSeek-V3", "671B", ["--targets", "all-linear"]),
+    # diffusion denoisers, against a floor that also imports the diffusers model classes they need
+    ("stabilityai/stable-diffusion-xl-base-1.0", "2.6B", ["--targets", "to_k,to_q,to_v,to_out.0", "-r", "4"]),
+    ("black-forest-labs/FLUX.1-dev", "11.9B", ["--targets", "to_k,to_q,to_v,to_out.0,to_add_out,ff.net.0.proj",
+                                               "-r", "16"]),
 ]
 #: `lora-audit check` on five pairs declared in a temporary pyproject.toml: (model, LoraConfig fields).
 CHECK_PAIRS = [
@@ -77,6 +82,10 @@ lora.base_model_name_or_path = base
 lora.save_pretrained(out)
 """
 FLOOR = [sys.executable, "-c", "import torch, transformers, peft"]
+#: diffusers imports lazily: a model class is what an audit pulls in (its modeling code and configs).
+DIFFUSERS_FLOOR = [sys.executable, "-c", "import torch, transformers, peft; "
+                   "from diffusers import UNet2DConditionModel, FluxTransformer2DModel"]
+FLOORS = {"stabilityai/stable-diffusion-xl-base-1.0": DIFFUSERS_FLOOR, "black-forest-labs/FLUX.1-dev": DIFFUSERS_FLOOR}
 #: The CLI disables the cyclic GC (see lora_audit.cli.main); shown for transparency, not used for ratios.
 FLOOR_NO_GC = [sys.executable, "-c", "import gc; gc.disable(); import torch, transformers, peft"]
 TIME_TARGET = 1.3
@@ -100,7 +109,7 @@ def run(cmd: list[str], cwd: str | None = None) -> tuple[float, float, int]:
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
-        if cmd is not FLOOR and cmd is not FLOOR_NO_GC:
+        if cmd not in (FLOOR, FLOOR_NO_GC, DIFFUSERS_FLOOR):
             out.seek(0)
             try:
                 json.loads(out.read())["schema_version"]
@@ -111,11 +120,13 @@ def run(cmd: list[str], cwd: str | None = None) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, code
 
 
-def measure_pair(cmd: list[str], repeat: int, cwd: str | None = None) -> tuple[float, float, float, int, list[float]]:
+def measure_pair(
+    cmd: list[str], repeat: int, floor_cmd: list[str] = FLOOR, cwd: str | None = None
+) -> tuple[float, float, float, int, list[float]]:
     """Alternate floor and audit runs: (audit wall, floor wall, audit peak RSS, exit code, floor walls)."""
     floors, audits = [], []
     for _ in range(repeat):
-        floors.append(run(FLOOR))
+        floors.append(run(floor_cmd))
         audits.append(run(cmd, cwd))
     return (
         statistics.median(a[0] for a in audits),
@@ -130,23 +141,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the median wall time is shown")
     parser.add_argument("--markdown", action="store_true", help="print a GitHub markdown table")
+    parser.add_argument("--only", metavar="TEXT", help="run only the cases whose model id contains TEXT")
     parser.add_argument("--adapters-only", action="store_true", help="only the saved-adapter cases")
     args = parser.parse_args()
 
     lora_audit = [sys.executable, "-m", "lora_audit"]  # this checkout's (PYTHONPATH set in run)
     run(FLOOR)  # warm the OS file cache once, for floor and audits alike
     floor_rss = run(FLOOR)[1]
-    rows, all_floors, ok = [], [], True
+    rows, all_floors, diffusers_floors, ok = [], [], [], True
     for model, size, flags in [] if args.adapters_only else CASES:
-        cmd = [*lora_audit, model, *flags, "--format", "json", "--no-cache"]
-        wall, floor, rss, code, floors = measure_pair(cmd, args.repeat)
-        all_floors += floors
+        if args.only and args.only.lower() not in model.lower():
+            continue
+        floor_cmd = FLOORS.get(model, FLOOR)
+        wall, floor, rss, code, floors = measure_pair(
+            [*lora_audit, model, *flags, "--format", "json", "--no-cache"], args.repeat, floor_cmd
+        )
+        if floor_cmd is FLOOR:
+            all_floors += floors
+        else:
+            diffusers_floors += floors
         ratio = wall / floor
         passed = ratio <= TIME_TARGET and rss < RSS_TARGET_MB and code in (0, 1)
         ok &= passed
         rows.append((model, size, " ".join(flags), wall, ratio, rss, "ok" if passed else f"MISS (exit {code})"))
 
-    if not args.adapters_only:
+    if not args.adapters_only and not args.only:
         with tempfile.TemporaryDirectory() as project:
             declared = ",\n".join(f"  {{ model = {json.dumps(m)}, lora = {_toml_table(f)} }}" for m, f in CHECK_PAIRS)
             with open(os.path.join(project, "pyproject.toml"), "w") as handle:
@@ -172,7 +191,7 @@ def main() -> int:
         rows.append((f"{model}, answered from the result cache", CASES[0][1], " ".join(flags), wall, wall / floor, rss,
                      verdict))
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (model, size, fields) in enumerate(ADAPTER_CASES):
+        for i, (model, size, fields) in enumerate([] if args.only else ADAPTER_CASES):
             directory = os.path.join(tmp, f"adapter-{i}")
             os.mkdir(directory)
             subprocess.run([sys.executable, "-c", MAKE_ADAPTER, model, json.dumps(fields), directory], check=True,
@@ -185,10 +204,14 @@ def main() -> int:
             ok &= passed
             flags = "adapter (" + ", ".join(f"{k}={v}" for k, v in fields.items()) + "; saved adapter, header read)"
             rows.append((model, size, flags, wall, ratio, rss, "ok" if passed else f"MISS (exit {code})"))
-    floor = statistics.median(all_floors)
+    floor = statistics.median(all_floors or [run(FLOOR)[0] for _ in range(args.repeat)])
     no_gc = statistics.median(run(FLOOR_NO_GC)[0] for _ in range(args.repeat))
     rows.insert(0, ("import torch, transformers, peft (the floor)", "", "", floor, 1.0, floor_rss, ""))
     rows.insert(1, ("same, gc disabled as the CLI runs (for reference)", "", "", no_gc, no_gc / floor, 0.0, ""))
+    if diffusers_floors:
+        at = next(i for i, r in enumerate(rows) if r[0] in FLOORS)
+        rows.insert(at, ("same + from diffusers import UNet2DConditionModel, FluxTransformer2DModel (their floor)",
+                         "", "", statistics.median(diffusers_floors), 1.0, run(DIFFUSERS_FLOOR)[1], ""))
 
     headers = ("command", "params", "LoRA flags", "wall s", "x floor", "peak RSS MB", f"<= {TIME_TARGET}x, < 1 GB")
     cells = [(r[0], r[1], r[2], f"{r[3]:.2f}", f"{r[4]:.2f}", f"{r[5]:.0f}" if r[5] else "-", r[6]) for r in rows]

@@ -119,11 +119,14 @@ def run_audit(
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
     adapter: str | os.PathLike[str] | None = None,
+    component: str | None = None,
     use_cache: bool = True,
 ) -> Report:
     """``pipeline.audit`` behind the result cache (see ``cache.py``); same arguments, same report.
 
-    An audit of a saved adapter (``adapter``) is not cached: its inputs are the adapter's files.
+    Not cached: a saved adapter (``adapter``: its inputs are the adapter's files), a diffusers
+    pipeline component, a model named only by the config file, an nn.Module, and any model whose
+    config.json cannot be located without the pipeline (that audit runs as it would uncached).
     """
     from . import cache
 
@@ -133,11 +136,17 @@ def run_audit(
                   status=status)
     if adapter is not None:
         kwargs["adapter"] = adapter
-    if not (use_cache and adapter is None and cache.enabled() and isinstance(model, (str, os.PathLike))):
+    if component is not None:
+        kwargs["component"] = component
+    if not (use_cache and adapter is None and component is None and cache.enabled()
+            and isinstance(model, (str, os.PathLike))):
         return _pipeline(model, **kwargs)
     from .source import resolve_model_source
 
-    source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    try:
+        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    except AuditError:
+        return _pipeline(model, **kwargs)  # the pipeline reports it, in its own words
     flags = {"overrides": overrides, "revision": revision, "task_type": task_type, "model_class": model_class,
              "trust_remote_code": trust_remote_code}
     report, hit = cache.cached(source, config_file, flags, lambda: _pipeline(source, **kwargs))

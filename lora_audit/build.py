@@ -69,6 +69,8 @@ class BuiltModel:
     config: Any  #: the transformers config object (None for a plain nn.Module)
     messages: list[PeftMessage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  #: how the class was chosen, when not obvious
+    #: the library that built it (lora_audit.libraries): transformers | diffusers | timm | sentence-transformers
+    library: str = "transformers"
 
 
 def build_meta_model(
@@ -78,7 +80,7 @@ def build_meta_model(
     trust_remote_code: bool = False,
 ) -> BuiltModel:
     """Build the model described by ``source`` on the meta device (no weights are allocated)."""
-    _refuse_too_deep(source.config)
+    refuse_too_deep(source.config)
     config = _load_config(source, trust_remote_code)
     _refuse_empty(config)
     cls, how, notes = _choose_class(config, source, task_type, model_class, trust_remote_code)
@@ -103,7 +105,7 @@ def build_meta_model(
                 f"device failed: {type(exc).__name__}: {first_line(exc)}",
                 "check the config values, or choose another head with --model-class / --task-type",
             ) from None
-    _refuse_zero_size(model)
+    refuse_zero_size(model)
     first = [model]
 
     def fresh() -> nn.Module:
@@ -122,13 +124,22 @@ def build_meta_model(
 
 def from_module(module: nn.Module) -> BuiltModel:
     """Wrap a user's already-built ``nn.Module``: every copy handed out is a weightless meta clone."""
-    _refuse_zero_size(meta_clone(module))  # fail early, and with a clear message, if it cannot be audited
+    refuse_zero_size(meta_clone(module))  # fail early, and with a clear message, if it cannot be audited
     config = getattr(module, "config", None)
     return BuiltModel(
         factory=lambda: meta_clone(module),
         class_name=type(module).__name__,
         model_type=getattr(config, "model_type", None) or "custom",
         config=config,
+        library=_library_of(module),
+    )
+
+
+def _library_of(module: nn.Module) -> str:
+    """The library whose class ``module`` is (diffusers, timm...); transformers for anything else."""
+    top = type(module).__module__.split(".", 1)[0]
+    return {"diffusers": "diffusers", "timm": "timm", "sentence_transformers": "sentence-transformers"}.get(
+        top, "transformers"
     )
 
 
@@ -217,7 +228,7 @@ def _refuse_empty(config: Any) -> None:
             )
 
 
-def _refuse_too_deep(raw: dict[str, Any]) -> None:
+def refuse_too_deep(raw: dict[str, Any]) -> None:
     # On the raw JSON, before transformers sees it: some configs build a per-layer list in __init__.
     parts = [raw, *(value for value in raw.values() if isinstance(value, dict))]  # text_config, vision_config...
     for part in parts:
@@ -232,7 +243,7 @@ def _refuse_too_deep(raw: dict[str, Any]) -> None:
                 )
 
 
-def _refuse_zero_size(model: nn.Module) -> None:
+def refuse_zero_size(model: nn.Module) -> None:
     # A dimension of 0 builds, but a LoRA layer on it costs r·(d+k) against d·k = 0: no ratio, no sense.
     for name, parameter in model.named_parameters():
         if parameter.numel() == 0:

@@ -46,7 +46,7 @@ ENV_OFF = "LORA_AUDIT_NO_CACHE"
 #: Bump when the entry layout or the key's recipe changes.
 ENTRY_FORMAT = 1
 #: Versions that change what PEFT does, how models build, or where config.json comes from.
-VERSIONED = ("peft", "transformers", "torch", "huggingface_hub", "lora-audit-cli")
+VERSIONED = ("peft", "transformers", "torch", "huggingface_hub", "diffusers", "lora-audit-cli")
 #: A LoRA config file or remote-code file bigger than this is not worth caching on.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 #: Entries kept; past this the least recently written are removed (an entry is tens of kB to a few MB).

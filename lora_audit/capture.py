@@ -21,7 +21,7 @@ NOISE = [
     re.compile(r"copying from a non-meta parameter in the state dict to a meta parameter", re.I),
 ]
 
-_LOGGERS = ("peft", "transformers", "huggingface_hub", "accelerate")
+_LOGGERS = ("peft", "transformers", "diffusers", "huggingface_hub", "accelerate")
 
 
 class _ListHandler(logging.Handler):

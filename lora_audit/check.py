@@ -7,6 +7,7 @@ with its reason.
 
 from __future__ import annotations
 
+from .frontends import locate
 from .report import Finding, Report
 from .rules import RULES
 from .settings import Settings
@@ -28,6 +29,7 @@ def run_rules(report: Report, settings: Settings | None = None) -> list[Finding]
                 subject=problem.subject,
                 message=problem.message,
                 hint=problem.hint,
+                location=locate(report.lora_config_source, problem.subject),
             )
             reason = settings.ignore.get(f"{rule.code}:{problem.subject}", settings.ignore.get(rule.code))
             if reason is not None:
@@ -36,3 +38,4 @@ def run_rules(report: Report, settings: Settings | None = None) -> list[Finding]
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (f.suppressed, order[f.severity], f.code))
     return findings
+

@@ -70,7 +70,7 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 
 
 @cli.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
-@click.argument("model", metavar="MODEL", required=False)
+@click.argument("model", metavar="[MODEL]", required=False)
 @click.option("--adapter", metavar="PATH|HUB_ID",
               help="Check a saved adapter (directory, .safetensors file or hub id) against MODEL, from its header.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
@@ -79,6 +79,9 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False), metavar="TYPE",
               help="PEFT task type (" + ", ".join(TASK_TYPES) + "); also picks the model head.")
 @click.option("--model-class", help="transformers class to build, e.g. LlamaForSequenceClassification.")
+@click.option("--component", metavar="NAME",
+              help="For a diffusers pipeline: the component to audit (unet, transformer, text_encoder...). "
+                   "Default: the denoiser.")
 @click.option("--config", "config_file", metavar="FILE",
               help="LoRA config: JSON/YAML of LoraConfig fields, adapter_config.json, or its directory.")
 @click.option("--targets", metavar="A,B,...", help="target_modules: names, or all-linear. Default: PEFT's.")
@@ -115,7 +118,9 @@ def audit_command(**opts: Any) -> None:
     """Audit a LoRA config against MODEL, weightlessly.
 
     MODEL is a hub id (Qwen/Qwen2.5-0.5B), a model directory, or a config.json. Only config.json
-    is read or downloaded, never weights; popular models are bundled for offline use.
+    is read or downloaded, never weights; popular models are bundled for offline use. Without
+    MODEL, the model the config file names is used: lora-audit axolotl.yml, or
+    lora-audit --config ./adapter.
     """
     sys.exit(_run_audit(opts))
 
@@ -192,21 +197,21 @@ def _run_audit(opts: dict[str, Any]) -> int:
         settings = load_settings().merged(_rule_codes(opts["select"], "--select"), _ignore_keys(opts["ignore"]),
                                           opts["fail_on"])
         overrides = _overrides(opts)
+        model, config_file = _model_and_config(opts["model"], opts["config_file"], opts.get("adapter"))
         baseline = _read_baseline(opts["baseline"])
         with _status(fmt) as status:
             from .batch import run_audit
 
-            if opts["model"] is None and opts.get("adapter") is None:
-                raise AuditError("model-missing", "no model given", "pass a hub id, a path, or --adapter PATH")
             report = run_audit(
-                opts["model"],
+                model,
                 adapter=opts.get("adapter"),
-                config_file=opts["config_file"],
+                config_file=config_file,
                 overrides=overrides,
                 revision=opts["revision"],
                 model_class=opts["model_class"],
                 trust_remote_code=opts["trust_remote_code"],
                 offline=opts["offline"],
+                component=opts["component"],
                 settings=settings,
                 status=status,
                 use_cache=not opts["no_cache"],
@@ -239,6 +244,31 @@ def _finish(reports: list[Any], baseline: Any, baseline_path: str | None, write_
             apply_baseline(report, baseline, baseline_path, root)
     if write_path:
         write_baseline(write_path, reports, root)
+
+
+def _model_and_config(model: str | None, config_file: str | None,
+                      adapter: str | None) -> tuple[str | None, str | None]:
+    """``lora-audit axolotl.yml``: a lone argument that is a LoRA / framework config file is the config."""
+    if model is not None and config_file is None and adapter is None and _is_config_file(model):
+        return None, model
+    if model is None and config_file is None and adapter is None:
+        raise AuditError("model-missing", "no model given",
+                         "pass MODEL (a hub id such as Qwen/Qwen2.5-0.5B, or a path), a config file, or --adapter PATH")
+    return model, config_file
+
+
+def _is_config_file(arg: str) -> bool:
+    from pathlib import Path
+
+    from .loading import ADAPTER_CONFIG_NAME
+
+    try:
+        path = Path(arg).expanduser()
+        if path.is_dir():
+            return (path / ADAPTER_CONFIG_NAME).is_file() and not (path / "config.json").is_file()
+        return path.is_file() and (path.suffix.lower() in (".yml", ".yaml") or path.name == ADAPTER_CONFIG_NAME)
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: ~ with no home directory
+        return False
 
 
 def _rule_codes(keys: list[str] | None, flag: str) -> list[str] | None:

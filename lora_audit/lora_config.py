@@ -131,6 +131,8 @@ def expand_for_model(spec: LoraSpec, built: Any) -> LoraSpec:
     fields = {**spec.fields, **expansion.fields, **spec.flags}
     validate_fields(fields)
     translation.steps = [*translation.steps, *expansion.steps]
+    translation.fields = {**translation.fields, **expansion.fields}
+    translation.sources = {**translation.sources, **expansion.sources}
     return dataclasses.replace(spec, config=_make_config(fields), entries=target_entries(fields), fields=fields)
 
 

@@ -34,7 +34,8 @@ def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
     config = built.config
     text_config = getattr(config, "get_text_config", lambda: config)() if config is not None else None
     num_layers = None
-    for attr in ("num_hidden_layers", "n_layer", "num_layers"):
+    # diffusers' num_layers counts one kind of block only (Flux: 19 double, plus 38 single): not "the" layers.
+    for attr in ("num_hidden_layers", "n_layer", "num_layers") if built.library != "diffusers" else ():
         value = getattr(text_config, attr, None)
         if isinstance(value, int):
             num_layers = value
@@ -61,6 +62,7 @@ def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
         moe_v4_names=moe_conversion_table(built.model_type),
         library=getattr(built, "library", "transformers"),
         library_version=_library_version(getattr(built, "library", "transformers")),
+        component=getattr(source, "component", None),
     )
 
 
@@ -164,7 +166,15 @@ def _row(name: str, module: Any) -> AdaptedModule:
         dora_params=dora_params,
         use_dora=bool(getattr(module, "use_dora", {}).get(ADAPTER, False)),
         fan_in_fan_out=bool(getattr(module, "fan_in_fan_out", False)),
+        kernel_size=_kernel_size(base),
     )
+
+
+def _kernel_size(base: Any) -> list[int] | None:
+    size = getattr(base, "kernel_size", None)  # nn.Conv1d/2d/3d: a tuple of ints
+    if isinstance(size, tuple) and all(isinstance(x, int) for x in size):
+        return list(size)
+    return None
 
 
 def _number(value: Any) -> float | int:

@@ -15,7 +15,7 @@ from typing import Any
 from . import measure, quantization
 from ._version import __version__
 from .apply import apply_lora
-from .build import build_meta_model, from_module
+from .build import from_module
 from .check import run_rules
 from .errors import AuditError
 from .lora_config import expand_for_model, resolve_lora_config
@@ -35,6 +35,7 @@ def audit(
     model_class: str | None = None,
     trust_remote_code: bool = False,
     offline: bool | None = None,
+    component: str | None = None,
     settings: Settings | None = None,
     status: Callable[[str], Any] | None = None,
     adapter: str | os.PathLike[str] | None = None,
@@ -43,7 +44,10 @@ def audit(
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
     ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
-    already-built ``nn.Module`` (left untouched: a weightless clone is audited). ``lora_config``
+    already-built ``nn.Module`` (left untouched: a weightless clone is audited), or a diffusers
+    pipeline (``component`` picks its part, default the unet / transformer); None takes the model
+    that ``config_file`` names (axolotl's ``base_model``, ``model_name_or_path``, an adapter's
+    ``base_model_name_or_path``). ``lora_config``
     is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
     is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
     for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
@@ -58,6 +62,7 @@ def audit(
     then be None to use the adapter's ``base_model_name_or_path``.
     """
     settings = settings or Settings()
+    model_given = model is not None
     found = None
     if adapter is not None:
         from .adapter.pipeline_step import resolve_adapter
@@ -71,17 +76,37 @@ def audit(
         spec.quantization_request = {"source": "quantization_request (API)", **quantization_request}
     task = spec.config.task_type
     task = getattr(task, "value", task)
+    model, model_from, model_class = _model_from_file(model, spec, model_class)
+    model_from = model_from if model_given else "file"  # --adapter alone: its adapter_config.json named it
 
     source = None
     if _is_module(model):
+        if component is not None:
+            raise AuditError(
+                "component-not-pipeline",
+                f"component={component!r} applies to a diffusers pipeline path or hub id, not to an nn.Module",
+                "pass the component's module itself, without component",
+            )
         built = from_module(model)
         name = type(model).__name__
     elif isinstance(model, (str, os.PathLike, ModelSource)):
-        # A ModelSource: already located by the caller (the result cache keys on its config.json bytes).
-        source = model if isinstance(model, ModelSource) else _resolve_base(model, found, revision, offline, status)
+        from . import libraries
+
+        try:
+            # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
+            source = model if isinstance(model, ModelSource) else _resolve_base(
+                model, found, revision, offline, status, component)
+        except AuditError as exc:
+            if model_from != "file" or spec.translation is None:
+                raise
+            raise AuditError(
+                exc.code,
+                f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
+                f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
+            ) from None
         if status is not None:
             status("building the model on the meta device")
-        built = build_meta_model(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
+        built = libraries.build(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
         name = source.name if isinstance(model, ModelSource) else os.fspath(model)
     else:
         raise AuditError(
@@ -95,6 +120,8 @@ def audit(
         status("applying the LoRA config with PEFT")
     adaptation = apply_lora(built, spec)
     report = _measure(name, source, built, spec, adaptation, settings, found)
+    if spec.translation is not None:
+        report.lora_config_source = spec.translation.to_report(spec.fields, spec.flags, model_from)
     report.findings = run_rules(report, settings)
     return report
 
@@ -145,12 +172,36 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
     return report
 
 
-def _resolve_base(model, found, revision, offline, status):  # noqa: ANN001, ANN202
+def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[Any, str, str | None]:
+    """The model to audit (MODEL wins over the one the config file names), where it came from, and its class."""
+    translation = spec.translation
+    if model is not None:
+        # The head the file asks for (axolotl's model_type: AutoModelForSequenceClassification) still applies;
+        # a concrete class of the file's own architecture might not fit the MODEL given instead.
+        asked = translation.model_class if translation is not None else None
+        if model_class is None and asked and asked.startswith("Auto"):
+            model_class = asked
+        return model, "argument", model_class
+    if translation is None or translation.model is None:
+        where = f"{translation.file} names no base model" if translation is not None else "no config file names one"
+        raise AuditError(
+            "model-missing",
+            f"no model given, and {where}",
+            "pass MODEL: a hub id such as Qwen/Qwen2.5-0.5B, or a path",
+        )
+    return translation.model, "file", model_class if model_class is not None else translation.model_class
+
+
+def _resolve_base(model, found, revision, offline, status, component=None):  # noqa: ANN001, ANN202
     if found is None:
-        return resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+        return resolve_model_source(
+            os.fspath(model), revision=revision, offline=offline, status=status, component=component
+        )
     from .adapter.pipeline_step import resolve_base
 
     return resolve_base(model, found, revision, offline, status)
+
+
 def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001
     snap = adaptation.snapshot
     # config.json as published (source.config), or the config object of an in-memory model.

@@ -46,6 +46,9 @@ class ModelInfo:
     library: str = "transformers"
     #: that library's version
     library_version: str | None = None
+    #: the part of a wrapper audited: a diffusers pipeline's component (unet, transformer, text_encoder...),
+    #: or the path of a sentence-transformers Transformer module; None for a plain model
+    component: str | None = None
 
 
 @dataclass
@@ -119,6 +122,8 @@ class AdaptedModule:
     dora_params: int = 0
     use_dora: bool = False
     fan_in_fan_out: bool = False
+    #: a convolution's kernel size (``[3, 3]``): its k is in_features·kh·kw and LoRA costs r·(c_in·kh·kw + c_out)
+    kernel_size: list[int] | None = None
 
     @property
     def ratio(self) -> float | None:

@@ -19,6 +19,9 @@ from . import catalogue
 from .errors import AuditError, first_line
 
 CONFIG_NAME = "config.json"
+#: a diffusers pipeline's list of components; and sentence-transformers' list of modules
+INDEX_NAME = "model_index.json"
+MODULES_NAME = "modules.json"
 #: A single HEAD request to the hub, without retries: an unreachable hub must not cost 20 s.
 DEFAULT_HUB_TIMEOUT = 5.0
 #: A config.json is kilobytes (the largest, with a 20k-label id2label, a few MB). Reading stops past
@@ -40,6 +43,11 @@ class ModelSource:
     revision: str | None = None
     #: why the catalogue was used instead of the hub (offline, gated, unreachable)
     fallback_reason: str | None = None
+    #: for a diffusers pipeline (model_index.json): the component audited, and the index itself
+    component: str | None = None
+    pipeline_index: dict[str, Any] | None = None
+    #: the library a wrapper file names (modules.json -> sentence-transformers), when config.json alone cannot
+    library_hint: str | None = None
 
 
 def resolve_model_source(
@@ -47,6 +55,7 @@ def resolve_model_source(
     revision: str | None = None,
     offline: bool | None = None,
     status: Callable[[str], Any] | None = None,
+    component: str | None = None,
 ) -> ModelSource:
     """Locate ``config.json`` for ``spec``.
 
@@ -57,14 +66,27 @@ def resolve_model_source(
         raise AuditError("model-missing", "no model given", "pass a hub id such as Qwen/Qwen2.5-0.5B or a path")
     path = user_path(spec)
     if path_exists(path):
-        return _local_source(spec, path)
-    if _looks_like_path(spec):
+        found = _local_source(spec, path)
+    elif _looks_like_path(spec):
         raise AuditError(
             "path-not-found",
             f"{spec}: no such file or directory",
             "pass an existing model directory or config.json, or a hub id such as Qwen/Qwen2.5-0.5B",
         )
-    return _hub_source(spec, revision, _offline(offline), status)
+    else:
+        found = _hub_source(spec, revision, _offline(offline), status)
+    if found.config_path.name == INDEX_NAME:
+        from .source_wrappers import pipeline_component
+
+        found = pipeline_component(found, component, status, offline=_offline(offline))
+    if component is not None and found.pipeline_index is None:
+        raise AuditError(
+            "component-not-pipeline",
+            f"--component {component} applies to a diffusers pipeline (a model_index.json), and {spec} is a "
+            "single model",
+            "drop --component, or pass the pipeline's directory or hub id",
+        )
+    return found
 
 
 # --------------------------------------------------------------------------- local
@@ -85,6 +107,10 @@ def path_exists(path: Path) -> bool:
 
 
 def _local_source(spec: str, path: Path) -> ModelSource:
+    if path.is_dir() and (path / INDEX_NAME).is_file():
+        path = path / INDEX_NAME  # a diffusers pipeline: expanded to its component by the caller
+    if path.is_dir() and (path / MODULES_NAME).is_file():
+        return _sentence_transformers_source(spec, path)
     if path.is_dir():
         config_path = path / CONFIG_NAME
         if not config_path.is_file():
@@ -151,6 +177,8 @@ def load_config_json(path: Path) -> dict[str, Any]:
             "pass the model's config.json",
         )
     model_type = data.get("model_type")
+    if not model_type and _other_library_config(data):
+        return data  # a diffusers or timm config: the library's builder validates it
     if not model_type:
         hint = "pass the model's config.json (a transformers config with a model_type key)"
         if "peft_type" in data or "target_modules" in data:
@@ -172,6 +200,17 @@ def load_config_json(path: Path) -> dict[str, Any]:
             'write it as a list such as ["LlamaForCausalLM"], or fetch a fresh copy of the model\'s config.json',
         )
     return data
+
+
+def _other_library_config(data: dict[str, Any]) -> bool:
+    """A diffusers model config (``_class_name``) or a timm hub config (``architecture``)."""
+    return isinstance(data.get("_class_name"), str) or isinstance(data.get("architecture"), str)
+
+
+def _sentence_transformers_source(spec: str, path: Path) -> ModelSource:
+    from .source_wrappers import sentence_transformers_source
+
+    return sentence_transformers_source(spec, path)
 
 
 def _looks_like_path(spec: str) -> bool:
@@ -223,6 +262,8 @@ def _from_cache(repo_id: str, revision: str | None) -> ModelSource | None:
     from huggingface_hub import try_to_load_from_cache
 
     path = try_to_load_from_cache(repo_id, CONFIG_NAME, revision=revision)
+    if not isinstance(path, str):
+        path = try_to_load_from_cache(repo_id, INDEX_NAME, revision=revision)  # a diffusers pipeline
     if not isinstance(path, str):
         return None
     return ModelSource(
@@ -316,10 +357,13 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
     except EntryNotFoundError as exc:
         if isinstance(exc, LocalEntryNotFoundError):  # unreachable and not cached
             return _unreachable(repo_id, revision, where, exc)
+        index = _download_index(repo_id, revision)  # no config.json: a diffusers pipeline has model_index.json
+        if index is not None:
+            return index
         raise AuditError(
             "no-config-json",
-            f"{where} has no config.json on the hub",
-            "lora-audit needs a transformers model repository; pass a local config.json",
+            f"{where} has no config.json on the hub (nor a diffusers pipeline's model_index.json)",
+            "lora-audit needs a model repository (transformers, diffusers); pass a local config.json",
         ) from None
     except HfHubHTTPError as exc:
         if _is_unreachable(exc):
@@ -335,6 +379,24 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
         name=repo_id,
         kind="hub",
         description=f"hub ({where})",
+        config_path=path,
+        config=load_config_json(path),
+        repo_id=repo_id,
+        revision=revision,
+    )
+
+
+def _download_index(repo_id: str, revision: str | None) -> ModelSource | None:
+    from huggingface_hub import hf_hub_download
+
+    try:
+        path = Path(hf_hub_download(repo_id, INDEX_NAME, revision=revision, etag_timeout=hub_timeout()))
+    except Exception:  # noqa: BLE001 - no model_index.json either: report the missing config.json
+        return None
+    return ModelSource(
+        name=repo_id,
+        kind="hub",
+        description=f"hub ({repo_id}@{revision or 'main'})",
         config_path=path,
         config=load_config_json(path),
         repo_id=repo_id,

@@ -13,12 +13,15 @@ from lora_audit.rules import BY_CODE, RULES
 from lora_audit.settings import Settings, parse_settings
 from tests.conftest import FIXTURES, LORA
 
+AXOLOTL = FIXTURES / "axolotl"
+
 QWEN = "Qwen/Qwen2.5-0.5B"
 HYPERCLOVAX = "naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B"
 BERT = "google-bert/bert-base-uncased"
 GPT2 = "openai-community/gpt2"
 MIXTRAL = "mistralai/Mixtral-8x7B-v0.1"
 BERT_CLS = {"model_class": "BertForSequenceClassification"}
+SDXL = "stabilityai/stable-diffusion-xl-base-1.0"
 QUANT = FIXTURES / "quantized"
 QLORA = {"quantization_request": {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}}
 
@@ -55,6 +58,11 @@ FIRES = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["relative_attention_bias"]}, {}, "encoder.block"),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"], "ensure_weight_tying": True}, {}, "peft"),
     "LA025": (QWEN, None, {"config_file": LORA / "newer-peft-adapter_config.json"}, "lora_shiny_new_option"),
+    "LA026": (None, None, {"config_file": LORA / "axolotl-typo.yml"}, "lora_target_moduels"),
+    "LA027": (QWEN, None, {"config_file": LORA / "adapter"}, "inference_mode"),
+    "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml"}, "lora_target_linear"),
+    "LA029": (None, None, {"config_file": LORA / "axolotl-qwen2-vl-linear.yml"}, "0"),
+    "LA050": (SDXL, {"target_modules": ["to_k", "to_q", "to_v", "to_out.0", "q_proj", "v_proj"]}, {}, "q_proj"),
     "LA030": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {},
               "use_dora"),
     "LA031": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, QLORA, "quantization"),
@@ -94,6 +102,13 @@ QUIET = {
     "LA023": ("google-t5/t5-base", {"target_modules": ["q", "v"]}, {}),
     "LA024": ("meta-llama/Meta-Llama-3-8B", {"target_modules": ["q_proj"]}, {}),
     "LA025": (QWEN, None, {"config_file": LORA / "adapter"}),
+    "LA026": (None, None, {"config_file": LORA / "axolotl-qwen.yml"}),
+    "LA027": (QWEN, None, {"config_file": LORA / "qwen-attention.yaml"}),
+    # LA028's own fix: the same example with the fused experts named (and no dropout, as PEFT needs)
+    "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml", "overrides": {
+        "target_parameters": ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "lora_dropout": 0.0}}),
+    "LA029": ("Qwen/Qwen2-VL-2B-Instruct", None, {"config_file": AXOLOTL / "qwen2-vl-lora-7b.yaml"}),
+    "LA050": (SDXL, None, {"config_file": LORA / "diffusers-sdxl-dreambooth.json"}),
     "LA030": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {}),
     "LA031": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"]}, QLORA),
     "LA032": (QUANT / "qwen2.5-0.5b-bnb-int8-skip", {"target_modules": ["q_proj", "v_proj"]}, {}),
@@ -178,6 +193,10 @@ def test_no_error_findings_on_sensible_configs_for_every_catalogue_model():
         "microsoft/Phi-3-mini-4k-instruct": {"target_modules": ["qkv_proj", "o_proj"]},
         "openai/whisper-large-v2": {"target_modules": ["q_proj", "v_proj"]},
         "mistralai/Mixtral-8x7B-v0.1": {"target_modules": ["q_proj", "v_proj"]},
+        # diffusion denoisers: PEFT has no default; diffusers' training scripts' attention targets
+        SDXL: {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
+        "stable-diffusion-v1-5/stable-diffusion-v1-5": {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
+        "black-forest-labs/FLUX.1-dev": {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
     }
     for model_id in catalogue.model_ids():
         report = lora_audit.audit(model_id, usual.get(model_id, {}))
@@ -218,3 +237,14 @@ def test_coverage_matrix_in_the_json():
     assert len(vision) == 32 and len(language) == 28
     assert all(b["adapted"] == {"q_proj": 0, "qkv": 1} for b in vision)
     assert all(b["adapted"] == {"q_proj": 1, "qkv": 0} for b in language)
+
+
+def test_text_encoder_names_on_a_denoiser_get_la050_not_la001():
+    report = lora_audit.audit(SDXL, {"target_modules": ["to_k", "q_proj", "text_model.encoder.layers.0.mlp.fc1"]})
+    assert sorted(f.subject for f in report.findings if f.code == "LA050") == [
+        "q_proj", "text_model.encoder.layers.0.mlp.fc1"
+    ]
+    assert [f for f in report.findings if f.code == "LA001"] == []
+    # on a transformers model the same name is an ordinary LA001 (nothing to do with text encoders)
+    qwen = lora_audit.audit(QWEN, {"target_modules": ["q_proj", "fc1"]})
+    assert [f.code for f in qwen.findings if f.subject == "fc1"] == ["LA001"]

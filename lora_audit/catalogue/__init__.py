@@ -15,11 +15,15 @@ CATALOGUE_DIR = Path(__file__).resolve().parent
 
 def model_ids() -> list[str]:
     """Hub ids of every bundled model, sorted."""
-    return sorted(d.name.replace("--", "/", 1) for d in CATALOGUE_DIR.iterdir() if (d / "config.json").is_file())
+    return sorted(
+        d.name.replace("--", "/", 1)
+        for d in CATALOGUE_DIR.iterdir()
+        if (d / "config.json").is_file() or (d / "model_index.json").is_file()
+    )
 
 
 def find(repo_id: str) -> Path | None:
-    """The bundled ``config.json`` for ``repo_id``, or None.
+    """The bundled ``config.json`` (a pipeline's ``model_index.json``) for ``repo_id``, or None.
 
     Matching ignores case, and a legacy id without an organisation (``gpt2``,
     ``bert-base-uncased``) finds the model when exactly one bundled model has that name,
@@ -42,4 +46,6 @@ def canonical_id(config_path: Path) -> str:
 
 
 def _path(model_id: str) -> Path:
-    return CATALOGUE_DIR / model_id.replace("/", "--", 1) / "config.json"
+    directory = CATALOGUE_DIR / model_id.replace("/", "--", 1)
+    # A diffusers pipeline has model_index.json and one config.json per component, in subdirectories.
+    return directory / ("config.json" if (directory / "config.json").is_file() else "model_index.json")

@@ -4,6 +4,12 @@ PEFT reads these with ``LoraConfig.from_pretrained`` / ``PeftConfig.from_peft_ty
 that is a ``LoraConfig`` field is taken as is (PEFT 0.21.2, ``peft/config.py``). Bookkeeping keys
 of a saved adapter (``peft_type``, ``peft_version``, ``auto_mapping``, ``revision``) say nothing
 about what LoRA adapts; ``base_model_name_or_path`` names the model.
+
+A saved adapter carries ``inference_mode: true`` (``PeftModel.save_pretrained`` writes it). Training
+loads it with ``PeftModel.from_pretrained(model, path, is_trainable=True)``, which sets
+``inference_mode=False`` before injecting (PEFT 0.21.2, ``peft/peft_model.py``
+``PeftModel.from_pretrained``): the audit does the same, so the counts are those of training, and
+the report says the file was saved for inference (LA027).
 """
 
 from __future__ import annotations
@@ -38,10 +44,21 @@ def translate(loaded: Any) -> Translation:
             "lora-audit checks LoRA configs (peft_type LORA)",
         )
     known, unknown = split_known(data, str(loaded.path))
+    steps = []
+    saved_for_inference = known.get("inference_mode") is True
+    if saved_for_inference:
+        # As PeftModel.from_pretrained(..., is_trainable=True) does: inference_mode freezes every adapter.
+        known["inference_mode"] = False
+        steps.append("inference_mode: true -> false (audited as training loads it: is_trainable=True)")
     model = data.get("base_model_name_or_path")
+    has_model = isinstance(model, str) and bool(model.strip())
     return Translation(
         format=NAME,
         fields=known,
-        model=model if isinstance(model, str) and model.strip() else None,
+        model=model if has_model else None,
+        model_key="base_model_name_or_path" if has_model else None,
+        steps=steps,
         unknown_fields=unknown,
+        sources={k: [k] for k in known},
+        saved_for_inference=saved_for_inference,
     )

@@ -55,7 +55,17 @@ def _num(value: object) -> str:
 def model_line(report: Report) -> str:
     m = report.model
     layers = f", {m.num_layers} layers" if m.num_layers is not None else ""
-    return f"{m.class_name} ({m.model_type}), {n(m.base_params)} parameters{layers}"
+    # transformers is the default; any other library is named with its version (diffusers 0.42.1).
+    kind = m.model_type if m.library == "transformers" else " ".join(filter(None, (m.library, m.library_version)))
+    if m.library == "sentence-transformers":
+        kind = f"{m.model_type}, module of {kind}"
+    return f"{m.class_name} ({kind}), {n(m.base_params)} parameters{layers}"
+
+
+def library_text(report: Report) -> str:
+    """``, diffusers 0.42.1`` for a model another library built; empty for transformers, the default."""
+    m = report.model
+    return "" if m.library == "transformers" else ", " + " ".join(filter(None, (m.library, m.library_version)))
 
 
 def quantization_lines(report: Report) -> list[str]:
@@ -135,6 +145,13 @@ def shape_text(module_type: str, shape: list[int]) -> str:
     return "x".join(str(s) for s in shape)
 
 
+def in_text(row: AdaptedModule) -> str:
+    """k as the table shows it: ``320`` for a Linear, ``320×3×3`` for a convolution (c_in and its kernel)."""
+    if row.kernel_size:
+        return "×".join([n(row.in_features), *map(str, row.kernel_size)])
+    return n(row.in_features)
+
+
 def kind_note(row: AdaptedModule) -> str:
     """`` (256 experts)``, `` (Embedding)``...: what a per-layer row adapts when it is not a plain Linear."""
     if row.experts > 1:
@@ -209,6 +226,38 @@ def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
 
 __all__ = [
     "ICONS", "RowGroup", "breakdown_text", "common_prefix", "coverage_groups", "fold", "grouped_rows", "kind_note",
-    "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize", "summary_line", "target_label",
-    "totals", "types_text",
+    "in_text", "library_text", "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize",
+    "summary_line", "target_label", "totals", "types_text",
 ]
+
+
+def config_source_lines(report: Report) -> list[str]:
+    """Which front-end read the config file, the model it named, and each step of its translation."""
+    source = report.lora_config_source
+    if not source:
+        return []
+    model = ""
+    if source.get("model"):
+        if source.get("model_from") == "file":
+            model = f" · model from {source.get('model_key')}: {source['model']}"
+        elif source["model"] != report.model.name:
+            model = f" · names {source['model']} ({source.get('model_key')}); MODEL {report.model.name} wins"
+    lines = [f"{source['format']} {source['file']}{model}"]
+    lines += [f"  {source['format']} {step}" for step in source.get("steps", [])]
+    ignored = source.get("ignored_keys") or []
+    if ignored:
+        lines.append(f"  {plural_keys(len(ignored))} of {source['format']}'s own (training, data...) not about LoRA: "
+                     "not checked")
+    return lines
+
+
+def plural_keys(count: int) -> str:
+    return f"{count} key{'' if count == 1 else 's'}"
+
+
+def location_text(location: dict | None) -> str:
+    """``lora.yml:12`` for a finding's location; empty when it has none."""
+    if not location:
+        return ""
+    line = location.get("line")
+    return f"{location['file']}:{line}" if line is not None else str(location["file"])

@@ -14,10 +14,12 @@ def render_markdown(report: Report) -> str:
     out = [
         f"## lora-audit: `{m.name}`",
         "",
-        f"**{m.class_name}** (`{m.model_type}`, {c.n(m.base_params)} parameters) · source: {m.source}",
+        f"**{m.class_name}** (`{m.model_type}`{c.library_text(report)}, {c.n(m.base_params)} parameters) · "
+        f"source: {m.source}",
         "",
         f"LoRA: `{c.lora_summary(report)}`",
         "",
+        *_config_source(report),
         *(["Answered from the result cache (same inputs and versions).", ""] if report.from_cache else []),
     ]
     quant = c.quantization_lines(report)
@@ -76,7 +78,7 @@ def render_markdown(report: Report) -> str:
         rows = [
             [
                 f"`{g.label}`" + (f" x{g.count}" if g.count > 1 else "") + c.kind_note(g.row),
-                g.row.kind, c.n(g.row.in_features), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
+                g.row.kind, c.in_text(g.row), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
                 c.n(g.row.lora_params), c.n(g.row.dense_params), c.ratio(g.row.ratio),
             ]
             for g in c.grouped_rows(report)
@@ -103,7 +105,8 @@ def render_markdown(report: Report) -> str:
                 [
                     [
                         f"{c.ICONS[f.severity]} {f.severity}" + (" (suppressed)" if f.suppressed else ""),
-                        f.code, f"`{f.subject}`", f.message,
+                        f.code, f"`{f.subject}`" + (f" ({c.location_text(f.location)})" if f.location else ""),
+                        f.message,
                         f.hint + (f" — suppressed: {f.suppression_reason}" if f.suppressed else ""),
                     ]
                     for f in report.findings
@@ -115,6 +118,13 @@ def render_markdown(report: Report) -> str:
     else:
         out.append("None.")
     return "\n".join(out) + "\n"
+
+
+def _config_source(report: Report) -> list[str]:
+    lines = c.config_source_lines(report)
+    if not lines:
+        return []
+    return [f"Config: `{lines[0]}`", "", *[f"- `{line.strip()}`" for line in lines[1:]], *([""] if lines[1:] else [])]
 
 
 def _code(text: str) -> str:

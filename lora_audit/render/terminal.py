@@ -78,6 +78,14 @@ def _header(report: Report) -> Group:
         Text(f"source  {m.source}"),
         Text(f"LoRA    {c.lora_summary(report)}"),
     ]
+    config_lines = c.config_source_lines(report)
+    if config_lines:
+        grid = Table.grid()
+        grid.add_column(width=8, no_wrap=True)
+        grid.add_column(overflow="fold")
+        for i, line in enumerate(config_lines):
+            grid.add_row("config" if i == 0 else "", line.strip() if i == 0 else line[2:])
+        lines.append(grid)
     lines += [Text(f"{'quant' if i == 0 else '':<8}{line}") for i, line in enumerate(c.quantization_lines(report))]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
     if report.from_cache:
@@ -148,7 +156,7 @@ def _per_layer(report: Report, plain: bool = False) -> Table:
     for g in groups:
         row = g.row
         t.add_row(
-            g.label[len(prefix):] + c.kind_note(row), str(g.count), c.n(row.in_features), c.n(row.out_features),
+            g.label[len(prefix):] + c.kind_note(row), str(g.count), c.in_text(row), c.n(row.out_features),
             str(row.r), c._num(row.alpha), c.n(row.lora_params), c.n(row.dense_params), c.ratio(row.ratio),
         )
     lora, dense = c.totals(report)
@@ -193,6 +201,8 @@ def _findings(report: Report) -> Group:
     for f in report.findings:
         style = "dim" if f.suppressed else STYLES[f.severity]
         body = Text.assemble((f"{f.subject}: ", "bold" if not f.suppressed else "dim"), f.message)
+        if f.location:
+            body = Text.assemble((f"{c.location_text(f.location)}: ", "dim"), body)
         body.append(f"\nfix: {f.hint}", style="dim")
         if f.suppressed:
             body.append(f"\nsuppressed: {f.suppression_reason}", style="dim")

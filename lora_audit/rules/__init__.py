@@ -37,6 +37,10 @@ _MODULE_NAMES = (
     "la023_low_block_coverage",
     "la024_peft_warning",
     "la025_unknown_config_field",
+    "la026_unknown_framework_key",
+    "la027_saved_for_inference",
+    "la028_experts_unreached",
+    "la029_leaf_names_reach_beyond",
     "la030_quantized_feature_unsupported",
     "la031_quantization_conflict",
     "la032_quantizer_skipped_target",
@@ -50,6 +54,7 @@ _MODULE_NAMES = (
     "la045_adapter_base_name",
     "la046_adapter_truncated",
     "la047_adapter_pickle",
+    "la050_text_encoder_target",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 

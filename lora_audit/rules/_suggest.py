@@ -74,4 +74,35 @@ def suggest_targets(name: str, report: Report) -> list[str]:
     by_role = role_suggestions(name, present)
     if by_role:
         return by_role
+    if "." in name:
+        return dotted_suggestions(name, report)
     return did_you_mean(name, present)
+
+
+def dotted_suggestions(name: str, report: Report) -> list[str]:
+    """Did-you-mean for a dotted entry (``ff.0``): the adaptable modules' name tails that start where it does.
+
+    PEFT matches ``ff.0`` against whole dotted suffixes, so a near spelling of the last part is no
+    fix. The tails beginning at the entry's first part (``ff.net.0.proj``, ``ff.net.2`` in Flux)
+    are; the ones that keep every part of the entry in order come first.
+    """
+    parts = name.split(".")
+    tails: list[str] = []
+    for module in report.modules:
+        if not module.name or module.type not in ADAPTABLE_TYPES:
+            continue
+        pieces = module.name.split(".")
+        for start, piece in enumerate(pieces):
+            if piece == parts[0]:
+                tail = ".".join(pieces[start:])
+                if tail != name and tail not in tails:
+                    tails.append(tail)
+    if not tails:
+        return did_you_mean(name, {".".join(m.name.split(".")[-len(parts):]) for m in report.modules
+                                   if m.name and m.type in ADAPTABLE_TYPES})
+    return sorted(tails, key=lambda tail: (not _in_order(parts, tail.split(".")), len(tail)))
+
+
+def _in_order(parts: list[str], pieces: list[str]) -> bool:
+    found = iter(pieces)
+    return all(part in found for part in parts)

@@ -37,6 +37,7 @@ from ..report import Report
 from ._base import Problem
 from ._facts import expert_like
 from ._suggest import suggest_targets
+from .la050_text_encoder_target import text_encoder_entry
 
 CODE = "LA001"
 NAME = "target-unmatched"
@@ -57,6 +58,8 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             continue  # it matches, but PEFT routes the match elsewhere: LA015's / LA016's case
         if target.kind == "name" and expert_like(target.pattern, report):
             continue  # a per-expert name on a fused-experts model: LA016 says what to use instead
+        if target.kind == "name" and text_encoder_entry(target.pattern, report):
+            continue  # a text-encoder name on a diffusion denoiser: LA050 says so
         what = {"name": "target_modules entry", "regex": "target_modules regex", "parameter": "target_parameters entry"}
         suggestions = suggest_targets(target.pattern, report) if target.kind != "regex" else []
         others = [t for t in report.targets if t.matched and t is not target]

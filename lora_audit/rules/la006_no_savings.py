@@ -29,9 +29,11 @@ Lower ``r`` for these modules (``--rank-pattern k_proj=16``), or train them in f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
+from ..render._common import in_text
 from ..report import Report
 from ._base import Problem
 from ._facts import group_subject, row_groups
@@ -47,12 +49,13 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         if not costly:
             continue
         row = costly[0]
-        limit = max(1, (row.in_features * row.out_features) // (row.in_features + row.out_features))
+        k = row.in_features * math.prod(row.kernel_size or [1])  # a convolution's A sees c_in·kh·kw inputs
+        limit = max(1, (k * row.out_features) // (k + row.out_features))
         yield Problem(
             subject=group_subject(costly),
             message=(
                 f"r·(d+k) = {row.lora_params:,} >= d·k = {row.dense_params:,} "
-                f"(r={row.r}, k={row.in_features}, d={row.out_features}"
+                f"(r={row.r}, k={in_text(row)}, d={row.out_features}"
                 + (f", {len(costly)} modules" if len(costly) > 1 else "")
                 + "): LoRA here is no smaller than the weight it adapts"
             ),

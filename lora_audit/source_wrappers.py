@@ -1,0 +1,162 @@
+"""Stage 1a, for files that wrap a model: a diffusers pipeline and a sentence-transformers directory.
+
+A pipeline's ``model_index.json`` lists its components (``"unet": ["diffusers",
+"UNet2DConditionModel"]``); each model component keeps its own ``<component>/config.json``. Only
+that index and the chosen component's config.json are read (from the hub: fetched), nothing else.
+
+A sentence-transformers directory's ``modules.json`` lists its modules; PEFT adapts the
+``Transformer`` module's model, whose config.json sits in that module's ``path``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .errors import AuditError, first_line
+from .source import CONFIG_NAME, MODULES_NAME, ModelSource, hub_timeout, load_config_json, read_small_text
+
+#: Components trained by LoRA on the denoiser, in the order ``--component``'s default tries them.
+DENOISERS = ("transformer", "unet", "prior", "decoder")
+
+
+def pipeline_components(index: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """``{"unet": ("diffusers", "UNet2DConditionModel"), ...}``: the index's named, present components."""
+    out = {}
+    for name, value in index.items():
+        if name.startswith("_") or not isinstance(value, list) or len(value) != 2:
+            continue
+        library, class_name = value
+        if isinstance(library, str) and isinstance(class_name, str):
+            out[name] = (library, class_name)
+    return out
+
+
+def pipeline_component(
+    index_source: ModelSource, component: str | None, status: Callable[[str], Any] | None, offline: bool = True
+) -> ModelSource:
+    """The source of one component of the pipeline ``index_source`` (its model_index.json)."""
+    index = index_source.config
+    components = pipeline_components(index)
+    listing = ", ".join(sorted(components)) or "none"
+    pipeline_class = index.get("_class_name", "pipeline")
+    if component is None:
+        component = next((name for name in DENOISERS if name in components), None)
+        if component is None:
+            raise AuditError(
+                "pipeline-no-denoiser",
+                f"{index_source.name} is a {pipeline_class} with no unet or transformer component (components: "
+                f"{listing})",
+                "choose the component to audit with --component",
+            )
+    elif component not in components:
+        raise AuditError(
+            "unknown-component",
+            f"{index_source.name} ({pipeline_class}) has no component {component!r}; its components: {listing}",
+            "pass one of those names to --component",
+        )
+    relative = f"{component}/{CONFIG_NAME}"
+    path = _locate(index_source, relative, status, offline)
+    if path is None and index_source.kind == "catalogue":
+        raise AuditError(
+            "component-not-bundled",
+            f"the bundled catalogue holds only the denoiser's config.json of {index_source.name}, not {relative}",
+            "pass a local copy of the pipeline (model_index.json and the component's config.json), or go online",
+        )
+    if path is None and index_source.kind == "hf-cache" and offline:
+        raise AuditError(
+            "component-not-cached",
+            f"{relative} of {index_source.name} is not in the local Hugging Face cache (its model_index.json is)",
+            "go online once (or unset HF_HUB_OFFLINE) to fetch it, or pass a local pipeline directory",
+        )
+    if path is None:
+        library, class_name = components[component]
+        raise AuditError(
+            "component-not-a-model",
+            f"component {component!r} of {index_source.name} ({library} {class_name}) has no config.json: "
+            "it is not a model LoRA can adapt (a scheduler, tokenizer or processor)",
+            "choose a model component with --component, such as " + " or ".join(
+                name for name in (*DENOISERS, "text_encoder") if name in components
+            ),
+        )
+    return ModelSource(
+        name=index_source.name,
+        kind=index_source.kind,
+        description=f"{index_source.description}, component {component}",
+        config_path=path,
+        config=load_config_json(path),
+        repo_id=index_source.repo_id,
+        revision=index_source.revision,
+        fallback_reason=index_source.fallback_reason,
+        component=component,
+        pipeline_index=index,
+    )
+
+
+def _locate(
+    index_source: ModelSource, relative: str, status: Callable[[str], Any] | None, offline: bool
+) -> Path | None:
+    if index_source.kind in ("local-dir", "local-file", "catalogue"):
+        path = index_source.config_path.parent / relative
+        return path if path.is_file() else None
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    repo_id, revision = index_source.repo_id or index_source.name, index_source.revision
+    cached = try_to_load_from_cache(repo_id, relative, revision=revision)
+    if isinstance(cached, str):
+        return Path(cached)
+    if index_source.kind == "hf-cache" and offline:
+        return None  # the component config was never fetched, and the hub may not be asked
+    if status is not None:
+        status(f"fetching {relative} of {repo_id} from the Hugging Face Hub")
+    try:
+        return Path(hf_hub_download(repo_id, relative, revision=revision, etag_timeout=hub_timeout()))
+    except Exception as exc:  # noqa: BLE001 - missing entry: not a model component; else the hub's error
+        if type(exc).__name__ in ("EntryNotFoundError", "RemoteEntryNotFoundError"):
+            return None
+        raise AuditError(
+            "hub-error",
+            f"cannot fetch {relative} of {repo_id}: {first_line(exc, 200)}",
+            "try again later, or pass a local pipeline directory",
+        ) from None
+
+
+def sentence_transformers_source(spec: str, directory: Path) -> ModelSource:
+    """The config.json of the ``Transformer`` module a sentence-transformers ``modules.json`` lists."""
+    modules_path = directory / MODULES_NAME
+    try:
+        modules = json.loads(read_small_text(modules_path, "config-unreadable"))
+    except json.JSONDecodeError as exc:
+        raise AuditError(
+            "config-malformed",
+            f"{modules_path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            "fix the file, or fetch a fresh copy of the model's modules.json",
+        ) from None
+    entries = [m for m in modules if isinstance(m, dict)] if isinstance(modules, list) else []
+    transformer = next((m for m in entries if str(m.get("type", "")).endswith("models.Transformer")), None)
+    if transformer is None:
+        types = ", ".join(str(m.get("type")) for m in entries) or "none"
+        raise AuditError(
+            "no-transformer-module",
+            f"{modules_path} lists no sentence_transformers.models.Transformer module (modules: {types[:200]})",
+            "lora-audit audits the Transformer module PEFT adapts; pass that module's directory with its config.json",
+        )
+    module_path = str(transformer.get("path") or "")
+    config_path = directory / module_path / CONFIG_NAME
+    if not config_path.is_file():
+        raise AuditError(
+            "no-config-json",
+            f"the Transformer module of {spec} ({module_path or 'the top directory'}) has no config.json",
+            "check the model directory: modules.json names a module path without its config.json",
+        )
+    return ModelSource(
+        name=spec,
+        kind="local-dir",
+        description=str(config_path),
+        config_path=config_path,
+        config=load_config_json(config_path),
+        component=module_path or ".",
+        library_hint="sentence-transformers",
+    )
