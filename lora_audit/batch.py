@@ -282,7 +282,7 @@ def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: b
         # A framework config (axolotl, LLaMA-Factory, TRL) names its own base model.
         return run_audit(None, **kwargs)
     except AuditError as exc:
-        if exc.code != "invalid-model":
+        if exc.code not in ("invalid-model", "model-missing"):
             raise
         raise AuditError(
             "no-model",

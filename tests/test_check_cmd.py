@@ -74,7 +74,9 @@ def test_check_speaks_every_format(cli, project, fmt):
         assert len(json.loads(result.out)["runs"][0]["results"]) == 4
     elif fmt == "gitlab":
         assert [i["check_name"] for i in json.loads(result.out)] == ["LA001", "LA001", "LA001", "LA010"]
-        assert json.loads(result.out)[2]["location"]["path"] == "gpt2/config.json"
+        paths = [i["location"]["path"] for i in json.loads(result.out)]
+        # LA001 points at the config file's line (front-ends fill Finding.location); LA010 at the model
+        assert paths == ["names.json", "names.json", "gpt2-lora.json", "gpt2/config.json"]
     else:
         assert result.out.count("::error ") == 3 and "::warning file=gpt2/config.json," in result.out
 
@@ -141,7 +143,7 @@ def test_baseline_fails_only_on_new_findings(cli, project):
     recorded = json.loads((project / "baseline.json").read_text())
     assert recorded["lora_audit_baseline"] == 1
     assert {(f["code"], f["subject"], f["file"]) for f in recorded["findings"]} == {
-        ("LA001", "c_proj", QWEN), ("LA001", "c_attn", QWEN), ("LA001", "q_proj", "gpt2/config.json"),
+        ("LA001", "c_proj", "names.json"), ("LA001", "c_attn", "names.json"), ("LA001", "q_proj", "gpt2-lora.json"),
         ("LA010", "transformer.h.(0-11).attn.c_attn", "gpt2/config.json"),
     }
     result = cli("check", "--baseline", "baseline.json", "--format", "json")
@@ -160,9 +162,10 @@ def test_baseline_fails_only_on_new_findings(cli, project):
 def test_baseline_matches_code_subject_and_file_not_the_message(cli, project):
     from lora_audit.baseline import apply_baseline
 
-    report = lora_audit.audit(QWEN, config_file=project / "names.json", settings=Settings())
+    report = lora_audit.audit(QWEN, config_file="names.json", settings=Settings())
     report.findings[0].message = "reworded in a later version"
-    assert apply_baseline(report, {("LA001", "c_proj", QWEN), ("LA001", "c_attn", "other-file")}, "b.json") == 1
+    keys = {("LA001", "c_proj", "names.json"), ("LA001", "c_attn", "other-file")}
+    assert apply_baseline(report, keys, "b.json", str(project)) == 1
     assert [f.subject for f in report.findings if f.suppressed] == ["c_proj"]
 
 
@@ -189,7 +192,7 @@ def test_check_in_github_actions_annotates_and_summarises(cli, project, monkeypa
     result = cli("check")
     assert result.code == 2
     assert "::error file=gone.yaml,title=lora-audit lora-config-not-found::" in result.out
-    assert result.out.count("::error file=") == 2  # the missing file, and gpt2's LA001 on its config.json
+    assert result.out.count("::error file=") == 4  # the missing file, names.json's two LA001, gpt2-lora.json's
     markdown = summary.read_text()
     assert markdown.startswith("## lora-audit check") and "exit 2: lora-config-not-found" in markdown
 

@@ -76,7 +76,9 @@ def test_sarif_results_carry_level_message_fix_and_suppressions(audits):
     finding = audits["errors"].findings[0]
     assert result["ruleId"] == "LA001" and result["level"] == "error"
     assert finding.message in result["message"]["text"] and f"fix: {finding.hint}" in result["message"]["text"]
-    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == QWEN
+    physical = result["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == str(LORA / "tutorial-gpt2-names.json")  # outside root: as given
+    assert physical["region"] == {"startLine": 4}  # the target_modules line
     assert "suppressions" not in result
     suppressed = sarif_document(audits["suppressed"])["runs"][0]["results"]
     reasons = sorted(r["suppressions"][0]["justification"] for r in suppressed)
@@ -140,7 +142,7 @@ def test_gitlab_is_code_climate_json(audits):
     issues = json.loads(render_gitlab(audits["errors"]))
     assert [i["check_name"] for i in issues] == ["LA001", "LA001"]
     assert {i["severity"] for i in issues} == {"major"}
-    assert all(len(i["fingerprint"]) == 64 and i["location"]["lines"]["begin"] == 1 for i in issues)
+    assert all(len(i["fingerprint"]) == 64 and i["location"]["lines"]["begin"] == 4 for i in issues)
     assert json.loads(render_gitlab(audits["suppressed"])) == [] and json.loads(render_gitlab(audits["clean"])) == []
 
 
@@ -163,7 +165,8 @@ def test_github_is_the_default_in_actions_and_fills_the_step_summary(cli, monkey
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     result = cli(QWEN, "--config", LORA / "tutorial-gpt2-names.json")
     assert result.code == 1
-    assert result.out.startswith("::error title=LA001 target-unmatched::Qwen/Qwen2.5-0.5B: c_proj: ")
+    where = LORA / "tutorial-gpt2-names.json"
+    assert result.out.startswith(f"::error file={where},line=4,title=LA001 target-unmatched::c_proj: ")
     text = summary.read_text()
     assert text.startswith("earlier step\n## lora-audit: `Qwen/Qwen2.5-0.5B`") and "LA001" in text
     # An explicit --format wins, and then the summary is left alone.

@@ -145,7 +145,8 @@ def test_log_rendering_at_the_default_width(name):
 
 def test_cli_log_output_is_the_golden(cli, monkeypatch):
     monkeypatch.delenv("COLUMNS")
-    result = cli("Qwen/Qwen2.5-0.5B", "--config", LORA / "tutorial-gpt2-names.json")
+    monkeypatch.chdir(ROOT)  # the path as a user in the checkout types it
+    result = cli("Qwen/Qwen2.5-0.5B", "--config", "fixtures/lora/tutorial-gpt2-names.json")
     assert result.code == 1
     golden = (GOLDEN / "qwen-tutorial-names.log.txt").read_text(encoding="utf-8")
     assert "\n".join(line.rstrip() for line in result.out.splitlines()) + "\n" == golden

@@ -218,7 +218,8 @@ def plain_findings(report: Report, width: int = 80) -> list[str]:
     for f in report.findings:
         head = f"{c.ICONS[f.severity]} {f.code} {f.severity:<7} "
         indent = " " * len(head)
-        parts = [(head, f"{f.subject}: {f.message}"), (indent, f"fix: {f.hint}")]
+        where = f"{c.location_text(f.location)}: " if f.location else ""
+        parts = [(head, f"{where}{f.subject}: {f.message}"), (indent, f"fix: {f.hint}")]
         if f.suppressed:
             parts.append((indent, f"suppressed: {f.suppression_reason}"))
         for first, text in parts:
