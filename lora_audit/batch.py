@@ -125,8 +125,7 @@ def run_audit(
     """``pipeline.audit`` behind the result cache (see ``cache.py``); same arguments, same report.
 
     Not cached: a saved adapter (``adapter``: its inputs are the adapter's files), a diffusers
-    pipeline component, a model named only by the config file, an nn.Module, and any model whose
-    config.json cannot be located without the pipeline (that audit runs as it would uncached).
+    pipeline component, a model named only by the config file, and an nn.Module.
     """
     from . import cache
 
@@ -143,10 +142,8 @@ def run_audit(
         return _pipeline(model, **kwargs)
     from .source import resolve_model_source
 
-    try:
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
-    except AuditError:
-        return _pipeline(model, **kwargs)  # the pipeline reports it, in its own words
+    # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
+    source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
     flags = {"overrides": overrides, "revision": revision, "task_type": task_type, "model_class": model_class,
              "trust_remote_code": trust_remote_code}
     report, hit = cache.cached(source, config_file, flags, lambda: _pipeline(source, **kwargs))
