@@ -76,7 +76,7 @@ def test_pre_commit_runs_the_hook_and_it_fails_on_the_finding(repos):
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "lora-audit" in output and "Failed" in output
-    assert "LA001 error   c_proj: target_modules entry 'c_proj' matches no module" in output
+    assert "LA001 error   lora.json:4: c_proj: target_modules entry 'c_proj'" in output
     # notes.yaml and package.json are not LoRA configs: skipped, not failures
     assert "skipped notes.yaml: not a LoRA config" in output
     assert "package.json" not in output  # excluded by the hook's own pattern
