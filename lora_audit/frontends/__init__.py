@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from ..loading import LoadedFile
 
 #: One module per format. Adding a format is one file in this package and one name here.
-_MODULE_NAMES = ("peft", "axolotl")
+_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl")
 
 
 @dataclass

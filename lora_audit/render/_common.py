@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..naming import fold, indexed, ranges, summarize, template
-from ..report import AdaptedModule, BlockCoverage, Report
+from ..report import AdaptedModule, BlockCoverage, Report, TargetMatch
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
 
@@ -191,6 +191,45 @@ def target_label(kind: str, pattern: str) -> str:
     return {"defaults": "(PEFT defaults)", "regex": f"regex {pattern}"}.get(kind, pattern)
 
 
+def target_rows(report: Report) -> list[tuple[str, TargetMatch]]:
+    """The target entries as table rows: (label, entry), one row per entry...
+
+    ...except entries that are each one module's full path and matched just that module (LLaMA-Factory hands
+    PEFT 196 such paths for Qwen2-VL): those sharing a path template and layer type fold into one row, labelled
+    like ``model.language_model.layers.(0-27).self_attn.q_proj``, whose entry sums their matches.
+    """
+    rows: list[tuple[str, TargetMatch]] = []
+    groups: dict[tuple, list[TargetMatch]] = {}
+    for m in report.targets:
+        own_path = m.kind == "name" and m.modules == [m.pattern] and not (m.dropped or m.converted_to)
+        if not own_path:
+            rows.append((target_label(m.kind, m.pattern), m))
+            continue
+        key = (template(m.pattern), tuple(sorted(m.types.items())))
+        if key not in groups:
+            groups[key] = []
+            rows.append((key, None))  # placeholder, filled below in first-seen order
+        groups[key].append(m)
+    out: list[tuple[str, TargetMatch]] = []
+    for label, m in rows:
+        if m is not None:
+            out.append((label, m))
+            continue
+        members = groups[label]
+        if len(members) == 1:
+            out.append((members[0].pattern, members[0]))
+            continue
+        modules = [name for member in members for name in member.modules]
+        types: dict[str, int] = {}
+        for member in members:
+            for kind, count in member.types.items():
+                types[kind] = types.get(kind, 0) + count
+        merged = TargetMatch(pattern=", ".join(fold([x.pattern for x in members])), kind="name",
+                             matched=sum(x.matched for x in members), modules=modules, types=types)
+        out.append((merged.pattern, merged))
+    return out
+
+
 def summary_line(report: Report) -> str:
     s = report.summary
     text = ", ".join(
@@ -227,7 +266,7 @@ def coverage_groups(report: Report) -> list[tuple[str, BlockCoverage, int]]:
 __all__ = [
     "ICONS", "RowGroup", "breakdown_text", "common_prefix", "coverage_groups", "fold", "grouped_rows", "kind_note",
     "in_text", "library_text", "lora_summary", "model_line", "n", "pct", "ratio", "shape_text", "summarize",
-    "summary_line", "target_label", "totals", "types_text",
+    "summary_line", "target_label", "target_rows", "totals", "types_text",
 ]
 
 

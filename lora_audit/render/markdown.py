@@ -50,12 +50,12 @@ def render_markdown(report: Report) -> str:
         _table(
             [
                 [
-                    f"`{c.target_label(t.kind, t.pattern)}`",
+                    f"`{label}`",
                     t.matched,
                     _code(c.summarize(t.modules)) + (f" (resolved: {', '.join(t.resolved)})" if t.resolved else ""),
                     c.types_text(t.types),
                 ]
-                for t in report.targets
+                for label, t in c.target_rows(report)
             ],
             ["entry", "matched", "modules", "types"],
             ("left", "right", "left", "left"),

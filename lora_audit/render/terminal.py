@@ -121,14 +121,15 @@ def _targets(report: Report, plain: bool = False) -> Table:
     t.add_column("matched", justify="right")
     t.add_column("modules", overflow="fold", no_wrap=plain)
     t.add_column("types", overflow="fold", no_wrap=plain)
-    for m in report.targets:
+    for label, m in c.target_rows(report):
         modules = c.summarize(m.modules)
+        modules = "the entry's own path" if m.kind == "name" and "." in label and modules == label else modules
         if m.converted_to:
             modules += f" (PEFT made these target_parameters: {', '.join(m.converted_to)})"
         if m.dropped:
             modules += " (refused by PEFT: audited without it)"
         style = "red" if m.matched == 0 or m.dropped else None
-        t.add_row(c.target_label(m.kind, m.pattern), str(m.matched), modules, c.types_text(m.types), style=style)
+        t.add_row(label, str(m.matched), modules, c.types_text(m.types), style=style)
     return t
 
 

@@ -23,7 +23,8 @@ Example
 Fix
 ---
 If the other part should train too, add its names (``--tree`` shows them, e.g. ``qkv`` for the
-vision blocks); otherwise nothing to do (suppress with a reason).
+vision blocks); otherwise nothing to do (suppress with a reason). An entry that is one module's full
+path (as LLaMA-Factory hands PEFT for a vision-language model) is taken as meant.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     for target in report.targets:
         if target.unadapted_after_conversion:
             continue  # PEFT moved the entry to fused experts: LA016 says what it left out
+        if target.modules == [target.pattern]:
+            continue  # a module's full path names that one module on purpose (LLaMA-Factory writes VLM targets so)
         hit: dict[str, set[int]] = defaultdict(set)
         for block in report.coverage:
             if block.container in top and block.adapted.get(target.pattern):

@@ -79,7 +79,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         yield Problem(
             subject=tower,
             message=(
-                f"{key}'s leaf names also reach {plural(count, 'module')} of {tower} ({', '.join(sorted(names))}): "
+                f"{key}'s leaf names also reach {plural(count, 'module')} of {tower} ({summarize(sorted(names), 6)}): "
                 "that tower trains too"
             ),
             hint=f"to train only the language model, name its targets instead of {key}, or exclude {tower}",
