@@ -230,3 +230,18 @@ def test_a_saved_adapter_needs_no_model(cli, tmp_path):
         assert pair["report"]["model"]["name"] == "fixtures/tiny/qwen2"
         assert [f["code"] for f in pair["report"]["findings"]] == [f["code"] for f in alone["findings"]]
         assert pair["report"]["adapter"] == alone["adapter"]
+
+
+def test_a_framework_config_names_its_own_model(cli, tmp_path):
+    """A file-only argument: an axolotl config carries its base model, so check needs no --model."""
+    from tests.conftest import ROOT
+
+    shutil.copy(ROOT / "fixtures" / "axolotl" / "mistral-mixtral-mixtral.yml", tmp_path / "mixtral.yml")
+    alone = cli("mixtral.yml", "--format", "json").json()
+    result = cli("check", "mixtral.yml", "--format", "json")
+    pair = result.json()["check"]["pairs"][0]
+    assert pair["model"] is None and pair["report"]["model"]["name"] == alone["model"]["name"]
+    assert pair["report"]["lora_config_source"]["format"] == "axolotl"
+    assert [(f["code"], f["subject"]) for f in pair["report"]["findings"]] == [
+        (f["code"], f["subject"]) for f in alone["findings"]]
+    assert result.code == (0 if alone["ok"] else 1)
