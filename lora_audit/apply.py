@@ -16,6 +16,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import regex_guard
 from .build import BuiltModel
 from .capture import capture_messages
 from .lora_config import LoraSpec
@@ -56,6 +57,8 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
 
     model = built.factory()
     snap = snapshot(model)
+    # PEFT runs user regexes with re against every module name; one that backtracks would hang it.
+    regex_guard.check({name: getattr(spec.config, name, None) for name in regex_guard.FIELDS}, snap.names)
     config = copy.deepcopy(spec.config)
     refused: dict[str, tuple[str, str]] = {}
     refused_saved: dict[str, str] = {}

@@ -120,6 +120,7 @@ def run_audit(
     status: Callable[[str], Any] | None = None,
     adapter: str | os.PathLike[str] | None = None,
     component: str | None = None,
+    timeout: float | None = None,
     use_cache: bool = True,
 ) -> Report:
     """``pipeline.audit`` behind the result cache (see ``cache.py``); same arguments, same report.
@@ -137,6 +138,8 @@ def run_audit(
         kwargs["adapter"] = adapter
     if component is not None:
         kwargs["component"] = component
+    if timeout is not None:
+        kwargs["timeout"] = timeout  # the audit's time budget; a cache hit needs none
     if not (use_cache and adapter is None and component is None and cache.enabled()
             and isinstance(model, (str, os.PathLike))):
         return _pipeline(model, **kwargs)

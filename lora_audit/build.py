@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import budget
 from .capture import capture_messages
 from .errors import AuditError, first_line
 from .report import PeftMessage
@@ -31,13 +32,8 @@ TASK_AUTO_CLASSES = {
     "FEATURE_EXTRACTION": "AutoModel",
 }
 
-#: Layer counts above this are refused before building: 5,000 layers take half a minute to build on
-#: meta, so a config claiming a million would run for hours. The deepest published models have under 200.
-MAX_LAYERS = 2048
-_LAYER_COUNT_FIELDS = (
-    "num_hidden_layers", "n_layer", "n_layers", "num_layers", "num_decoder_layers", "encoder_layers", "decoder_layers",
-    "depth",
-)
+#: Layer counts above this are refused before building (the check, over every depth field, is in budget.py).
+MAX_LAYERS = budget.MAX_LAYERS
 
 #: Class-name endings (from ``architectures``) and the auto classes that build that head, in
 #: the order to try. Used when the saved class name is not in this transformers (renamed, custom).
@@ -80,7 +76,7 @@ def build_meta_model(
     trust_remote_code: bool = False,
 ) -> BuiltModel:
     """Build the model described by ``source`` on the meta device (no weights are allocated)."""
-    refuse_too_deep(source.config)
+    budget.check_model_config(source.config, str(source.config_path))
     config = _load_config(source, trust_remote_code)
     _refuse_empty(config)
     cls, how, notes = _choose_class(config, source, task_type, model_class, trust_remote_code)
@@ -208,6 +204,14 @@ def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
         try:
             return AutoConfig.from_pretrained(where, **kwargs)
         except Exception as exc:  # noqa: BLE001
+            if type(exc).__name__ == "OfflineModeIsEnabled":  # huggingface_hub's, raised before any request
+                raise AuditError(
+                    "offline-not-cached",
+                    f"{source.description} refers to another hub repository that transformers would fetch while "
+                    f"loading it (a backbone or sub-model), and lora-audit is offline: {first_line(exc, 160)}",
+                    "go online once (drop --offline, unset HF_HUB_OFFLINE) so it is cached, or pass a config whose "
+                    "sub-models are given in full",
+                ) from None
             raise AuditError(
                 "config-invalid",
                 f"transformers cannot load {source.description} as a {model_type} config: "
@@ -229,18 +233,8 @@ def _refuse_empty(config: Any) -> None:
 
 
 def refuse_too_deep(raw: dict[str, Any]) -> None:
-    # On the raw JSON, before transformers sees it: some configs build a per-layer list in __init__.
-    parts = [raw, *(value for value in raw.values() if isinstance(value, dict))]  # text_config, vision_config...
-    for part in parts:
-        for name in _LAYER_COUNT_FIELDS:
-            value = part.get(name)
-            if isinstance(value, int) and value > MAX_LAYERS:
-                raise AuditError(
-                    "too-many-layers",
-                    f"the config has {name}={value}: lora-audit builds models of up to {MAX_LAYERS} layers "
-                    "(the deepest published ones have a few hundred)",
-                    "check the config, or pass the real model's config.json",
-                )
+    """Refuse, before building, a config whose sizes no real model has (every depth field; see budget.py)."""
+    budget.check_model_config(raw)
 
 
 def refuse_zero_size(model: nn.Module) -> None:

@@ -12,16 +12,20 @@ import gc
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import click
 
+from . import streams
 from ._version import __version__
 from .errors import AuditError
 from .lora_config import TASK_TYPES
 from .output import FORMATS, resolve_format
 
+#: The raw arguments of the run in progress: --json must not overwrite any file they name.
+_ARGS: list[str] = []
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -114,6 +118,9 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @click.option("--no-cache", is_flag=True, help="Do not answer from, or write to, the result cache.")
 @click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
 @click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
+@click.option("--timeout", type=float, metavar="SECONDS",
+              help="Budget for building and applying (default 300, or $LORA_AUDIT_TIMEOUT); past it, exit 2.")
+@click.option("--debug", is_flag=True, help="On an internal error, print the traceback.")
 def audit_command(**opts: Any) -> None:
     """Audit a LoRA config against MODEL, weightlessly.
 
@@ -166,15 +173,13 @@ def rules_command(code: str | None) -> None:
 
     if code is None:
         width = max(len(r.name) for r in RULES)
-        for r in RULES:
-            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+        streams.write_out("".join(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}\n" for r in RULES))
         return
     try:
         rule = BY_CODE[resolve_code(code)]
     except AuditError as exc:
         _fail(exc, "terminal", None)
-    click.echo(f"{rule.code} {rule.name} ({rule.severity})\n")
-    click.echo(rule.doc)
+    streams.write_out(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.doc}\n")
 
 
 def _add_check_command() -> None:
@@ -192,6 +197,9 @@ def _run_audit(opts: dict[str, Any]) -> int:
     try:
         if json_path is not None and not json_path.strip():
             raise AuditError("usage", "--json was given an empty path", "name the file, e.g. --json audit.json")
+        problem = _json_path_problem(json_path, _ARGS) if json_path else None
+        if problem is not None:
+            raise problem
         from .settings import load_settings
 
         settings = load_settings().merged(_rule_codes(opts["select"], "--select"), _ignore_keys(opts["ignore"]),
@@ -215,6 +223,7 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 settings=settings,
                 status=status,
                 use_cache=not opts["no_cache"],
+                timeout=opts["timeout"],
             )
         _finish([report], baseline, opts["baseline"], opts["write_baseline"])
         _emit(report, fmt, json_path, opts["tree"], opts["coverage"])
@@ -343,13 +352,66 @@ def _emit(report: Any, fmt: str, json_path: str | None, tree: bool = False, cove
                 "pass --json a file path in an existing, writable directory",
             ) from None
     emit(report, fmt, tree, coverage)
+    problem = streams.stdout_problem()
+    if problem:
+        streams.write_err(f"lora-audit: warning: the report could not be written to stdout: {problem}\n")
 
 
 def _write_json_file(path: str, text: str) -> None:
     from .render.json_report import write_atomic
 
-    with _interrupt_raises():  # so an interrupted write still removes its temp file
+    with _interrupt_raises(), _termination_raises():  # so an interrupted write still removes its temp file
         write_atomic(path, text)
+
+
+@contextlib.contextmanager
+def _termination_raises() -> Iterator[None]:
+    """Inside: SIGTERM (a CI job cancelled) exits through Python, so the --json temp file is removed first."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
+    """An error if ``--json PATH`` names one of the run's own inputs: the report must never overwrite them."""
+    from .settings import find_pyproject
+    from .source import user_path
+
+    try:
+        target = os.path.realpath(json_path)
+    except (OSError, ValueError):
+        return None  # the write itself will say what is wrong with the path
+    inputs: list[str] = []
+    for i, arg in enumerate(args):
+        if arg.startswith("--json=") or (i > 0 and args[i - 1] == "--json"):
+            continue  # the output itself
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            path = user_path(arg)
+            if path.is_dir():
+                inputs += [str(path / "config.json"), str(path / "adapter_config.json")]
+            elif path.exists():
+                inputs.append(str(path))
+    with contextlib.suppress(OSError, ValueError, RuntimeError):
+        pyproject = find_pyproject()
+        if pyproject is not None:
+            inputs.append(str(pyproject))
+    for name in inputs:
+        if os.path.realpath(name) == target:
+            return AuditError(
+                "json-is-input",
+                f"--json {json_path} is one of this run's inputs ({name}): the report would overwrite it",
+                "write the report to another file, e.g. --json lora-audit.json",
+            )
+    return None
 
 
 def _fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
@@ -360,17 +422,26 @@ def _fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
         from .render.github import escape_data, escape_property
 
         title = escape_property(f"lora-audit {exc.code}")
-        sys.stdout.write(f"::error title={title}::{escape_data(exc.one_line())}\n")
+        streams.write_out(f"::error title={title}::{escape_data(exc.one_line())}\n")
     if fmt == "json" or json_path:
         document = dumps(error_document(exc.to_dict()))
         if fmt == "json":
-            sys.stdout.write(document)
-        if json_path:
+            streams.write_out(document)
+        if json_path and _json_path_problem(json_path, _ARGS) is None:
             # The error line below is what matters; an unwritable --json path must not hide it.
             with contextlib.suppress(OSError, ValueError):
                 _write_json_file(json_path, document)
-    click.echo(f"lora-audit: error: {exc.one_line()}", err=True)
+    if exc.code == "internal-error" and exc.__cause__ is not None and _debug():
+        import traceback
+
+        streams.write_err("".join(traceback.format_exception(exc.__cause__)))
+    streams.write_err(f"lora-audit: error: {exc.one_line()}\n")
     sys.exit(EXIT_USAGE)
+
+
+def _debug() -> bool:
+    """``--debug`` on the command line (sniffed: the error may come before click parsed it) or LORA_AUDIT_DEBUG."""
+    return "--debug" in _ARGS or bool(os.environ.get("LORA_AUDIT_DEBUG"))
 
 
 @contextlib.contextmanager
@@ -388,45 +459,82 @@ def _status(fmt: str) -> Iterator[Any]:
 
 # --------------------------------------------------------------------------- entry point
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: one line for usage errors, 130 on Ctrl-C, never a traceback for user mistakes."""
+    """Console-script entry point: one line for usage errors, 130 on Ctrl-C, never a traceback.
+
+    Exit codes stay the audit's verdict whatever happens to stdout or stderr, and an unexpected
+    error (a bug) is exit 2 with an ``internal-error`` line, never 1, which CI reads as "findings".
+    """
     console = argv is None
     args = list(sys.argv[1:] if console else argv)
+    streams.reset()
+    _ARGS[:] = args
     if console:
+        streams.ensure_standard_streams()
         # A short-lived process that builds tens of thousands of module objects: the cyclic garbage
         # collector would scan them again and again for nothing (about 0.5 s on a 400B model).
         # Only the console script does this; the Python API leaves the interpreter's settings alone.
         gc.disable()
         _exit_at_once_on_interrupt()
+    fmt, json_path = resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json")
+    if console:
+        from . import budget
+
+        budget.set_hard_exit(lambda error: _hard_exit(error, fmt, json_path))
     try:
+        # --offline must reach huggingface_hub before anything imports it (transformers reads it once).
+        if "--offline" in (args[: args.index("--")] if "--" in args else args):
+            from .network import force_offline
+
+            force_offline()
         # Not cli.main(): on Ctrl-C it prints a blank line before our message, and it would turn the
         # interrupt into click.Abort, hiding an interrupt that arrived wrapped in another exception.
         with cli.make_context("lora-audit", args) as ctx:
             cli.invoke(ctx)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except click.ClickException as exc:
         usage = AuditError("usage", _click_message(exc), "see lora-audit --help")
-        _fail(usage, resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json"))
+        _fail(usage, fmt, json_path)
     except AuditError as exc:
         # Raised while click parses the flags (a flag callback), before _run_audit could report it.
         if _interrupted(exc):
             _exit_interrupted(console)
-        _fail(exc, resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json"))
+        _fail(exc, fmt, json_path)
     except click.exceptions.Abort:
         _exit_interrupted(console)
-    except BrokenPipeError:
-        # stdout closed early (| head): not an error of ours; silence the flush at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+    except SystemExit as exc:
+        _exit(exc.code)
     except BaseException as exc:
-        if isinstance(exc, SystemExit) or not _interrupted(exc):
-            raise
-        _exit_interrupted(console)
+        if _interrupted(exc):
+            _exit_interrupted(console)
+        _internal_error(exc, args, fmt, json_path)
     finally:
         if console:
             # Nothing is left worth interrupting: a Ctrl-C during interpreter teardown would print a traceback.
             _ignore_interrupts()
+        streams.flush_quietly()
+
+
+def _hard_exit(error: AuditError, fmt: str, json_path: str | None) -> None:
+    """The budget ran out inside code that cannot be interrupted: report it from the watcher thread, and leave."""
+    with contextlib.suppress(BaseException):
+        _fail(error, fmt, json_path)
+    streams.flush_quietly()
+    os._exit(EXIT_USAGE)
+
+
+def _exit(code: Any) -> None:
+    streams.flush_quietly()
+    sys.exit(code)
+
+
+def _internal_error(exc: BaseException, args: list[str], fmt: str, json_path: str | None) -> None:
+    """A bug, not bad input: exit 2 (as ruff does), one line asking for a report, the traceback with --debug."""
+    from .errors import internal_error
+
+    error = internal_error(exc)
+    error.__cause__ = exc
+    _fail(error, fmt, json_path)
 
 
 def _interrupted(exc: BaseException) -> bool:

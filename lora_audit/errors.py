@@ -2,7 +2,8 @@
 
 Anything the user can fix (a missing path, a bad flag value, a model the hub will not give us)
 is raised as :class:`AuditError`. The CLI turns it into one line on stderr and exit code 2;
-the Python API lets it propagate. Everything else is a bug and keeps its traceback.
+the Python API lets it propagate. Anything else is a bug: the CLI and the API report it as an
+``internal-error`` AuditError (see :func:`internal_error`).
 """
 
 from __future__ import annotations
@@ -42,3 +43,23 @@ def _sentence(text: str) -> str:
     """``text`` ending in exactly one full stop, unless it already ends as a question or exclamation."""
     text = text.rstrip(". ")
     return text if text.endswith(("?", "!")) else text + "."
+
+
+ISSUES_URL = "https://github.com/lora-audit/lora-audit/issues"
+
+
+def internal_error(exc: BaseException) -> AuditError:
+    """An unexpected exception (a bug in lora-audit or a library) as the ``internal-error`` AuditError."""
+    if isinstance(exc, MemoryError):
+        return AuditError(
+            "budget-exceeded",
+            "the audit ran out of memory",
+            "check the config's sizes (layers, experts, hidden_size), or raise the memory budget with "
+            "LORA_AUDIT_MAX_MEMORY_GB",
+        )
+    return AuditError(
+        "internal-error",
+        f"internal error: {type(exc).__name__}: {first_line(exc, 200)}",
+        f"this is a bug in lora-audit: please report it at {ISSUES_URL} with the command you ran "
+        "(--debug prints the traceback)",
+    )

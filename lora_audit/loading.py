@@ -3,6 +3,12 @@
 This module owns everything about the file as a file: where it is (an adapter directory means its
 ``adapter_config.json``), how large it may be, special files, JSON or YAML, and how deeply it may
 nest. What the keys *mean* is the front-ends' business (``lora_audit.frontends``).
+
+The cost of a file is bounded, not only its size: a YAML document is composed (by libyaml when
+PyYAML has it) and its size *with every alias expanded* is counted on the node graph before any
+Python object is built, so an alias bomb (nine levels of ``&a``/``*a`` under any field) is refused
+in milliseconds; a JSON document is counted once parsed. Numbers too large to use are refused with
+their field named (:mod:`lora_audit.numbers`).
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AuditError
+from .numbers import check_numbers
 from .source import path_exists, read_small_text, user_path
 
 ADAPTER_CONFIG_NAME = "adapter_config.json"
+#: Values in one config file, aliases expanded. Real LoRA and framework configs hold tens to hundreds.
+MAX_VALUES = 100_000
 #: Lists and mappings in a real LoRA config nest two or three deep; far deeper would overflow the stack
 #: of the code that copies and prints the config.
 MAX_NESTING = 32
@@ -46,6 +55,9 @@ def load_config_file(file: str | Path) -> LoadedFile:
     # Not only regular files: --config <(...) and /dev/stdin are pipes.
     text = read_small_text(path, "lora-config-unreadable")
     data = _parse(path, text)
+    if count_values(data, MAX_VALUES) > MAX_VALUES:
+        raise _too_many(path, f"more than {MAX_VALUES:,}")
+    check_numbers(data, str(path), "invalid-lora-value")
     if _nesting(data) > MAX_NESTING:
         raise _too_deep(path)
     if not isinstance(data, dict):
@@ -62,10 +74,14 @@ def _parse(path: Path, text: str) -> Any:
         import yaml
 
         try:
-            return yaml.safe_load(text)
+            return _load_yaml(path, text)
         except RecursionError:
             raise _too_deep(path) from None
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise _unusable_number(path, exc) from None
         except yaml.YAMLError as exc:
+            if "nesting depth" in str(getattr(exc, "problem", "")):  # libyaml's own limit on [[[[...
+                raise _too_deep(path) from None
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
             raise AuditError(
@@ -83,6 +99,96 @@ def _parse(path: Path, text: str) -> Any:
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "fix the file (YAML files need a .yaml or .yml suffix)",
         ) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise _unusable_number(path, exc) from None
+
+
+def _load_yaml(path: Path, text: str) -> Any:
+    """``yaml.safe_load``, refusing a document whose aliases expand past :data:`MAX_VALUES` before building it."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = expanded_size(node, MAX_VALUES)
+        if size > MAX_VALUES:
+            raise _too_many(path, "with its aliases expanded, more than")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def expanded_size(root: Any, limit: int) -> int:
+    """How many values a YAML node graph holds once every alias is expanded; stops past ``limit``.
+
+    Aliases are the same node object met again, so each node's size is computed once (memoised),
+    and a node that contains itself (``&a [*a]``) counts as past the limit.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = min(limit + 1, 1 + sum(sizes[id(child)] for child in children))
+            continue
+        if key in on_path:
+            return limit + 1  # recursive: infinite once expanded
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                return limit + 1
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
+def _children(node: Any) -> list[Any]:
+    value = getattr(node, "value", None)
+    if not isinstance(value, list):
+        return []  # a scalar
+    out: list[Any] = []
+    for item in value:
+        out += list(item) if isinstance(item, tuple) else [item]  # mappings hold (key, value) pairs
+    return out
+
+
+def count_values(data: Any, limit: int) -> int:
+    """How many values parsed ``data`` holds, every shared (aliased) object counted each time; stops past ``limit``."""
+    count, pending = 0, [data]
+    while pending and count <= limit:
+        item = pending.pop()
+        count += 1
+        if isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, (list, tuple)):
+            pending += item
+    return count
+
+
+def _too_many(path: Path, how: str) -> AuditError:
+    return AuditError(
+        "lora-config-too-large",
+        f"{path} holds {how} {MAX_VALUES:,} values: far more than any LoRA config (a YAML alias bomb, or a data file)",
+        "pass the LoRA config itself: a few dozen keys",
+    )
+
+
+def _unusable_number(path: Path, exc: ValueError) -> AuditError:
+    return AuditError(
+        "invalid-lora-value",
+        f"{path} holds a number Python cannot read: {str(exc)[:120]}",
+        "fix the value: LoRA settings are small numbers (r 8-64, lora_alpha 16-128)",
+    )
 
 
 def _nesting(value: Any) -> int:

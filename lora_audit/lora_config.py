@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AuditError
+from .numbers import MIN_NORMAL, check_numbers
 from .report import plain
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ _IGNORED_FILE_FIELDS = {"peft_type", "auto_mapping", "peft_version", "base_model
 #: Beyond any layer's width (the widest weights have a few hundred thousand rows): a rank this large is a
 #: typo, and past 2**63 torch cannot even describe the tensor.
 MAX_RANK = 1 << 20
+#: PEFT compiles one regex per modules_to_save entry for every module name; past Python's regex cache (512) each
+#: is recompiled every time: 2,000 entries cost over a minute. Real configs list a handful (lm_head, embed_tokens).
+MAX_SAVED_ENTRIES = 256
 #: ``--layers 0-99999999`` would build a list of a hundred million indices; real models have a few hundred layers.
 MAX_LAYER_INDEX = 100_000
 #: LoraConfig fields that are switches: PEFT tests them for truth, so "no" would silently mean yes.
@@ -175,6 +179,8 @@ def _config_fields(config: LoraConfig) -> dict[str, Any]:
 # --------------------------------------------------------------------------- validation
 def validate_fields(fields: dict[str, Any]) -> None:
     """The checks PEFT does not make (or makes with a less useful message)."""
+    # Before anything compares, converts or prints a value: a 5,000-digit integer cannot even be printed.
+    check_numbers(fields, "the LoRA config", "invalid-lora-value")
     for name, value in fields.items():
         # The report repeats the config, and JSON has no way to write inf or NaN.
         if not _all_finite(value):
@@ -184,7 +190,8 @@ def validate_fields(fields: dict[str, Any]) -> None:
         _bad("r", r, f"the LoRA rank must be a whole number from 1 to {MAX_RANK} (typical: 8, 16, 32, 64)")
     alpha = fields.get("lora_alpha")
     if alpha is not None and not _is_alpha(alpha):
-        _bad("lora_alpha", alpha, "alpha must be a finite number > 0 (commonly r or 2*r); 0 or less silences LoRA")
+        _bad("lora_alpha", alpha, "alpha must be a finite number > 0 (commonly r or 2*r); 0 or less silences LoRA, "
+             "and below 1e-300 the scaling underflows to 0")
     dropout = fields.get("lora_dropout")
     if dropout is not None and (
         isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1
@@ -207,6 +214,14 @@ def validate_fields(fields: dict[str, Any]) -> None:
     _check_targets(fields.get("target_modules"), "target_modules")
     _check_targets(fields.get("target_parameters"), "target_parameters", inside=None)
     _check_targets(fields.get("modules_to_save"), "modules_to_save", inside=_SAVED_REGEX, each=True)
+    saved = fields.get("modules_to_save")
+    if isinstance(saved, (list, tuple, set)) and len(saved) > MAX_SAVED_ENTRIES:
+        raise AuditError(
+            "invalid-lora-value",
+            f"modules_to_save has {len(saved):,} entries: PEFT matches every one against every module name, "
+            f"so past {MAX_SAVED_ENTRIES} the audit (and PEFT itself) would take minutes",
+            "list the few modules to train in full (lm_head, embed_tokens, a classifier head)",
+        )
     _check_targets(fields.get("exclude_modules"), "exclude_modules")
     layers = fields.get("layers_to_transform")
     if layers is not None:
@@ -251,7 +266,8 @@ def _is_rank(value: Any) -> bool:
 def _is_alpha(value: Any) -> bool:
     # Not infinity: the scaling would be too, and JSON has no way to write it.
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return number and math.isfinite(value) and value > 0
+    # Above the smallest normal float times the largest rank: alpha/r never underflows to 0 (or a subnormal).
+    return number and math.isfinite(value) and value / MAX_RANK >= MIN_NORMAL
 
 
 #: How PEFT 0.21 embeds names in its own regular expressions (tuners_utils.check_target_module_exists
@@ -317,6 +333,12 @@ def _make_config(fields: dict[str, Any]) -> LoraConfig:
                 "invalid-lora-config",
                 f"PEFT rejects this LoRA config: {' '.join(str(exc).split())}",
                 "fix the value PEFT names",
+            ) from None
+        except ImportError as exc:  # init_lora_weights="loftq" needs scipy, "pissa" and others their packages
+            raise AuditError(
+                "missing-dependency",
+                f"PEFT needs a package that is not installed for this LoRA config: {' '.join(str(exc).split())}",
+                "install the package PEFT names (pip install ...), or choose another init_lora_weights",
             ) from None
 
 

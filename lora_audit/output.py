@@ -12,6 +12,8 @@ import os
 import sys
 from typing import Any
 
+from . import streams
+
 FORMATS = ("terminal", "json", "markdown", "sarif", "github", "gitlab")
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
@@ -46,28 +48,28 @@ def emit(result: Any, fmt: str, tree: bool = False, coverage: bool = False) -> N
     """Write ``result`` (a Report, or a check run's CheckReport) in ``fmt`` to stdout."""
     root = os.getcwd()
     if fmt == "json":
-        sys.stdout.write(json_text(result))
+        streams.write_out(json_text(result))
     elif fmt == "markdown":
-        sys.stdout.write(markdown_text(result))
+        streams.write_out(markdown_text(result))
     elif fmt == "sarif":
         from .render.sarif import render_sarif
 
-        sys.stdout.write(render_sarif(result, root))
+        streams.write_out(render_sarif(result, root))
     elif fmt == "gitlab":
         from .render.gitlab import render_gitlab
 
-        sys.stdout.write(render_gitlab(result, root))
+        streams.write_out(render_gitlab(result, root))
     elif fmt == "github":
         from .render.github import render_github
 
-        sys.stdout.write(render_github(result, root))
+        streams.write_out(render_github(result, root))
         summary = os.environ.get(SUMMARY_ENV)
         if summary:
             append_summary(summary, markdown_text(result))
     else:
         from rich.console import Console
 
-        console = Console(highlight=False, soft_wrap=False)
+        console = Console(file=streams.stdout_for_rich(), highlight=False, soft_wrap=False)
         if is_check(result):
             from .render.check import render_check_terminal
 

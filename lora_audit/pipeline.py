@@ -12,12 +12,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import measure, quantization
+from . import budget, measure, network, quantization
 from ._version import __version__
 from .apply import apply_lora
 from .build import from_module
 from .check import run_rules
-from .errors import AuditError
+from .errors import AuditError, internal_error
 from .lora_config import expand_for_model, resolve_lora_config
 from .report import Report
 from .settings import Settings
@@ -40,6 +40,7 @@ def audit(
     status: Callable[[str], Any] | None = None,
     adapter: str | os.PathLike[str] | None = None,
     quantization_request: dict[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
@@ -60,7 +61,32 @@ def audit(
     ``adapter`` (a saved adapter's directory, its ``.safetensors`` file, or a hub id) supplies the
     LoRA config and is checked against the base, key by key, from its header alone; ``model`` may
     then be None to use the adapter's ``base_model_name_or_path``.
+
+    Building and applying run within a wall-time budget (``timeout`` seconds, else
+    ``$LORA_AUDIT_TIMEOUT``, else 300) and a memory budget (``$LORA_AUDIT_MAX_MEMORY_GB``, else 8).
+    Every failure is an :class:`AuditError`: bad input with its own code, a bug as ``internal-error``.
     """
+    try:
+        network.check_environment()
+        budget.seconds_budget(timeout)  # a bad --timeout is refused before any work
+        budget.memory_budget()
+        # Offline before transformers loads a config that names other repositories (a DETR backbone).
+        with network.offline_mode(offline):
+            return _audit(model, lora_config, config_file=config_file, overrides=overrides, revision=revision,
+                          task_type=task_type, model_class=model_class, trust_remote_code=trust_remote_code,
+                          offline=offline, component=component, settings=settings, status=status,
+                          adapter=adapter, quantization_request=quantization_request, timeout=timeout)
+    except AuditError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug: still an AuditError, with the cause chained for debugging
+        raise internal_error(exc) from exc
+
+
+def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[str, Any] | None,
+           revision: str | None, task_type: str | None, model_class: str | None, trust_remote_code: bool,
+           offline: bool | None, component: str | None, settings: Settings | None,
+           status: Callable[[str], Any] | None, adapter: str | os.PathLike[str] | None,
+           quantization_request: dict[str, Any] | None, timeout: float | None) -> Report:
     settings = settings or Settings()
     model_given = model is not None
     found = None
@@ -79,51 +105,53 @@ def audit(
     model, model_from, model_class = _model_from_file(model, spec, model_class)
     model_from = model_from if model_given else "file"  # --adapter alone: its adapter_config.json named it
 
-    source = None
-    if _is_module(model):
-        if component is not None:
+    with budget.limits(timeout):
+        source = None
+        if _is_module(model):
+            if component is not None:
+                raise AuditError(
+                    "component-not-pipeline",
+                    f"component={component!r} applies to a diffusers pipeline path or hub id, not to an nn.Module",
+                    "pass the component's module itself, without component",
+                )
+            built = from_module(model)
+            name = type(model).__name__
+        elif isinstance(model, (str, os.PathLike, ModelSource)):
+            from . import libraries
+
+            try:
+                # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
+                source = model if isinstance(model, ModelSource) else _resolve_base(
+                    model, found, revision, offline, status, component)
+            except AuditError as exc:
+                if model_from != "file" or spec.translation is None:
+                    raise
+                raise AuditError(
+                    exc.code,
+                    f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
+                    f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
+                ) from None
+            if status is not None:
+                status("building the model on the meta device")
+            built = libraries.build(source, task_type=task, model_class=model_class,
+                                    trust_remote_code=trust_remote_code)
+            name = source.name if isinstance(model, ModelSource) else os.fspath(model)
+        else:
             raise AuditError(
-                "component-not-pipeline",
-                f"component={component!r} applies to a diffusers pipeline path or hub id, not to an nn.Module",
-                "pass the component's module itself, without component",
+                "invalid-model",
+                f"model must be a hub id, a path or an nn.Module, not {type(model).__name__}",
+                "pass e.g. 'Qwen/Qwen2.5-0.5B'",
             )
-        built = from_module(model)
-        name = type(model).__name__
-    elif isinstance(model, (str, os.PathLike, ModelSource)):
-        from . import libraries
 
-        try:
-            # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
-            source = model if isinstance(model, ModelSource) else _resolve_base(
-                model, found, revision, offline, status, component)
-        except AuditError as exc:
-            if model_from != "file" or spec.translation is None:
-                raise
-            raise AuditError(
-                exc.code,
-                f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
-                f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
-            ) from None
+        spec = expand_for_model(spec, built)
         if status is not None:
-            status("building the model on the meta device")
-        built = libraries.build(source, task_type=task, model_class=model_class, trust_remote_code=trust_remote_code)
-        name = source.name if isinstance(model, ModelSource) else os.fspath(model)
-    else:
-        raise AuditError(
-            "invalid-model",
-            f"model must be a hub id, a path or an nn.Module, not {type(model).__name__}",
-            "pass e.g. 'Qwen/Qwen2.5-0.5B'",
-        )
-
-    spec = expand_for_model(spec, built)
-    if status is not None:
-        status("applying the LoRA config with PEFT")
-    adaptation = apply_lora(built, spec)
-    report = _measure(name, source, built, spec, adaptation, settings, found)
-    if spec.translation is not None:
-        report.lora_config_source = spec.translation.to_report(spec.fields, spec.flags, model_from)
-    report.findings = run_rules(report, settings)
-    return report
+            status("applying the LoRA config with PEFT")
+        adaptation = apply_lora(built, spec)
+        report = _measure(name, source, built, spec, adaptation, settings, found)
+        if spec.translation is not None:
+            report.lora_config_source = spec.translation.to_report(spec.fields, spec.flags, model_from)
+        report.findings = run_rules(report, settings)
+        return report
 
 
 def _measure(name, source, built, spec, adaptation, settings: Settings, found=None) -> Report:  # noqa: ANN001

@@ -71,8 +71,8 @@ def settings_table(path: Path) -> dict[str, Any] | None:
     """The lora-audit table of ``path``: the whole of a lora-audit.toml, or [tool.lora-audit] of a pyproject.toml."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise AuditError("settings-invalid", f"cannot read {path}: {exc}", "fix the TOML syntax") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: 4,300+ digits
+        raise AuditError("settings-invalid", f"cannot read {path}: {str(exc)[:200]}", "fix the TOML syntax") from None
     table = data if path.name == STANDALONE_NAME else data.get("tool", {}).get("lora-audit")
     if table is not None and not isinstance(table, dict):
         raise AuditError("settings-invalid", f"[tool.lora-audit] in {path} is not a table", "see README 'Settings'")
@@ -95,7 +95,10 @@ def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
     where = f"[tool.lora-audit] in {path}" if path else "[tool.lora-audit]"
     if path is not None and path.name == STANDALONE_NAME:
         where = str(path)
+    from .numbers import check_numbers
     from .rules import resolve_code
+
+    check_numbers(table, where, "settings-invalid")
 
     def bad(key: str, why: str) -> AuditError:
         return AuditError("settings-invalid", f"{where}: {key} {why}", "see README 'Settings' for the format")

@@ -8,15 +8,18 @@ Weights are never requested: this module only ever names ``config.json``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import catalogue
+from . import catalogue, network
 from .errors import AuditError, first_line
+from .numbers import check_numbers
 
 CONFIG_NAME = "config.json"
 #: a diffusers pipeline's list of components; and sentence-transformers' list of modules
@@ -25,8 +28,9 @@ MODULES_NAME = "modules.json"
 #: A single HEAD request to the hub, without retries: an unreachable hub must not cost 20 s.
 DEFAULT_HUB_TIMEOUT = 5.0
 #: A config.json is kilobytes (the largest, with a 20k-label id2label, a few MB). Reading stops past
-#: this, so /dev/zero or a mistaken multi-GB file costs a moment, not all the memory.
-MAX_CONFIG_BYTES = 64 * 1024 * 1024
+#: this, so a mistaken multi-GB file costs a moment, not all the memory; transformers copies a config
+#: several times while loading it, so a 60 MB one would cost minutes and gigabytes.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".h5", ".msgpack", ".pkl", ".onnx")
 
 
@@ -102,18 +106,42 @@ def path_exists(path: Path) -> bool:
     """``path.exists()``, but False for a name the OS refuses (too long, ...) rather than an OSError."""
     try:
         return path.exists()
+    except PermissionError:
+        return True  # there, but not ours to look at: reading it will say "permission denied"
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, but False (not PermissionError) inside a directory we may not look into."""
+    try:
+        return path.is_file()
     except OSError:
         return False
 
 
 def _local_source(spec: str, path: Path) -> ModelSource:
-    if path.is_dir() and (path / INDEX_NAME).is_file():
-        path = path / INDEX_NAME  # a diffusers pipeline: expanded to its component by the caller
-    if path.is_dir() and (path / MODULES_NAME).is_file():
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # not allowed to look: reading it reports why
+        is_dir = False
+    if is_dir and _is_file(path / INDEX_NAME):
+        path, is_dir = path / INDEX_NAME, False  # a diffusers pipeline: expanded to its component by the caller
+    if is_dir and _is_file(path / MODULES_NAME):
         return _sentence_transformers_source(spec, path)
-    if path.is_dir():
+    if is_dir:
         config_path = path / CONFIG_NAME
-        if not config_path.is_file():
+        try:
+            os.stat(config_path)
+        except PermissionError:
+            raise AuditError(
+                "config-unreadable",
+                f"cannot read {spec}: permission denied",
+                "check the directory's permissions, or run as a user who can read it",
+            ) from None
+        except OSError:
+            pass
+        if not config_path.is_file() and not path_exists(config_path):
             raise AuditError(
                 "no-config-json",
                 f"{spec} has no config.json",
@@ -137,11 +165,38 @@ def _local_source(spec: str, path: Path) -> ModelSource:
     )
 
 
-def read_small_text(path: Path, code: str) -> str:
-    """The UTF-8 text of a config file, refusing one larger than :data:`MAX_CONFIG_BYTES`."""
+#: How long a pipe (``--config <(...)``) may take to deliver its config before we give up on it.
+PIPE_SECONDS = 10.0
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _special_kind(mode: int) -> str | None:
+    return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), None)
+
+
+def read_small_text(path: Path, code: str, allow_pipe: bool = True) -> str:
+    """The UTF-8 text of a config file, refusing one larger than :data:`MAX_CONFIG_BYTES`.
+
+    Only a regular file is read, or with ``allow_pipe`` a pipe (``--config <(...)``, /dev/stdin)
+    that delivers within :data:`PIPE_SECONDS`. A FIFO, socket or device is refused without
+    opening it where that could block: nothing here waits forever.
+    """
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+        mode = os.stat(path).st_mode
+        kind = _special_kind(mode)
+        if kind is not None and not (allow_pipe and stat.S_ISFIFO(mode)):
+            raise AuditError(
+                code,
+                f"{path} is {kind}, not a config file",
+                "pass the config file itself (a few kB of JSON or YAML)",
+            )
+        data = _read_limited(path, stat.S_ISFIFO(mode))
         if len(data) > MAX_CONFIG_BYTES:
             raise AuditError(
                 code,
@@ -149,13 +204,49 @@ def read_small_text(path: Path, code: str) -> str:
                 "pass the config file itself (a few kB of JSON or YAML), never a weights or data file",
             )
         return data.decode("utf-8")
+    except PermissionError:
+        raise AuditError(code, f"cannot read {path}: permission denied",
+                         "check the file's permissions (and its directory's), or run as a user who can read it",
+                         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditError(code, f"cannot read {path}: {exc}", "check the file (a UTF-8 JSON or YAML text)") from None
 
 
+def _read_limited(path: Path, pipe: bool) -> bytes:
+    """At most ``MAX_CONFIG_BYTES + 1`` bytes; from a pipe, only as long as it delivers within PIPE_SECONDS."""
+    if not pipe:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_CONFIG_BYTES + 1)
+    import select
+    import time
+
+    # O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer that may never come.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    chunks: list[bytes] = []
+    size = 0
+    give_up = time.monotonic() + PIPE_SECONDS
+    try:
+        while size <= MAX_CONFIG_BYTES:
+            left = give_up - time.monotonic()
+            ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                raise OSError(f"the pipe delivered no complete config within {PIPE_SECONDS:g} s")
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
 def load_config_json(path: Path) -> dict[str, Any]:
     """Read a model config.json: a JSON object with a ``model_type``."""
-    text = read_small_text(path, "config-unreadable")
+    text = read_small_text(path, "config-unreadable", allow_pipe=False)
     try:
         data = json.loads(text)
     except RecursionError:
@@ -170,6 +261,13 @@ def load_config_json(path: Path) -> dict[str, Any]:
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             "fix the file, or fetch a fresh copy of the model's config.json",
         ) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise AuditError(
+            "config-malformed",
+            f"{path} is not a usable config: {first_line(exc, 120)}",
+            "fix the value, or fetch a fresh copy of the model's config.json",
+        ) from None
+    check_numbers(data, str(path), "config-malformed")
     if not isinstance(data, dict):
         raise AuditError(
             "config-malformed",
@@ -323,12 +421,17 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
     where = f"{repo_id}@{revision or 'main'}"
     if status is not None:
         status(f"fetching config.json of {where} from the Hugging Face Hub")
-    try:
+    timeout = hub_timeout()
+
+    def fetch() -> Path:
         # One HEAD without retries first: hf_hub_download retries an unreachable hub for ~20 s.
-        get_hf_file_metadata(
-            hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=hub_timeout(), retry_on_errors=False
-        )
-        path = Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=hub_timeout()))
+        get_hf_file_metadata(hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=timeout,
+                             retry_on_errors=False)
+        return Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=timeout))
+
+    try:
+        # The timeouts above are per read; a hub that trickles bytes would never trip them.
+        path = network.call_with_deadline(fetch, network.deadline(timeout), f"fetching {where}")
     except GatedRepoError:
         return _from_catalogue(
             repo_id,
@@ -342,7 +445,9 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
                 "or pass a local directory with config.json",
             ),
         )
-    except RepositoryNotFoundError:
+    except RepositoryNotFoundError as exc:
+        if catalogue.find(repo_id) is not None:  # a mirror that lacks the repository: as if unreachable
+            return _unreachable(repo_id, revision, where, exc)
         raise AuditError(
             "model-not-found",
             f"{repo_id} is not a model on the Hugging Face Hub, or it is private",
@@ -366,13 +471,17 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
             "lora-audit needs a model repository (transformers, diffusers); pass a local config.json",
         ) from None
     except HfHubHTTPError as exc:
-        if _is_unreachable(exc):
+        if _is_unreachable(exc) or (_status(exc) in (403, 404) and catalogue.find(repo_id) is not None):
             return _unreachable(repo_id, revision, where, exc)
         raise AuditError(
             "hub-error",
             f"the Hugging Face Hub refused config.json of {where}: {first_line(exc, 200)}",
             "try again later, or pass a local directory with config.json",
         ) from None
+    except OSError as exc:
+        if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in _CACHE_ERRNOS:
+            raise _cache_unwritable(exc) from None
+        return _unreachable(repo_id, revision, where, exc)
     except Exception as exc:  # noqa: BLE001 - connection refused, DNS, timeouts (httpx raises its own types)
         return _unreachable(repo_id, revision, where, exc)
     return ModelSource(
@@ -389,8 +498,12 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
 def _download_index(repo_id: str, revision: str | None) -> ModelSource | None:
     from huggingface_hub import hf_hub_download
 
+    timeout = hub_timeout()
     try:
-        path = Path(hf_hub_download(repo_id, INDEX_NAME, revision=revision, etag_timeout=hub_timeout()))
+        path = network.call_with_deadline(
+            lambda: Path(hf_hub_download(repo_id, INDEX_NAME, revision=revision, etag_timeout=timeout)),
+            network.deadline(timeout), f"fetching {INDEX_NAME} of {repo_id}",
+        )
     except Exception:  # noqa: BLE001 - no model_index.json either: report the missing config.json
         return None
     return ModelSource(
@@ -418,7 +531,22 @@ def _unreachable(repo_id: str, revision: str | None, where: str, exc: BaseExcept
     )
 
 
+def _status(exc: Exception) -> int | None:
+    return getattr(getattr(exc, "response", None), "status_code", None)
+
+
 def _is_unreachable(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
+    status = _status(exc)
     return status is None or status >= 500
+
+
+#: Errors that mean the local cache cannot be written, not that the hub is unreachable.
+_CACHE_ERRNOS = (errno.EACCES, errno.EROFS, errno.ENOTDIR, errno.ENOSPC, errno.EPERM)
+
+
+def _cache_unwritable(exc: OSError) -> AuditError:
+    return AuditError(
+        "hub-cache-unwritable",
+        f"cannot write the Hugging Face cache ({exc.strerror or exc}: {exc.filename or '?'})",
+        "point HF_HOME (or HF_HUB_CACHE) at a writable directory, or pass a local directory with config.json",
+    )

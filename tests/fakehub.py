@@ -38,6 +38,8 @@ class FakeHub:
     fail_with: int | None = None
     #: wait this long before answering anything (a hub that accepts connections but hangs)
     stall_seconds: float = 0.0
+    #: answer one header byte every this many seconds, forever (a hub that beats any per-read timeout)
+    trickle_seconds: float = 0.0
 
     def add(self, repo_id: str, config: dict | None = None, **kwargs) -> None:
         files = {"config.json": json.dumps(config or {}).encode()} if config is not None else {}
@@ -87,6 +89,13 @@ def _handler(hub: FakeHub):
             hub.requests.append((self.command, path))
             if hub.stall_seconds:
                 time.sleep(hub.stall_seconds)
+            if hub.trickle_seconds:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for _ in range(600):
+                    self.wfile.write(b"X")
+                    self.wfile.flush()
+                    time.sleep(hub.trickle_seconds)
+                return
             if hub.fail_with is not None:
                 return self._error(hub.fail_with, "ServiceUnavailable", "overloaded")
             parts = path.strip("/").split("/")

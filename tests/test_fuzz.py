@@ -45,6 +45,9 @@ numbers = st.one_of(
     st.integers(-3, 300).map(str),
     st.floats(min_value=1e-12, max_value=1e6).map(str),
     st.sampled_from(["0", "-1", "1.0", "0.5", "1e999", "inf", "-inf", "nan", "abc", "", "99999999999999999999"]),
+    # Extremes (issue 11): subnormal, the largest float, numbers past int64 and past Python's digit limit.
+    st.sampled_from(["5e-324", "1e-310", "1.7976931348623157e308", "-0.0", "9" * 40, "9" * 5000, "0x1f"]),
+    st.integers(min_value=-(10**60), max_value=10**60).map(str),
 )
 layer_specs = st.one_of(
     st.lists(st.integers(0, 30), min_size=1, max_size=3).map(lambda xs: ",".join(map(str, xs))),
@@ -81,6 +84,9 @@ json_values = st.recursive(
     st.one_of(
         st.none(), st.booleans(), st.integers(-3, 300), st.floats(min_value=1e-3, max_value=1e6), names,
         st.sampled_from([-1.5, 0.0, float("inf"), float("nan")]),
+        # Extremes (issue 11): past int64, huge, subnormal, the largest float.
+        st.sampled_from([2**63, -(2**63) - 1, 10**400, 5e-324, 1.7976931348623157e308, -0.0]),
+        st.integers(min_value=-(10**60), max_value=10**60),
     ),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(names, inner, max_size=3),
     max_leaves=8,
@@ -90,6 +96,13 @@ config_texts = st.one_of(
     lora_dicts.map(json.dumps).map(lambda text: (".json", text)),
     lora_dicts.map(lambda d: yaml.safe_dump(d, allow_unicode=True)).map(lambda text: (".yaml", text)),
     st.tuples(st.sampled_from([".json", ".yaml", ".yml", ".txt"]), garbage),
+    # Numbers only YAML can write (hex and octal have no digit limit), or that no parser can read.
+    st.tuples(
+        st.sampled_from([".yaml", ".json"]),
+        st.tuples(st.sampled_from(["r", "lora_alpha", "lora_dropout", "init_lora_weights", "x"]),
+                  st.sampled_from(["0x" + "f" * 5000, "0o" + "7" * 3000, "9" * 5000, "1e999", ".nan", "-.inf"]))
+        .map(lambda kv: f"{kv[0]}: {kv[1]}\n"),
+    ),
 )
 
 
@@ -168,3 +181,44 @@ def test_random_model_configs(cli, validate, tmp_path, config, targets, as_json)
     (tmp_path / "model" / "config.json").write_text(json.dumps(config), encoding="utf-8")
     args = [tmp_path / "model", "--targets", targets] + (["--format", "json"] if as_json else [])
     check_run(cli(*args), validate, as_json, None)
+
+
+#: Things that are not config files (issue 11): none may block, none may be a traceback.
+SPECIAL_FILES = ["fifo", "socket", "/dev/null", "/dev/zero", "directory", "empty", "symlink-loop", "dangling-link"]
+
+
+def _special_file(kind: str, path) -> str:
+    import socket
+
+    if kind.startswith("/dev/"):
+        return kind
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.bind(str(path))
+        sock.close()  # the socket file stays; nobody listens
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "symlink-loop":
+        path.symlink_to(path)
+    elif kind == "dangling-link":
+        path.symlink_to(path.parent / "nowhere")
+    return str(path)
+
+
+@FUZZ_SETTINGS
+@given(kind=st.sampled_from(SPECIAL_FILES), as_config=st.booleans(), name=st.sampled_from(["config.json", "l.yaml"]),
+       as_json=st.booleans())
+def test_special_files_never_block(cli, validate, tmp_path_factory, monkeypatch, kind, as_config, name, as_json):
+    from lora_audit import source
+
+    monkeypatch.setattr(source, "PIPE_SECONDS", 0.3)
+    path = _special_file(kind, tmp_path_factory.mktemp("special") / name)
+    args = [MODELS[2], "--config", path] if as_config else [path]
+    args += ["--format", "json"] if as_json else []
+    result = cli(*args)
+    check_run(result, validate, as_json, None)
+    assert result.code == 2, (kind, result.err)

@@ -33,6 +33,13 @@ AUDITS = {
         {"config_file": REL_LORA.parent / "axolotl" / "mistral-mixtral-mixtral.yml"},
         {},
     ),
+    # Names a config can hold that would break a PR comment or the terminal: newlines, pipes, links,
+    # mentions, HTML, backticks, a lone surrogate (issue 11, item 6).
+    "qwen-hostile-names": (
+        "Qwen/Qwen2.5-0.5B",
+        {"config_file": "fixtures/lora/hostile-names.json"},
+        {},
+    ),
     "hyperclovax-all-linear-saved": (
         "naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B",
         {"overrides": {"r": 16, "lora_alpha": 32, "target_modules": "all-linear",

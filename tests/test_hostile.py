@@ -72,6 +72,14 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
+def sparse(path: Path, size: int) -> Path:
+    """A file of ``size`` bytes that takes no disk space (and no time to write)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.truncate(size)
+    return path
+
+
 def model_dir(folder: Path, **changes) -> Path:
     """A copy of the tiny Qwen2 config.json with ``changes`` (a value of ... removes the key)."""
     config = {**TINY_QWEN_CONFIG, **changes}
@@ -116,7 +124,9 @@ BAD_INPUTS = [
     _case(lambda t: [write(t / "model.safetensors", b"\x00" * 16)], "weights-file", "weights file",
           id="weights-file-as-model"),
     _case(lambda t: [write(t / "config.json", b"\xff\xfe{}")], "config-unreadable", id="config-not-utf8"),
-    _case(lambda t: ["/dev/zero"], "config-unreadable", "larger than", id="endless-file-as-model"),
+    _case(lambda t: ["/dev/zero"], "config-unreadable", "character device", id="endless-file-as-model"),
+    _case(lambda t: [sparse(t / "config.json", 17 * 1024 * 1024)], "config-unreadable", "larger than 16 MB",
+          id="config-over-16-mb"),
     _case(lambda t: ["not a hub id!"], "invalid-model-id", id="invalid-hub-id"),
     _case(lambda t: ["someone/not-bundled"], "offline-not-cached", "HF_HUB_OFFLINE", id="offline-not-cached"),
     _case(lambda t: ["someone/not-bundled", "--offline"], "offline-not-cached", id="offline-flag-not-cached"),
@@ -241,14 +251,27 @@ def test_bad_input_is_one_line_exit_2_and_a_valid_error_document(cli, validate, 
     assert_bad_input(cli, validate, [str(a) for a in setup(tmp_path)], code, *fragments)
 
 
-def test_a_yaml_alias_bomb_gives_a_short_message(cli, validate, tmp_path):
-    """Eight levels of nine aliases are 86 million strings once expanded; the message quotes a few."""
+def _alias_bomb(field: str) -> str:
+    """Eight levels of nine aliases: 86 million strings once expanded, under ``field``."""
     levels = ['a: &a ["x", "x"]'] + [
         f"{b}: &{b} [{', '.join(['*' + a] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi", strict=True)
     ]
-    bomb = write(tmp_path / "bomb.yaml", "\n".join(levels) + "\nr: 8\ntarget_modules: *i\n")
-    line = assert_bad_input(cli, validate, [QWEN, "--config", bomb], "invalid-lora-value", "target_modules=")
+    return "\n".join(levels) + f"\nr: 8\n{field}: *i\n"
+
+
+@pytest.mark.parametrize("field", ["target_modules", "init_lora_weights", "an_unknown_field"])
+def test_a_yaml_alias_bomb_is_refused_before_it_is_built(cli, validate, tmp_path, field):
+    """The node budget holds for the whole document, whatever field the bomb sits under (issue 11, item 8)."""
+    bomb = write(tmp_path / "bomb.yaml", _alias_bomb(field))
+    started = time.monotonic()
+    line = assert_bad_input(cli, validate, [QWEN, "--config", bomb], "lora-config-too-large", "aliases expanded")
     assert len(line) < 500
+    assert time.monotonic() - started < 30  # two runs: counted on the node graph, never expanded
+
+
+def test_a_recursive_yaml_alias_is_refused(cli, validate, tmp_path):
+    config = write(tmp_path / "loop.yaml", "r: 8\ninit_lora_weights: &a [*a]\n")
+    assert_bad_input(cli, validate, [QWEN, "--config", config], "lora-config-too-large")
 
 
 @pytest.mark.parametrize(
@@ -732,3 +755,442 @@ def test_every_error_code_is_documented():
 
 def test_readme_links_the_errors_page():
     assert "(docs/errors.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- 8. issue 11: no hang, kill, leak or crash
+HUGE_HEX = "0x" + "f" * 5000  # YAML reads hex without Python's 4,300-digit limit: a 20,000-bit integer
+HUGE_DECIMAL = "9" * 5000  # past the limit: int() itself refuses it
+
+
+def _fifo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+def _socket(path: Path) -> Path:
+    import socket
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    _SOCKETS.append(server)  # kept open (and listening) for the test's duration
+    server.listen(1)
+    return path
+
+
+_SOCKETS: list = []
+
+
+def _junk_config(folder: Path) -> Path:
+    """A config.json of 600,000 small values (2 MB): under the byte cap, far over the value count."""
+    return model_dir(folder, junk=[[0, 1, 2, 3, 4, 5] for _ in range(100_000)])
+
+
+ISSUE_11_CASES = [
+    # Huge, tiny and unusable numbers, from every input.
+    _case(lambda t: [model_dir(t, hidden_size=10**30)], "config-malformed", "hidden_size is a 100-bit integer",
+          id="model-config-huge-int"),
+    _case(lambda t: [write(t / "config.json", '{"model_type": "qwen2", "vocab_size": ' + HUGE_DECIMAL + "}")],
+          "config-malformed", "4300", id="model-config-5000-digits"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.yaml", f"r: 8\nlora_alpha: {HUGE_HEX}\n")],
+          "invalid-lora-value", "lora_alpha is a 20000-bit integer", id="yaml-alpha-huge-hex"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.yaml", f"r: {HUGE_HEX}\n")], "invalid-lora-value", "r is a",
+          id="yaml-rank-huge-hex"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.yaml", f"r: 8\nlora_alpha: {HUGE_DECIMAL}\n")],
+          "invalid-lora-value", "cannot read", id="yaml-alpha-5000-digits"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"r": 8, "init_lora_weights": [' + HUGE_DECIMAL + "]}")],
+          "invalid-lora-value", id="json-5000-digits-in-any-field"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"r": 8, "x": {"y": [' + str(10**40) + "]}}")],
+          "invalid-lora-value", "x.y[0]", id="json-huge-int-in-unknown-field"),
+    _case(lambda t: [QWEN, write(t / "pyproject.toml", f"[tool.lora-audit]\noptions.LA018.max = {HUGE_HEX}\n")
+                     and "--targets", "q_proj"], "settings-invalid", "LA018.max", id="pyproject-huge-hex"),
+    _case(lambda t: [QWEN, write(t / "pyproject.toml", f"[tool.lora-audit]\nfail-on = {HUGE_DECIMAL}\n")
+                     and "--targets", "q_proj"], "settings-invalid", id="pyproject-5000-digits"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--alpha", "5e-324"], "invalid-lora-value", "underflows",
+          id="alpha-scaling-underflows"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--alpha-pattern", "q_proj=1e-310"], "invalid-lora-value",
+          "alpha_pattern[q_proj]", id="alpha-pattern-scaling-underflows"),
+    # Depth under any name, and configs whose size alone is the problem.
+    _case(lambda t: [model_dir(t, encoder_layers=100_000)], "too-many-layers", "encoder_layers=100000",
+          id="encoder-layers"),
+    _case(lambda t: [model_dir(t, text_config={"n_layer": 5000})], "too-many-layers", "text_config.n_layer=5000",
+          id="depth-in-a-sub-config"),
+    _case(lambda t: [model_dir(t, encoder_layers=1500, decoder_layers=1500)], "too-many-layers",
+          "3,002 layers in all", "GB", id="depth-summed-over-fields"),
+    _case(lambda t: [model_dir(t, depths=[1000, 1000, 1000])], "too-many-layers", "depths=3000",
+          id="swin-depths-list"),
+    _case(lambda t: [_junk_config(t)], "config-too-large", "500,000 values", id="config-of-junk"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--modules-to-save", ",".join(f"m{i}" for i in range(2000))],
+          "invalid-lora-value", "2,000 entries", id="modules-to-save-2000-entries"),
+    # Special files: nothing blocks, nothing is a traceback.
+    _case(lambda t: [_fifo(t / "model" / "config.json").parent], "config-unreadable", "named pipe",
+          id="fifo-as-config-json"),
+    _case(lambda t: [_fifo(t / "config.json")], "config-unreadable", "named pipe", id="fifo-as-model"),
+    _case(lambda t: [_socket(t / "config.json")], "config-unreadable", "socket", id="socket-as-model"),
+    _case(lambda t: [QWEN, "--config", "/dev/zero"], "lora-config-unreadable", "character device",
+          id="device-as-lora-config"),
+    _case(lambda t: [QWEN, "--config", _fifo(t / "l.json")], "lora-config-unreadable", "no complete config",
+          id="fifo-nobody-writes-as-lora-config"),
+    # Regexes that backtrack catastrophically, wherever PEFT would run them.
+    _case(lambda t: [QWEN, "--target-regex", "(.*.*)*x"], "regex-too-slow", "backtracks catastrophically",
+          "'(.*.*)*'", id="target-regex"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--rank-pattern", "(.*.*)*x=4"], "regex-too-slow", "rank_pattern",
+          id="rank-pattern-key"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--alpha-pattern", "((.*)*)*y=4"], "regex-too-slow",
+          "alpha_pattern", id="alpha-pattern-key"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"target_modules": ["q_proj"], '
+                                                          '"exclude_modules": "(.*.*)*x"}')],
+          "regex-too-slow", "exclude_modules", id="exclude-modules-string"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--modules-to-save", "(.*.*)*x"], "regex-too-slow",
+          "modules_to_save", id="modules-to-save-entry"),
+    # --json naming one of the run's own inputs.
+    _case(lambda t: [model_dir(t / "m"), "--json", t / "m" / "config.json"], "json-is-input", "overwrite",
+          id="json-is-the-model-config"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"r": 8}'), "--json", t / "l.json"], "json-is-input",
+          id="json-is-the-lora-config"),
+    _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"r": 0}'), "--json",
+                     (t / "link.json").symlink_to(t / "l.json") or t / "link.json"], "json-is-input",
+          id="json-is-a-symlink-to-an-input-on-a-failing-run"),
+    _case(lambda t: [QWEN, "--targets", "q_proj", "--json", write(t / "pyproject.toml", "")], "json-is-input",
+          id="json-is-the-settings-file"),
+]
+
+
+@pytest.fixture
+def short_limits(monkeypatch):
+    """The regex and pipe limits, shortened so each case takes a moment (the defaults are tested below)."""
+    from lora_audit import regex_guard, source
+
+    monkeypatch.setattr(regex_guard, "TIME_LIMIT", 0.5)
+    monkeypatch.setattr(source, "PIPE_SECONDS", 0.5)
+
+
+@pytest.mark.parametrize("setup, code, fragments", ISSUE_11_CASES)
+def test_issue_11_hostile_input_is_exit_2_and_one_line(cli, validate, tmp_path, short_limits, setup, code, fragments):
+    args = [str(a) for a in setup(tmp_path)]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if stat.S_ISREG(os.lstat(p).st_mode)}
+    assert_bad_input(cli, validate, args, code, *fragments)
+    for path, content in before.items():  # with --json naming an input, even a failed run leaves it alone
+        assert path.read_bytes() == content, f"{path} was changed"
+
+
+@pytest.mark.parametrize("setup, code, fragments", ISSUE_11_CASES)
+def test_issue_11_hostile_input_raises_audit_error_in_the_api(tmp_path, monkeypatch, short_limits, setup, code,
+                                                              fragments):
+    """The same inputs through lora_audit.audit: every failure is an AuditError with the same code."""
+    from lora_audit.cli import _overrides, audit_command
+
+    args = [str(a) for a in setup(tmp_path)]
+    if "--json" in args or code == "settings-invalid":
+        pytest.skip("a command-line matter: the API writes no file and reads no pyproject.toml")
+    context = audit_command.make_context("lora-audit", args)
+    opts = context.params
+    with pytest.raises(lora_audit.AuditError) as info:
+        lora_audit.audit(opts["model"], config_file=opts["config_file"], overrides=_overrides(opts))
+    assert info.value.code == code
+
+
+def test_slow_regexes_and_huge_depths_fail_in_seconds_at_the_default_limits(cli, tmp_path):
+    """Not at the budget: the regex trial and the depth check come before PEFT and before building."""
+    cases = [
+        [QWEN, "--target-regex", "(.*.*)*x"],
+        [model_dir(tmp_path / "deep", encoder_layers=100_000)],
+        [model_dir(tmp_path / "wide", encoder_layers=1500, decoder_layers=1500), "--targets", "all-linear"],
+    ]
+    for args in cases:
+        started = time.monotonic()
+        result = cli(*args)
+        assert result.code == 2, result.err
+        assert time.monotonic() - started < 10, (args, time.monotonic() - started)
+
+
+def test_the_budget_stops_a_run_that_is_too_slow(cli, validate, monkeypatch):
+    """The backstop: past --timeout (or LORA_AUDIT_TIMEOUT), exit 2 naming the budget and how to raise it."""
+    import peft
+
+    def slow_get_peft_model(*args, **kwargs):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # Python code: the budget's signal interrupts it
+            pass
+        raise AssertionError("the budget did not stop the run")
+
+    monkeypatch.setattr(peft, "get_peft_model", slow_get_peft_model)
+    started = time.monotonic()
+    line = assert_bad_input(cli, validate, [QWEN, "--targets", "q_proj", "--timeout", "1"], "budget-exceeded",
+                            "1 s budget", "--timeout")
+    assert time.monotonic() - started < 20
+    assert "LORA_AUDIT_TIMEOUT" in line
+    monkeypatch.setenv("LORA_AUDIT_TIMEOUT", "1")
+    assert_bad_input(cli, validate, [QWEN, "--targets", "q_proj"], "budget-exceeded")
+
+
+def test_the_memory_budget(cli, validate, monkeypatch):
+    monkeypatch.setenv("LORA_AUDIT_MAX_MEMORY_GB", "0.001")  # 1 MB: any audit is over it
+    assert_bad_input(cli, validate, [QWEN, "--targets", "q_proj"], "budget-exceeded", "memory budget",
+                     "LORA_AUDIT_MAX_MEMORY_GB")
+
+
+@pytest.mark.parametrize(
+    "variable, value, code",
+    [
+        ("LORA_AUDIT_TIMEOUT", "soon", "usage"),
+        ("LORA_AUDIT_TIMEOUT", "-1", "usage"),
+        ("LORA_AUDIT_MAX_MEMORY_GB", "nan", "usage"),
+        ("HF_HUB_ETAG_TIMEOUT", "ten", "hub-environment"),
+        ("HF_HUB_DOWNLOAD_TIMEOUT", "1.5", "hub-environment"),
+        ("LORA_AUDIT_HUB_DEADLINE", "0", "hub-environment"),
+    ],
+)
+def test_bad_environment_variables_are_named(cli, validate, monkeypatch, variable, value, code):
+    monkeypatch.setenv(variable, value)
+    assert_bad_input(cli, validate, [QWEN, "--targets", "q_proj"], code, variable)
+
+
+def test_a_bad_hub_variable_is_named_before_huggingface_hub_imports(tmp_path):
+    """In a fresh process, huggingface_hub would fail inside its own import with a ValueError."""
+    env = {**os.environ, "HF_HUB_ETAG_TIMEOUT": "ten", "LORA_AUDIT_NO_PROGRESS": "1"}
+    out = subprocess.run([sys.executable, "-m", "lora_audit", QWEN, "--targets", "q_proj", "--format", "json"],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.count("\n") == 1 and "HF_HUB_ETAG_TIMEOUT" in out.stderr
+    assert json.loads(out.stdout)["error"]["code"] == "hub-environment"
+
+
+def test_an_unwritable_hub_cache_is_named(cli, validate, fake_hub, monkeypatch, tmp_path):
+    import huggingface_hub.constants as hub_constants
+
+    fake_hub.add("someone/tiny", TINY_QWEN_CONFIG)
+    not_a_dir = write(tmp_path / "file", "x")
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(not_a_dir / "hub"))
+    assert_bad_input(cli, validate, ["someone/tiny"], "hub-cache-unwritable", "HF_HOME")
+
+
+def test_a_directory_that_cannot_be_read_is_permission_denied(cli, validate, tmp_path, monkeypatch):
+    """Tests run as root here, where chmod denies nothing: the OS's answer is simulated."""
+    from lora_audit import source
+
+    model = model_dir(tmp_path / "model")
+    real_stat = os.stat
+
+    def denied(path, *args, **kwargs):  # as after chmod 000 on the directory: its entries cannot be looked at
+        if str(path).startswith(str(model) + os.sep):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(source.os, "stat", denied)
+    assert_bad_input(cli, validate, [model], "config-unreadable", "permission denied")
+    assert_bad_input(cli, validate, [model / "config.json"], "config-unreadable", "permission denied")
+
+
+def test_a_pipe_that_delivers_is_read(cli, tmp_path):
+    fifo = _fifo(tmp_path / "lora.json")
+    writer = threading.Thread(target=lambda: fifo.write_text('{"r": 4, "target_modules": ["q_proj"]}'), daemon=True)
+    writer.start()
+    result = cli(QWEN, "--config", fifo, "--format", "json")
+    assert result.code == 0, result.err
+    assert result.json()["lora_config"]["r"] == 4
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("scipy") is not None, reason="scipy is installed")
+def test_an_init_that_needs_a_missing_package(cli, validate, tmp_path):
+    config = write(tmp_path / "l.yaml", "r: 8\ntarget_modules: [q_proj]\ninit_lora_weights: loftq\n")
+    assert_bad_input(cli, validate, [QWEN, "--config", config], "missing-dependency", "scipy")
+
+
+# ----- the internal-error guard
+@pytest.mark.parametrize("fault", [ZeroDivisionError("float division by zero"), RecursionError("deep"), KeyError("x")])
+def test_an_internal_error_is_exit_2_one_line_and_asks_for_a_report(cli, validate, monkeypatch, fault):
+    from lora_audit import check
+
+    def broken(*args, **kwargs):
+        raise fault
+
+    monkeypatch.setattr(check, "run_rules", broken)
+    monkeypatch.setattr("lora_audit.pipeline.run_rules", broken)
+    line = assert_bad_input(cli, validate, [QWEN, "--targets", "q_proj"], "internal-error", "internal error",
+                            type(fault).__name__, "report")
+    assert "--debug" in line
+    debug = cli(QWEN, "--targets", "q_proj", "--debug")
+    assert debug.code == 2
+    assert "Traceback" in debug.err and debug.err.splitlines()[-1] == line
+    with pytest.raises(lora_audit.AuditError) as info:
+        lora_audit.audit(QWEN, {"target_modules": ["q_proj"]})
+    assert info.value.code == "internal-error" and info.value.__cause__ is fault
+
+
+def test_an_internal_error_in_a_renderer_is_exit_2(cli, validate, monkeypatch):
+    from lora_audit.render import markdown
+
+    monkeypatch.setattr(markdown, "render_markdown", lambda report: 1 / 0)
+    result = cli(QWEN, "--targets", "q_proj", "--format", "markdown")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.splitlines() == [result.err.strip()] and "internal-error" not in result.out
+
+
+# ----- the hub: offline means offline, and every request has a deadline
+def _detr_with_a_hub_backbone(folder: Path) -> Path:
+    """A DETR config whose backbone is a hub id: transformers asks the hub about it while loading the config."""
+    config = transformers.DetrConfig().to_dict()
+    config.update(backbone="someone/resnet-backbone", backbone_config=None, use_timm_backbone=False,
+                  use_pretrained_backbone=False)
+    write(folder / "config.json", json.dumps(config))
+    return folder
+
+
+def test_offline_flag_stops_transformers_fetching_what_a_config_names(cli, validate, fake_hub, tmp_path):
+    model = _detr_with_a_hub_backbone(tmp_path / "detr")
+    cli(model, "--targets", "q_proj")
+    assert any("resnet-backbone" in path for _, path in fake_hub.requests), "the case no longer reaches the hub"
+    fake_hub.requests.clear()
+    assert_bad_input(cli, validate, [model, "--targets", "q_proj", "--offline"], "offline-not-cached",
+                     "another hub repository")
+    assert fake_hub.requests == []
+
+
+def test_offline_in_the_api_stops_transformers_fetching_and_is_restored(fake_hub, tmp_path):
+    import huggingface_hub.constants as hub_constants
+
+    model = _detr_with_a_hub_backbone(tmp_path / "detr")
+    with pytest.raises(lora_audit.AuditError) as info:
+        lora_audit.audit(model, {"target_modules": ["q_proj"]}, offline=True)
+    assert info.value.code == "offline-not-cached"
+    assert fake_hub.requests == []
+    assert hub_constants.HF_HUB_OFFLINE is False and os.environ["HF_HUB_OFFLINE"] == "0"
+
+
+@pytest.mark.parametrize("behaviour", ["never answers", "trickles a byte every half second"])
+def test_a_hub_request_has_a_total_deadline(cli, validate, fake_hub, monkeypatch, behaviour):
+    if behaviour == "never answers":
+        fake_hub.stall_seconds = 60
+    else:
+        fake_hub.trickle_seconds = 0.5  # never 1 s without a byte: the per-read timeout never trips
+    monkeypatch.setenv("HF_HUB_ETAG_TIMEOUT", "1")
+    monkeypatch.setenv("LORA_AUDIT_HUB_DEADLINE", "2")
+    started = time.monotonic()
+    result = cli(QWEN, "--targets", "q_proj", "--format", "json")
+    assert result.code == 0, result.err
+    assert validate(result.out)["model"]["source_kind"] == "catalogue"  # the bundled copy, as when unreachable
+    assert_bad_input(cli, validate, ["someone/not-bundled"], "hub-unreachable")
+    assert time.monotonic() - started < 15, "three runs, each bounded by the 2-second deadline"
+
+
+@pytest.mark.parametrize("status", [403, 404])
+def test_a_mirror_that_refuses_a_bundled_model_falls_back_to_the_catalogue(cli, validate, fake_hub, status):
+    fake_hub.fail_with = status
+    result = cli(QWEN, "--targets", "q_proj", "--format", "json")
+    assert result.code == 0, result.err
+    assert validate(result.out)["model"]["source_kind"] == "catalogue"
+
+
+def test_a_bundled_model_missing_on_a_mirror_falls_back_to_the_catalogue(cli, validate, fake_hub):
+    result = cli(QWEN, "--targets", "q_proj", "--format", "json")  # the fake hub has no such repository
+    assert result.code == 0, result.err
+    assert validate(result.out)["model"]["source_kind"] == "catalogue"
+    assert_bad_input(cli, validate, ["someone/not-bundled"], "model-not-found")
+
+
+# ----- --json PATH
+def test_json_path_through_a_symlink_is_replaced_atomically(cli, validate, tmp_path, monkeypatch):
+    real = write(tmp_path / "reports" / "real.json", "old " * 10_000)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    from lora_audit.render import json_report
+
+    replaced = []
+    real_replace = os.replace
+    monkeypatch.setattr(json_report.os, "replace", lambda a, b: (replaced.append((a, b)), real_replace(a, b)))
+    assert cli(QWEN, "--targets", "q_proj", "--json", link).code == 0
+    assert link.is_symlink() and validate(strict_json(real.read_text()))["ok"]
+    assert [Path(b) for _, b in replaced] == [real.resolve()]
+    assert Path(replaced[0][0]).parent == real.resolve().parent
+    assert sorted(p.name for p in real.parent.iterdir()) == ["real.json"]
+
+
+def test_json_path_with_a_name_near_the_file_system_limit(cli, validate, tmp_path):
+    path = tmp_path / ("r" * 250 + ".json")  # 255 bytes: the longest name most file systems allow
+    assert cli(QWEN, "--targets", "q_proj", "--json", path).code == 0
+    validate(strict_json(path.read_text()))
+
+
+def test_json_temp_file_is_removed_on_sigterm(cli, tmp_path, monkeypatch):
+    """A cancelled CI job sends SIGTERM: the half-written temp file must not stay behind."""
+    from lora_audit.render import json_report
+
+    path = write(tmp_path / "out" / "report.json", "yesterday")
+
+    def fsync_then_terminated(fd):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(1)  # the handler runs here
+
+    monkeypatch.setattr(json_report.os, "fsync", fsync_then_terminated)
+    result = cli(QWEN, "--targets", "q_proj", "--json", path)
+    assert result.code == 128 + signal.SIGTERM
+    assert [p.name for p in path.parent.iterdir()] == ["report.json"]
+    assert path.read_text() == "yesterday"
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+# ----- output streams: the exit code is the audit's, whatever happens to them
+_STREAM_CASES = {
+    "stdout closed": ">&-",
+    "stderr closed": "2>&-",
+    "stdout is /dev/full": ">/dev/full",
+    "stdout is a pipe nobody reads": "| true",
+    "stdout piped into head": "| head -c 10",
+}
+
+
+def _stream_script(command: str, redirect: str, err: Path, fd: int) -> str:
+    if redirect.startswith("|"):
+        return f"{command} 2>>{err} {redirect}; echo \"rc=${{PIPESTATUS[0]}}\" >&{fd}"
+    if redirect == "2>&-":
+        return f"{command} >/dev/null 2>&-; echo \"rc=$?\" >&{fd}"
+    return f"{command} 2>>{err} {redirect}; echo \"rc=$?\" >&{fd}"
+
+
+@pytest.mark.parametrize(
+    "redirect, args, expected",
+    [pytest.param(redirect, ["-r", "0"], 2, id=f"bad-input, {name}") for name, redirect in _STREAM_CASES.items()]
+    + [pytest.param("| head -c 10", ["--targets", "q_proj,nope"], 1, id="findings, stdout piped into head"),
+       pytest.param(">/dev/full", ["--targets", "q_proj"], 0, id="ok, stdout is /dev/full")],
+)
+def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expected):
+    import shlex
+
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "lora_audit", QWEN, *args, "--format", "json"])
+    err = tmp_path / "err"
+    with open(tmp_path / "rc", "w") as status:
+        subprocess.run(["bash", "-c", _stream_script(command, redirect, err, status.fileno())],
+                       pass_fds=(status.fileno(),), cwd=tmp_path, timeout=300,
+                       env={**os.environ, "LORA_AUDIT_NO_PROGRESS": "1"},
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert (tmp_path / "rc").read_text().strip() == f"rc={expected}"
+    text = err.read_text() if err.exists() else ""
+    assert "Traceback" not in text and "Exception ignored" not in text, text
+    if redirect != "2>&-" and expected == 2:
+        assert text.startswith("lora-audit: error: r=0"), text
+    if redirect == ">/dev/full" and expected == 0:
+        assert "could not be written to stdout: No space left on device" in text
+
+
+def test_the_budget_reports_itself_when_the_main_thread_cannot_be_interrupted(monkeypatch):
+    """Inside C code that does not return (here libc's usleep through ctypes, which releases the GIL) no
+    signal handler runs: after a grace period the watcher reports the error itself (the console script
+    then exits 2) instead of waiting for the C code."""
+    import ctypes
+
+    from lora_audit import budget
+
+    libc = ctypes.CDLL(None)
+    reported: list = []
+    monkeypatch.setattr(budget, "GRACE_SECONDS", 0.3)
+    budget.set_hard_exit(reported.append)
+    try:
+        started = time.monotonic()
+        with pytest.raises(lora_audit.AuditError) as info, budget.limits(timeout=0.2, poll=0.05):
+            while time.monotonic() - started < 10 and not reported:
+                libc.usleep(1_500_000)
+    finally:
+        budget.set_hard_exit(None)
+    assert [error.code for error in reported] == ["budget-exceeded"]
+    assert info.value.code == "budget-exceeded"

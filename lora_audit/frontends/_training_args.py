@@ -8,7 +8,9 @@ The installed transformers' ``Seq2SeqTrainingArguments`` fields, plus the ones t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 #: TrainingArguments fields of transformers 4.57.1 that transformers 5 no longer has.
 REMOVED_IN_TRANSFORMERS_5 = frozenset({
@@ -27,3 +29,19 @@ def training_argument_names() -> frozenset[str]:
     from transformers import Seq2SeqTrainingArguments
 
     return frozenset(f.name for f in dataclasses.fields(Seq2SeqTrainingArguments)) | REMOVED_IN_TRANSFORMERS_5
+
+
+def known_keys_getattr(read_keys: frozenset[str], own_keys: frozenset[str]) -> Callable[[str], Any]:
+    """A front-end module's ``__getattr__`` that gives ``KNOWN_KEYS`` on first use.
+
+    ``KNOWN_KEYS`` (every key the framework accepts: the keys read into the LoraConfig, the framework's
+    own, and transformers' training arguments) is computed lazily, so importing the registry does not
+    import transformers' trainer.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name == "KNOWN_KEYS":
+            return read_keys | own_keys | training_argument_names()
+        raise AttributeError(name)
+
+    return __getattr__

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditError
 from . import Expansion, Translation
+from ._training_args import known_keys_getattr
 
 if TYPE_CHECKING:
     from ..build import BuiltModel
@@ -208,19 +209,7 @@ LORA_KEYS = (*FIELD_KEYS.values(), "pissa_iter", "finetuning_type", "freeze_visi
              "freeze_multi_modal_projector", "freeze_language_model", "quantization_bit")
 
 
-def framework_keys() -> frozenset[str]:
-    """Keys LLaMA-Factory accepts that do not change the LoraConfig (its own, and transformers' training arguments)."""
-    from ._training_args import training_argument_names
-
-    return _FRAMEWORK_KEYS | training_argument_names()
-
-
-def __getattr__(name: str) -> Any:
-    # KNOWN_KEYS (every key LLaMA-Factory accepts) includes transformers' training arguments: computed on first
-    # use, so importing the registry does not import transformers' trainer.
-    if name == "KNOWN_KEYS":
-        return _READ_KEYS | framework_keys()
-    raise AttributeError(name)
+__getattr__ = known_keys_getattr(_READ_KEYS, _FRAMEWORK_KEYS)
 
 
 def split_arg(value: Any) -> Any:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditError
 from . import Expansion, Translation
+from ._training_args import known_keys_getattr
 
 if TYPE_CHECKING:
     from ..loading import LoadedFile
@@ -107,19 +108,7 @@ FIELD_KEYS = {
 LORA_KEYS = (*FIELD_KEYS.values(), "use_peft", "load_in_4bit", "load_in_8bit")
 
 
-def framework_keys() -> frozenset[str]:
-    """Keys TRL's commands accept that do not change the LoraConfig (its own, and transformers' TrainingArguments)."""
-    from ._training_args import training_argument_names
-
-    return _FRAMEWORK_KEYS | training_argument_names()
-
-
-def __getattr__(name: str) -> Any:
-    # KNOWN_KEYS (every key TRL accepts) includes transformers' training arguments: computed on first use, so
-    # importing the registry does not import transformers' trainer.
-    if name == "KNOWN_KEYS":
-        return _READ_KEYS | framework_keys()
-    raise AttributeError(name)
+__getattr__ = known_keys_getattr(_READ_KEYS, _FRAMEWORK_KEYS)
 
 
 def translate(loaded: LoadedFile) -> Translation:

@@ -24,24 +24,26 @@ def dumps(document: dict[str, Any]) -> str:
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename: readers never see half a file.
 
-    Only a regular file (or a new one) is replaced that way. Anything else (/dev/stdout, a FIFO, a
-    symlink) is written through: renaming over /dev/null as root would replace the device itself.
+    A symlink is followed first: the temporary file goes beside the file it points to, and the
+    rename replaces that file, so the link stays a link and its readers still see whole files. Only a
+    regular file (or a new one) is replaced that way. Anything else (/dev/stdout, a FIFO) is written
+    through: renaming over /dev/null as root would replace the device itself. The temporary name has a
+    fixed length, so a target name near the file system's limit still works.
     """
-    target = Path(path)
+    target = Path(os.path.realpath(path))
     try:
-        regular = stat.S_ISREG(os.lstat(target).st_mode)
+        regular = stat.S_ISREG(os.stat(target).st_mode)
     except FileNotFoundError:
         regular = True
     if not regular:
         with open(target, "w", encoding="utf-8") as handle:
             handle.write(text)
         return
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
+    fd, tmp = tempfile.mkstemp(prefix=".lora-audit-", suffix=".tmp", dir=target.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

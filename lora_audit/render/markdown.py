@@ -1,10 +1,19 @@
-"""GitHub-flavoured markdown (tabulate), for PR comments and CI step summaries."""
+"""GitHub-flavoured markdown (tabulate), for PR comments and CI step summaries.
+
+Every string from the config or the model (names, patterns, messages that quote them) lands in a
+PR comment: it goes through :func:`_code` (a code span) or :func:`_text` (escaped prose), so a name
+cannot break a table row (newlines, pipes), end a code span (backticks), or become a link, an
+image, HTML or an ``@mention`` that notifies someone.
+"""
 
 from __future__ import annotations
+
+import re
 
 from tabulate import tabulate
 
 from ..report import Report
+from ..streams import escape_surrogates
 from . import _common as c
 
 
@@ -12,12 +21,12 @@ def render_markdown(report: Report) -> str:
     m = report.model
     p = report.params
     out = [
-        f"## lora-audit: `{m.name}`",
+        f"## lora-audit: {_code(m.name)}",
         "",
-        f"**{m.class_name}** (`{m.model_type}`{c.library_text(report)}, {c.n(m.base_params)} parameters) · "
-        f"source: {m.source}",
+        f"**{_text(m.class_name)}** ({_code(m.model_type)}{c.library_text(report)}, {c.n(m.base_params)} "
+        f"parameters) · source: {_text(m.source)}",
         "",
-        f"LoRA: `{c.lora_summary(report)}`",
+        f"LoRA: {_code(c.lora_summary(report))}",
         "",
         *_config_source(report),
         *(["Answered from the result cache (same inputs and versions).", ""] if report.from_cache else []),
@@ -50,10 +59,11 @@ def render_markdown(report: Report) -> str:
         _table(
             [
                 [
-                    f"`{label}`",
+                    _code(label),
                     t.matched,
-                    _code(c.summarize(t.modules)) + (f" (resolved: {', '.join(t.resolved)})" if t.resolved else ""),
-                    c.types_text(t.types),
+                    _code(c.summarize(t.modules))
+                    + (f" (resolved: {_text(', '.join(t.resolved))})" if t.resolved else ""),
+                    _text(c.types_text(t.types)),
                 ]
                 for label, t in c.target_rows(report)
             ],
@@ -67,7 +77,7 @@ def render_markdown(report: Report) -> str:
             "### modules_to_save",
             "",
             _table(
-                [[f"`{s.pattern}`", s.matched, _code(c.summarize(s.modules)), c.n(s.params)]
+                [[_code(s.pattern), s.matched, _code(c.summarize(s.modules)), c.n(s.params)]
                  for s in report.modules_to_save],
                 ["entry", "matched", "modules", "params"],
                 ("left", "right", "left", "right"),
@@ -77,8 +87,8 @@ def render_markdown(report: Report) -> str:
     if report.adapted_modules:
         rows = [
             [
-                f"`{g.label}`" + (f" x{g.count}" if g.count > 1 else "") + c.kind_note(g.row),
-                g.row.kind, c.in_text(g.row), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
+                _code(g.label) + (f" x{g.count}" if g.count > 1 else "") + _text(c.kind_note(g.row)),
+                _text(g.row.kind), c.in_text(g.row), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
                 c.n(g.row.lora_params), c.n(g.row.dense_params), c.ratio(g.row.ratio),
             ]
             for g in c.grouped_rows(report)
@@ -105,9 +115,9 @@ def render_markdown(report: Report) -> str:
                 [
                     [
                         f"{c.ICONS[f.severity]} {f.severity}" + (" (suppressed)" if f.suppressed else ""),
-                        f.code, f"`{f.subject}`" + (f" ({c.location_text(f.location)})" if f.location else ""),
-                        f.message,
-                        f.hint + (f" — suppressed: {f.suppression_reason}" if f.suppressed else ""),
+                        f.code, _code(f.subject) + (f" ({_text(c.location_text(f.location))})" if f.location else ""),
+                        _text(f.message),
+                        _text(f.hint + (f" — suppressed: {f.suppression_reason}" if f.suppressed else "")),
                     ]
                     for f in report.findings
                 ],
@@ -117,20 +127,49 @@ def render_markdown(report: Report) -> str:
         )
     else:
         out.append("None.")
-    return "\n".join(out) + "\n"
+    return escape_surrogates("\n".join(out) + "\n")
+
+
+def _one_line(text: str) -> str:
+    # A newline would end the table row (or the heading): show it, do not obey it.
+    return " ".join(str(text).replace("\r\n", "\n").replace("\r", "\n").split("\n"))
 
 
 def _config_source(report: Report) -> list[str]:
     lines = c.config_source_lines(report)
     if not lines:
         return []
-    return [f"Config: `{lines[0]}`", "", *[f"- `{line.strip()}`" for line in lines[1:]], *([""] if lines[1:] else [])]
+    return [f"Config: {_code(lines[0])}", "", *[f"- {_code(line.strip())}" for line in lines[1:]],
+            *([""] if lines[1:] else [])]
 
 
 def _code(text: str) -> str:
-    return "-" if text == "-" else f"`{text}`"
+    """``text`` as one inline code span: no markdown inside it is rendered (links, mentions, emphasis)."""
+    text = _one_line(text)
+    if text == "-":
+        return "-"
+    # A span is fenced by more backticks than it contains in a row (CommonMark), padded when it starts
+    # or ends with one.
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+#: Characters that start markdown constructs a config string must not produce in prose.
+#: (Emphasis and backticks are left alone: the hints use code spans on purpose, and neither can link.)
+_MARKDOWN_SPECIAL = re.compile(r"([\\\[\]<>])")
+
+
+def _text(text: str) -> str:
+    """Prose with markdown neutralised: escaped punctuation, no autolinks, no @mentions."""
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _one_line(text))
+    # GitHub links bare URLs and notifies @names; a zero-width joiner inside keeps the text readable.
+    text = text.replace("@", "@\u2060").replace("://", ":\u2060//").replace("www.", "www\u2060.")
+    return text
 
 
 def _table(rows: list[list[object]], headers: list[str], align: tuple[str, ...]) -> str:
-    escaped = [[str(cell).replace("|", "\\|") for cell in row] for row in rows]
+    # Surrogates escaped before tabulate measures the cells, or the columns would not line up.
+    escaped = [[escape_surrogates(str(cell)).replace("|", "\\|") for cell in row] for row in rows]
     return tabulate(escaped, headers=headers, tablefmt="github", colalign=align, disable_numparse=True)

@@ -19,6 +19,7 @@ from rich.tree import Tree
 
 from ..naming import leaf
 from ..report import Report
+from ..streams import escape_surrogates
 from . import _common as c
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -30,6 +31,15 @@ def render_terminal(
     """Print the report; ``plain`` (default: the console is not a terminal) never breaks a word."""
     if plain is None:
         plain = not console.is_terminal
+    # Rendered whole, then written once with lone surrogates escaped: a name from a config file such as
+    # "\ud800" cannot be encoded, and must not stop the report halfway.
+    with console.capture() as captured:
+        _render(report, console, tree, coverage, plain)
+    console.file.write(escape_surrogates(captured.get()))
+    console.file.flush()
+
+
+def _render(report: Report, console: Console, tree: bool, coverage: bool, plain: bool) -> None:
     show = (lambda item: _print_whole(console, item)) if plain else console.print
     if plain:
         console.print(_header(report), soft_wrap=True)
