@@ -9,7 +9,6 @@ with it, when ``$GITHUB_STEP_SUMMARY`` names a file, the markdown report is appe
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from . import streams
@@ -86,4 +85,4 @@ def append_summary(path: str, markdown: str) -> None:
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(markdown + "\n")
     except OSError as exc:
-        print(f"lora-audit: warning: cannot append to ${SUMMARY_ENV} ({path}): {exc.strerror}", file=sys.stderr)
+        streams.write_err(f"lora-audit: warning: cannot append to ${SUMMARY_ENV} ({path}): {exc.strerror}\n")

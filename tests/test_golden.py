@@ -142,12 +142,15 @@ def test_log_rendering_at_the_default_width(name):
     check_golden(f"{name}.log.txt", text)
     words = text.split()
     for m in report.targets + report.modules_to_save:
-        assert m.pattern in words or f"{m.pattern}:" in words or any(m.pattern in w for w in words)
+        if m.pattern.isprintable() and not any(ch.isspace() for ch in m.pattern):  # hostile names aside
+            assert any(m.pattern in w for w in words), m.pattern
     for row in report.adapted_modules:
         leaf = row.name.rsplit(".", 1)[-1]
         assert any(leaf in w for w in words), leaf
     for f in report.findings:
-        assert f"{f.code}" in words and f"{f.subject}:" in words
+        assert f.code in words
+        if f.subject.isprintable() and not any(ch.isspace() for ch in f.subject):
+            assert f"{f.subject}:" in words, f.subject
 
 
 def test_cli_log_output_is_the_golden(cli, monkeypatch):
