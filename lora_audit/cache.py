@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import typing
 from collections.abc import Callable
 from importlib import metadata
@@ -165,8 +166,6 @@ def load(key: str) -> Report | None:
 
 def store(key: str, report: Report) -> None:
     """Save the report's facts (not its findings); a cache that cannot be written is simply not used."""
-    from .render.json_report import write_atomic
-
     facts = report.to_dict()
     facts["findings"] = []
     facts["from_cache"] = False
@@ -175,8 +174,22 @@ def store(key: str, report: Report) -> None:
              "payload": payload}
     with contextlib.suppress(OSError, ValueError):
         cache_dir().mkdir(parents=True, exist_ok=True)
-        write_atomic(entry_path(key), json.dumps(entry))
+        _write_entry(entry_path(key), json.dumps(entry))
         _prune()
+
+
+def _write_entry(path: Path, text: str) -> None:
+    """A temporary file, then a rename: readers never see half an entry. No fsync: an entry lost in a
+    crash is a miss, and a damaged one fails its checksum."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _prune() -> None:
