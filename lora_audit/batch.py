@@ -143,10 +143,13 @@ def run_audit(
     if not (use_cache and adapter is None and component is None and cache.enabled()
             and isinstance(model, (str, os.PathLike))):
         return _pipeline(model, **kwargs)
+    # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
+    from . import network
     from .source import resolve_model_source
 
-    # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
-    source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
+    network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used
+    with network.offline_mode(offline):
+        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
     flags = {"overrides": overrides, "revision": revision, "task_type": task_type, "model_class": model_class,
              "trust_remote_code": trust_remote_code}
     report, hit = cache.cached(source, config_file, flags, lambda: _pipeline(source, **kwargs))
