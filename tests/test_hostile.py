@@ -926,7 +926,7 @@ def test_the_budget_stops_a_run_that_is_too_slow(cli, validate, monkeypatch):
 
 def test_the_memory_budget(cli, validate, monkeypatch):
     monkeypatch.setenv("LORA_AUDIT_MAX_MEMORY_GB", "0.001")  # 1 MB: any audit is over it
-    assert_bad_input(cli, validate, [QWEN, "--targets", "q_proj"], "budget-exceeded", "memory budget",
+    assert_bad_input(cli, validate, [QWEN, "--targets", "q_proj", "--no-cache"], "budget-exceeded", "memory budget",
                      "LORA_AUDIT_MAX_MEMORY_GB")
 
 
