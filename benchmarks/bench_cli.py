@@ -9,6 +9,11 @@ audit runs alternate, and each case's ratio is the median audit time over the me
 runs made beside it, so a machine that slows down mid-run does not skew one case. Targets: every
 audit within 1.3x of the floor and under 1 GB peak RSS. Prints a table; exit code 1 if a target
 is missed.
+
+Two more rows, measured the same way: `lora-audit check` auditing the CHECK_PAIRS in one process
+(target: the floor x 1.3 plus at most 1 s per pair), and a repeated audit answered from the result
+cache (target: under 0.5 s wall; no torch, transformers or peft import). Cold audits run with
+--no-cache; the cache lives in a temporary folder, never the user's.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import sys
 import tempfile
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = [
     ("Qwen/Qwen2.5-0.5B", "0.49B", ["--targets", "q_proj,k_proj,v_proj,o_proj"]),
     ("Qwen/Qwen2.5-0.5B", "0.49B", ["--targets", "all-linear"]),
@@ -36,6 +42,16 @@ CASES = [
     ("black-forest-labs/FLUX.1-dev", "11.9B", ["--targets", "to_k,to_q,to_v,to_out.0,to_add_out,ff.net.0.proj",
                                                "-r", "16"]),
 ]
+#: `lora-audit check` on five pairs declared in a temporary pyproject.toml: (model, LoraConfig fields).
+CHECK_PAIRS = [
+    ("Qwen/Qwen2.5-0.5B", {"target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]}),
+    ("Qwen/Qwen2.5-0.5B", {"target_modules": "all-linear"}),
+    ("meta-llama/Meta-Llama-3-8B", {"target_modules": "all-linear", "r": 16}),
+    ("mistralai/Mistral-7B-v0.1", {"target_modules": ["q_proj", "v_proj"]}),
+    ("google/gemma-2-2b", {"target_modules": "all-linear"}),
+]
+CHECK_PER_PAIR_S = 1.0
+CACHE_HIT_TARGET_S = 0.5
 #: Saved-adapter audits: (base, size, LoraConfig fields of the adapter generated for it). The adapter's
 #: keys and shapes come from PEFT itself (get_peft_model_state_dict on the meta model), written as a
 #: safetensors header over a sparse data section: the audit reads only the header.
@@ -76,16 +92,20 @@ TIME_TARGET = 1.3
 RSS_TARGET_MB = 1024
 
 
-def run(cmd: list[str]) -> tuple[float, float, int]:
+CACHE_DIR = tempfile.mkdtemp(prefix="lora-audit-bench-cache-")
+
+
+def run(cmd: list[str], cwd: str | None = None) -> tuple[float, float, int]:
     """Wall seconds, peak RSS in MB, exit code of one fresh process.
 
     An audit counts only if it printed a JSON report: a crash (exit 1 with a traceback) must not
     pass for an audit that found problems (exit 1).
     """
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LORA_AUDIT_NO_PROGRESS": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LORA_AUDIT_NO_PROGRESS": "1", "LORA_AUDIT_CACHE_DIR": CACHE_DIR}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
@@ -101,13 +121,13 @@ def run(cmd: list[str]) -> tuple[float, float, int]:
 
 
 def measure_pair(
-    cmd: list[str], repeat: int, floor_cmd: list[str] = FLOOR
+    cmd: list[str], repeat: int, floor_cmd: list[str] = FLOOR, cwd: str | None = None
 ) -> tuple[float, float, float, int, list[float]]:
     """Alternate floor and audit runs: (audit wall, floor wall, audit peak RSS, exit code, floor walls)."""
     floors, audits = [], []
     for _ in range(repeat):
         floors.append(run(floor_cmd))
-        audits.append(run(cmd))
+        audits.append(run(cmd, cwd))
     return (
         statistics.median(a[0] for a in audits),
         statistics.median(f[0] for f in floors),
@@ -125,7 +145,7 @@ def main() -> int:
     parser.add_argument("--adapters-only", action="store_true", help="only the saved-adapter cases")
     args = parser.parse_args()
 
-    lora_audit = [sys.executable, "-m", "lora_audit"]
+    lora_audit = [sys.executable, "-m", "lora_audit"]  # this checkout's (PYTHONPATH set in run)
     run(FLOOR)  # warm the OS file cache once, for floor and audits alike
     floor_rss = run(FLOOR)[1]
     rows, all_floors, diffusers_floors, ok = [], [], [], True
@@ -134,7 +154,7 @@ def main() -> int:
             continue
         floor_cmd = FLOORS.get(model, FLOOR)
         wall, floor, rss, code, floors = measure_pair(
-            [*lora_audit, model, *flags, "--format", "json"], args.repeat, floor_cmd
+            [*lora_audit, model, *flags, "--format", "json", "--no-cache"], args.repeat, floor_cmd
         )
         if floor_cmd is FLOOR:
             all_floors += floors
@@ -144,6 +164,32 @@ def main() -> int:
         passed = ratio <= TIME_TARGET and rss < RSS_TARGET_MB and code in (0, 1)
         ok &= passed
         rows.append((model, size, " ".join(flags), wall, ratio, rss, "ok" if passed else f"MISS (exit {code})"))
+
+    if not args.adapters_only and not args.only:
+        with tempfile.TemporaryDirectory() as project:
+            declared = ",\n".join(f"  {{ model = {json.dumps(m)}, lora = {_toml_table(f)} }}" for m, f in CHECK_PAIRS)
+            with open(os.path.join(project, "pyproject.toml"), "w") as handle:
+                handle.write(f"[tool.lora-audit]\naudits = [\n{declared},\n]\n")
+            cmd = [*lora_audit, "check", "--format", "json", "--no-cache"]
+            wall, floor, rss, code, floors = measure_pair(cmd, args.repeat, cwd=project)
+        all_floors += floors
+        k = len(CHECK_PAIRS)
+        passed = wall <= TIME_TARGET * floor + k * CHECK_PER_PAIR_S and rss < RSS_TARGET_MB and code in (0, 1)
+        ok &= passed
+        rows.append((f"lora-audit check: {k} pairs in one process ({(wall - floor) / k:.2f} s per pair over the floor)",
+                     "", "", wall, wall / floor, rss, f"ok (<= {TIME_TARGET}x + {CHECK_PER_PAIR_S:g} s/pair)"
+                     if passed else f"MISS (exit {code})"))
+
+        model, _size, flags = CASES[0]
+        cached = [*lora_audit, model, *flags, "--format", "json"]
+        run(cached)  # fills the cache
+        wall, floor, rss, code, floors = measure_pair(cached, args.repeat)
+        all_floors += floors
+        passed = wall < CACHE_HIT_TARGET_S and code in (0, 1)
+        ok &= passed
+        verdict = f"ok (< {CACHE_HIT_TARGET_S} s)" if passed else f"MISS (exit {code}, target < {CACHE_HIT_TARGET_S} s)"
+        rows.append((f"{model}, answered from the result cache", CASES[0][1], " ".join(flags), wall, wall / floor, rss,
+                     verdict))
     with tempfile.TemporaryDirectory() as tmp:
         for i, (model, size, fields) in enumerate([] if args.only else ADAPTER_CASES):
             directory = os.path.join(tmp, f"adapter-{i}")
@@ -181,6 +227,10 @@ def main() -> int:
             print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
     print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.repeat} cold runs each")
     return 0 if ok else 1
+
+
+def _toml_table(fields: dict) -> str:
+    return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fields.items()) + " }"
 
 
 if __name__ == "__main__":

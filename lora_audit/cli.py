@@ -22,8 +22,8 @@ from . import streams
 from ._version import __version__
 from .errors import AuditError
 from .lora_config import TASK_TYPES
+from .output import FORMATS, resolve_format
 
-FORMATS = ("terminal", "json", "markdown")
 #: The raw arguments of the run in progress: --json must not overwrite any file they name.
 _ARGS: list[str] = []
 EXIT_USAGE = 2
@@ -37,6 +37,7 @@ Examples:
   lora-audit Qwen/Qwen2.5-0.5B --adapter ./my-adapter     check a saved adapter's keys and shapes
   lora-audit adapter org/my-lora    the same, against its base_model_name_or_path
   lora-audit diff ./adapter-v1 ./adapter-v2                compare two adapters or LoRA configs
+  lora-audit check              audit every pair in [tool.lora-audit] audits, in one process
   lora-audit rules              list every rule;  lora-audit rules LA003  explains one
   lora-audit --version
 
@@ -46,7 +47,7 @@ Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupte
 
 
 class _AuditGroup(click.Group):
-    """``lora-audit MODEL ...`` runs the audit; ``lora-audit rules`` is the only other command."""
+    """``lora-audit MODEL ...`` runs the audit; ``lora-audit check`` and ``lora-audit rules`` are the other commands."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
@@ -104,14 +105,17 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @click.option("--dora", is_flag=True, default=None, help="use_dora: weight-decomposed LoRA.")
 @click.option("--rslora", is_flag=True, default=None, help="use_rslora: scale by alpha/sqrt(r).")
 @click.option("--fan-in-fan-out", is_flag=True, default=None, help="fan_in_fan_out (GPT-2 style Conv1D).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True,
-              help="Report format on stdout.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format on stdout.  [default: terminal; github when GITHUB_ACTIONS=true]")
 @click.option("--json", "json_path", metavar="PATH", help="Also write the JSON report to PATH (atomically).")
 @click.option("--fail-on", type=click.Choice(("error", "warning", "info", "never")),
               help="Exit 1 when a finding is at or above this severity.  [default: error]")
 @click.option("--select", callback=_csv, metavar="CODES", help="Run only these rules (codes or names).")
 @click.option("--ignore", callback=_csv, metavar="CODES",
               help="Suppress these rules' findings (still shown, marked suppressed). CODE:subject works too.")
+@click.option("--baseline", metavar="FILE", help="Findings listed in FILE do not fail the run (shown as suppressed).")
+@click.option("--write-baseline", metavar="FILE", help="Record today's findings in FILE (for --baseline).")
+@click.option("--no-cache", is_flag=True, help="Do not answer from, or write to, the result cache.")
 @click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
 @click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
 @click.option("--timeout", type=float, metavar="SECONDS",
@@ -149,7 +153,8 @@ adapter_command.params += [p for p in audit_command.params if p.name not in ("mo
 @click.argument("second", metavar="B")
 @click.option("--base", metavar="MODEL", help="Also count PEFT's trainable parameters of each side on MODEL.")
 @click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(("terminal", "json", "markdown")), default="terminal",
+              show_default=True)
 def diff_command(first: str, second: str, base: str | None, offline: bool | None, fmt: str) -> None:
     """Compare two adapters (A B), or two LoRA configs: fields, adapted modules, sizes and shapes."""
     from .adapter.diff_command import run_diff
@@ -177,9 +182,18 @@ def rules_command(code: str | None) -> None:
     streams.write_out(f"{rule.code} {rule.name} ({rule.severity})\n\n{rule.doc}\n")
 
 
+def _add_check_command() -> None:
+    from .check_cmd import check_command
+
+    cli.add_command(check_command, "check")
+
+
+_add_check_command()
+
+
 # --------------------------------------------------------------------------- running
 def _run_audit(opts: dict[str, Any]) -> int:
-    fmt, json_path = opts["fmt"], opts["json_path"]
+    fmt, json_path = resolve_format(opts["fmt"]), opts["json_path"]
     try:
         if json_path is not None and not json_path.strip():
             raise AuditError("usage", "--json was given an empty path", "name the file, e.g. --json audit.json")
@@ -192,10 +206,11 @@ def _run_audit(opts: dict[str, Any]) -> int:
                                           opts["fail_on"])
         overrides = _overrides(opts)
         model, config_file = _model_and_config(opts["model"], opts["config_file"], opts.get("adapter"))
+        baseline = _read_baseline(opts["baseline"])
         with _status(fmt) as status:
-            from .pipeline import audit
+            from .batch import run_audit
 
-            report = audit(
+            report = run_audit(
                 model,
                 adapter=opts.get("adapter"),
                 config_file=config_file,
@@ -207,8 +222,10 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 component=opts["component"],
                 settings=settings,
                 status=status,
+                use_cache=not opts["no_cache"],
                 timeout=opts["timeout"],
             )
+        _finish([report], baseline, opts["baseline"], opts["write_baseline"])
         _emit(report, fmt, json_path, opts["tree"], opts["coverage"])
     except AuditError as exc:
         if _interrupted(exc):
@@ -216,6 +233,26 @@ def _run_audit(opts: dict[str, Any]) -> int:
             raise KeyboardInterrupt from exc
         _fail(exc, fmt, json_path)
     return report.exit_code
+
+
+def _read_baseline(path: str | None) -> Any:
+    if path is None:
+        return None
+    from .baseline import read_baseline
+
+    return read_baseline(path)
+
+
+def _finish(reports: list[Any], baseline: Any, baseline_path: str | None, write_path: str | None) -> None:
+    """Apply --baseline to the reports, then record --write-baseline (before printing: an error stays one line)."""
+    from .baseline import apply_baseline, write_baseline
+
+    root = os.getcwd()
+    if baseline is not None:
+        for report in reports:
+            apply_baseline(report, baseline, baseline_path, root)
+    if write_path:
+        write_baseline(write_path, reports, root)
 
 
 def _model_and_config(model: str | None, config_file: str | None,
@@ -301,31 +338,20 @@ def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _emit(report: Any, fmt: str, json_path: str | None, tree: bool, coverage: bool) -> None:
-    from .render.json_report import render_json
+def _emit(report: Any, fmt: str, json_path: str | None, tree: bool = False, coverage: bool = False) -> None:
+    """``report`` (or a check run) on stdout in ``fmt``, and as JSON to --json PATH."""
+    from .output import emit, json_text
 
     if json_path:
         try:
-            _write_json_file(json_path, render_json(report))
+            _write_json_file(json_path, json_text(report))
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             raise AuditError(
                 "json-unwritable",
                 f"cannot write the JSON report to {json_path}: {getattr(exc, 'strerror', None) or exc}",
                 "pass --json a file path in an existing, writable directory",
             ) from None
-    if fmt == "json":
-        streams.write_out(render_json(report))
-    elif fmt == "markdown":
-        from .render.markdown import render_markdown
-
-        streams.write_out(render_markdown(report))
-    else:
-        from rich.console import Console
-
-        from .render.terminal import render_terminal
-
-        console = Console(file=streams.stdout_for_rich(), highlight=False, soft_wrap=False)
-        render_terminal(report, console, tree=tree, coverage=coverage)
+    emit(report, fmt, tree, coverage)
     problem = streams.stdout_problem()
     if problem:
         streams.write_err(f"lora-audit: warning: the report could not be written to stdout: {problem}\n")
@@ -388,10 +414,15 @@ def _json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
     return None
 
 
-def _fail(exc: AuditError, fmt: str, json_path: str | None) -> None:
+def _fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
     from .render.json_report import dumps
     from .report import error_document
 
+    if fmt == "github":
+        from .render.github import escape_data, escape_property
+
+        title = escape_property(f"lora-audit {exc.code}")
+        streams.write_out(f"::error title={title}::{escape_data(exc.one_line())}\n")
     if fmt == "json" or json_path:
         document = dumps(error_document(exc.to_dict()))
         if fmt == "json":
@@ -444,7 +475,7 @@ def main(argv: list[str] | None = None) -> None:
         # Only the console script does this; the Python API leaves the interpreter's settings alone.
         gc.disable()
         _exit_at_once_on_interrupt()
-    fmt, json_path = _sniff_option(args, "--format") or "terminal", _sniff_option(args, "--json")
+    fmt, json_path = resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json")
     if console:
         from . import budget
 

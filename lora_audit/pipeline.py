@@ -21,7 +21,7 @@ from .errors import AuditError, internal_error
 from .lora_config import expand_for_model, resolve_lora_config
 from .report import Report
 from .settings import Settings
-from .source import resolve_model_source
+from .source import ModelSource, resolve_model_source
 
 
 def audit(
@@ -116,11 +116,13 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
                 )
             built = from_module(model)
             name = type(model).__name__
-        elif isinstance(model, (str, os.PathLike)):
+        elif isinstance(model, (str, os.PathLike, ModelSource)):
             from . import libraries
 
             try:
-                source = _resolve_base(model, found, revision, offline, status, component)
+                # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
+                source = model if isinstance(model, ModelSource) else _resolve_base(
+                    model, found, revision, offline, status, component)
             except AuditError as exc:
                 if model_from != "file" or spec.translation is None:
                     raise
@@ -133,7 +135,7 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
                 status("building the model on the meta device")
             built = libraries.build(source, task_type=task, model_class=model_class,
                                     trust_remote_code=trust_remote_code)
-            name = os.fspath(model)
+            name = source.name if isinstance(model, ModelSource) else os.fspath(model)
         else:
             raise AuditError(
                 "invalid-model",

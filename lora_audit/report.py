@@ -231,6 +231,8 @@ class Report:
     adapter: dict[str, Any] | None = None
     findings: list[Finding] = field(default_factory=list)
     fail_on: str = "error"
+    #: True when the facts came from the result cache (identical inputs and versions; rules re-run)
+    from_cache: bool = False
     schema_version: int = SCHEMA_VERSION
 
     # ----------------------------------------------------------------- derived views

@@ -52,13 +52,31 @@ class Settings:
         return out
 
 
+#: A project's own settings file: the same keys as [tool.lora-audit], at its top level.
+STANDALONE_NAME = "lora-audit.toml"
+
+
 def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest lora-audit.toml, else pyproject.toml (a lora-audit.toml wins in the same folder)."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
+        for name in (STANDALONE_NAME, "pyproject.toml"):
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
     return None
+
+
+def settings_table(path: Path) -> dict[str, Any] | None:
+    """The lora-audit table of ``path``: the whole of a lora-audit.toml, or [tool.lora-audit] of a pyproject.toml."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: 4,300+ digits
+        raise AuditError("settings-invalid", f"cannot read {path}: {str(exc)[:200]}", "fix the TOML syntax") from None
+    table = data if path.name == STANDALONE_NAME else data.get("tool", {}).get("lora-audit")
+    if table is not None and not isinstance(table, dict):
+        raise AuditError("settings-invalid", f"[tool.lora-audit] in {path} is not a table", "see README 'Settings'")
+    return table
 
 
 def load_settings(path: Path | None = None, search: bool = True) -> Settings:
@@ -67,11 +85,7 @@ def load_settings(path: Path | None = None, search: bool = True) -> Settings:
         path = find_pyproject()
     if path is None:
         return Settings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: an integer of 4,300+ digits
-        raise AuditError("settings-invalid", f"cannot read {path}: {str(exc)[:200]}", "fix the TOML syntax") from None
-    table = data.get("tool", {}).get("lora-audit")
+    table = settings_table(path)
     if table is None:
         return Settings(path=None)
     return parse_settings(table, path)
@@ -79,6 +93,8 @@ def load_settings(path: Path | None = None, search: bool = True) -> Settings:
 
 def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
     where = f"[tool.lora-audit] in {path}" if path else "[tool.lora-audit]"
+    if path is not None and path.name == STANDALONE_NAME:
+        where = str(path)
     from .numbers import check_numbers
     from .rules import resolve_code
 
@@ -87,7 +103,8 @@ def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
     def bad(key: str, why: str) -> AuditError:
         return AuditError("settings-invalid", f"{where}: {key} {why}", "see README 'Settings' for the format")
 
-    known = {"select", "ignore", "severity", "options", "fail-on", "fail_on"}
+    # audits: the (model, config) pairs `lora-audit check` runs (read by batch.py)
+    known = {"select", "ignore", "severity", "options", "fail-on", "fail_on", "audits"}
     for key in table:
         if key not in known:
             raise bad(key, f"is not a setting (known: {', '.join(sorted(known - {'fail_on'}))})")

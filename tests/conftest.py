@@ -19,13 +19,17 @@ SCHEMA = ROOT / "lora_audit" / "schema" / "report.schema.json"
 
 @pytest.fixture(autouse=True)
 def _offline_and_isolated(monkeypatch, tmp_path_factory):
-    """No test may reach the network or read the developer's HF cache or pyproject settings."""
+    """No test may reach the network or read the developer's HF cache, result cache or pyproject settings."""
     import huggingface_hub.constants as hub_constants
 
     home = tmp_path_factory.mktemp("hf_home")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(home))
     monkeypatch.setenv("LORA_AUDIT_NO_PROGRESS", "1")
+    # The result cache lives in a fresh folder per test: never the developer's (or CI's) user cache.
+    monkeypatch.setenv("LORA_AUDIT_CACHE_DIR", str(tmp_path_factory.mktemp("lora_audit_cache")))
+    for name in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "LORA_AUDIT_NO_CACHE"):
+        monkeypatch.delenv(name, raising=False)  # CI's own environment must not change what the tests see
     # huggingface_hub reads these at import time: patch the live values too.
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(home / "hub"))
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)

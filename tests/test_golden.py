@@ -72,11 +72,12 @@ def audited(model, kwargs):
     return report
 
 
-def terminal_text(report, **flags) -> str:
+def terminal_text(report, width=100, plain=False, **flags) -> str:
+    """What a terminal shows (``plain=False``), or what a CI log gets (``plain=True``: stdout is not a tty)."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=100, color_system=None, force_terminal=False, no_color=True,
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, no_color=True,
                       highlight=False, legacy_windows=False, emoji=False)
-    render_terminal(report, console, **flags)
+    render_terminal(report, console, plain=plain, **flags)
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
 
 
@@ -119,3 +120,55 @@ def test_cli_prints_the_same_markdown(cli, monkeypatch):
     result = cli("Qwen/Qwen2.5-0.5B", "--config", REL_LORA / "tutorial-gpt2-names.json", "--format", "markdown")
     assert result.code == 1
     assert result.out == (GOLDEN / "qwen-tutorial-names.md").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- CI logs and CI formats
+#: A local model (findings point at its config.json) and a hub id (they point at the model id).
+CI_AUDITS = {
+    "qwen-tutorial-names": AUDITS["qwen-tutorial-names"][:2],
+    "gpt2-local-q-proj": (
+        str(ROOT / "fixtures" / "models" / "openai-community--gpt2"),
+        {"overrides": {"r": 8, "target_modules": ["c_attn", "q_proj"]}},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUDITS))
+def test_log_rendering_at_the_default_width(name):
+    """Not a terminal (a CI log), 80 columns as rich defaults to: no name or code broken across lines."""
+    model, kwargs, flags = AUDITS[name]
+    report = audited(model, kwargs)
+    text = terminal_text(report, width=80, plain=True, **flags)
+    check_golden(f"{name}.log.txt", text)
+    words = text.split()
+    for m in report.targets + report.modules_to_save:
+        if m.pattern.isprintable() and not any(ch.isspace() for ch in m.pattern):  # hostile names aside
+            assert any(m.pattern in w for w in words), m.pattern
+    for row in report.adapted_modules:
+        leaf = row.name.rsplit(".", 1)[-1]
+        assert any(leaf in w for w in words), leaf
+    for f in report.findings:
+        assert f.code in words
+        if f.subject.isprintable() and not any(ch.isspace() for ch in f.subject):
+            assert f"{f.subject}:" in words, f.subject
+
+
+def test_cli_log_output_is_the_golden(cli, monkeypatch):
+    monkeypatch.delenv("COLUMNS")
+    monkeypatch.chdir(ROOT)  # the path as a user in the checkout types it
+    result = cli("Qwen/Qwen2.5-0.5B", "--config", "fixtures/lora/tutorial-gpt2-names.json")
+    assert result.code == 1
+    golden = (GOLDEN / "qwen-tutorial-names.log.txt").read_text(encoding="utf-8")
+    assert "\n".join(line.rstrip() for line in result.out.splitlines()) + "\n" == golden
+
+
+@pytest.mark.parametrize("name", sorted(CI_AUDITS))
+@pytest.mark.parametrize("fmt", ["github", "gitlab"])
+def test_ci_formats(name, fmt):
+    from lora_audit.render.github import render_github
+    from lora_audit.render.gitlab import render_gitlab
+
+    model, kwargs = CI_AUDITS[name]
+    report = audited(model, kwargs)
+    render = render_github if fmt == "github" else render_gitlab
+    check_golden(f"{name}.{fmt}.txt" if fmt == "github" else f"{name}.{fmt}.json", render(report, str(ROOT)))

@@ -29,6 +29,7 @@ def render_markdown(report: Report) -> str:
         f"LoRA: {_code(c.lora_summary(report))}",
         "",
         *_config_source(report),
+        *(["Answered from the result cache (same inputs and versions).", ""] if report.from_cache else []),
     ]
     quant = c.quantization_lines(report)
     if quant:

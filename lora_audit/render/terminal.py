@@ -1,9 +1,18 @@
-"""The default rendering: a rich terminal report (summary, matches, per-layer table, findings)."""
+"""The default rendering: a rich terminal report (summary, matches, per-layer table, findings).
+
+When the output is not a terminal (a CI log, a pipe, a file), nothing is ever broken inside a
+word: name columns do not wrap, each table is as wide as its content needs (wider than the
+console when it must), header lines are printed whole, and findings are plain text wrapped only
+at spaces. A log line can then be grepped for a module name or a code.
+"""
 
 from __future__ import annotations
 
+import textwrap
+
 from rich import box
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -16,30 +25,58 @@ from . import _common as c
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def render_terminal(report: Report, console: Console, tree: bool = False, coverage: bool = False) -> None:
+def render_terminal(
+    report: Report, console: Console, tree: bool = False, coverage: bool = False, plain: bool | None = None
+) -> None:
+    """Print the report; ``plain`` (default: the console is not a terminal) never breaks a word."""
+    if plain is None:
+        plain = not console.is_terminal
     # Rendered whole, then written once with lone surrogates escaped: a name from a config file such as
     # "\ud800" cannot be encoded, and must not stop the report halfway.
     with console.capture() as captured:
-        _render(report, console, tree, coverage)
+        _render(report, console, tree, coverage, plain)
     console.file.write(escape_surrogates(captured.get()))
     console.file.flush()
 
 
-def _render(report: Report, console: Console, tree: bool, coverage: bool) -> None:
-    console.print(_header(report))
-    console.print(_params(report))
-    console.print(_targets(report))
+def _render(report: Report, console: Console, tree: bool, coverage: bool, plain: bool) -> None:
+    show = (lambda item: _print_whole(console, item)) if plain else console.print
+    if plain:
+        console.print(_header(report), soft_wrap=True)
+    else:
+        console.print(_header(report))
+    show(_params(report))
+    show(_targets(report, plain))
     if report.modules_to_save:
-        console.print(_saved(report))
+        show(_saved(report, plain))
     if report.adapted_modules:
-        console.print(_per_layer(report))
+        show(_per_layer(report, plain))
     if report.adapter:
-        console.print(_adapter(report))
+        show(_adapter(report))
     if coverage:
-        console.print(_coverage(report))
+        show(_coverage(report))
     if tree:
-        console.print(module_tree(report))
-    console.print(_findings(report))
+        show(module_tree(report))
+    if plain:
+        console.print(Text("\n".join(plain_findings(report, console.width))), soft_wrap=True)
+    else:
+        console.print(_findings(report))
+
+
+def _print_whole(console: Console, item: RenderableType) -> None:
+    """Print ``item`` at the console width, or as wide as its content when wider (nothing is ever folded)."""
+    if isinstance(item, Table) and isinstance(item.title, str):
+        item.min_width = max(item.min_width or 0, len(item.title))  # a title is not wrapped either
+    needed = Measurement.get(console, console.options.update_width(1_000_000), item).maximum
+    width = console.width
+    if needed <= width:
+        console.print(item)
+        return
+    console.width = needed
+    try:
+        console.print(item)
+    finally:
+        console.width = width
 
 
 def _header(report: Report) -> Group:
@@ -61,6 +98,9 @@ def _header(report: Report) -> Group:
         lines.append(grid)
     lines += [Text(f"{'quant' if i == 0 else '':<8}{line}") for i, line in enumerate(c.quantization_lines(report))]
     lines += [Text(f"note    {note}", style="dim") for note in report.notes]
+    if report.from_cache:
+        lines.append(Text("cache   answered from the result cache: same inputs and versions (--no-cache to recompute)",
+                          style="dim"))
     if not report.applied:
         lines.append(Text("PEFT refused this config: nothing was adapted (see findings)", style="bold red"))
     lines.append(Text(""))
@@ -85,12 +125,12 @@ def _params(report: Report) -> Table:
     return t
 
 
-def _targets(report: Report) -> Table:
+def _targets(report: Report, plain: bool = False) -> Table:
     t = _table("Target matches")
-    t.add_column("entry")
+    t.add_column("entry", no_wrap=plain)
     t.add_column("matched", justify="right")
-    t.add_column("modules", overflow="fold")
-    t.add_column("types", overflow="fold")
+    t.add_column("modules", overflow="fold", no_wrap=plain)
+    t.add_column("types", overflow="fold", no_wrap=plain)
     for label, m in c.target_rows(report):
         modules = c.summarize(m.modules)
         modules = "the entry's own path" if m.kind == "name" and "." in label and modules == label else modules
@@ -103,11 +143,11 @@ def _targets(report: Report) -> Table:
     return t
 
 
-def _saved(report: Report) -> Table:
+def _saved(report: Report, plain: bool = False) -> Table:
     t = _table("modules_to_save (full trainable copies)")
-    t.add_column("entry")
+    t.add_column("entry", no_wrap=plain)
     t.add_column("matched", justify="right")
-    t.add_column("modules", overflow="fold")
+    t.add_column("modules", overflow="fold", no_wrap=plain)
     t.add_column("params", justify="right")
     for s in report.modules_to_save:
         label = s.pattern if s.origin == "user" else f"{s.pattern} (added for task_type)"
@@ -115,12 +155,12 @@ def _saved(report: Report) -> Table:
     return t
 
 
-def _per_layer(report: Report) -> Table:
+def _per_layer(report: Report, plain: bool = False) -> Table:
     groups = c.grouped_rows(report)
     prefix = c.common_prefix([g.label for g in groups])
     title = "Per-layer cost: r·(d+k) against d·k"
     t = _table(title + (f", modules under {prefix}" if prefix else ""))
-    t.add_column("module", overflow="fold", min_width=12)
+    t.add_column("module", overflow="fold", min_width=12, no_wrap=plain)
     t.add_column("n", justify="right", no_wrap=True)
     for name in ("k", "d", "r", "alpha", "r·(d+k)", "d·k", "ratio"):
         t.add_column(name, justify="right", no_wrap=True)
@@ -181,6 +221,25 @@ def _findings(report: Report) -> Group:
     parts: list = [Text("Findings", style="bold"), grid if report.findings else Text("  none"), Text("")]
     parts.append(Text(c.summary_line(report), style="bold red" if not report.ok else "bold green"))
     return Group(*parts)
+
+
+def plain_findings(report: Report, width: int = 80) -> list[str]:
+    """The findings as plain lines, wrapped only at spaces (a name longer than the line stays whole)."""
+    lines = ["Findings"]
+    for f in report.findings:
+        head = f"{c.ICONS[f.severity]} {f.code} {f.severity:<7} "
+        indent = " " * len(head)
+        where = f"{c.location_text(f.location)}: " if f.location else ""
+        parts = [(head, f"{where}{f.subject}: {f.message}"), (indent, f"fix: {f.hint}")]
+        if f.suppressed:
+            parts.append((indent, f"suppressed: {f.suppression_reason}"))
+        for first, text in parts:
+            lines += textwrap.wrap(text, width=max(width, len(head) + 20), initial_indent=first,
+                                   subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    if not report.findings:
+        lines.append("  none")
+    lines += ["", c.summary_line(report)]
+    return lines
 
 
 # --------------------------------------------------------------------------- --tree

@@ -1,0 +1,51 @@
+"""GitHub Actions workflow commands: one annotation per active finding, on the file and line.
+
+``::error file=train/lora.yaml,line=7,title=LA001 target-unmatched::c_proj: ... fix: ...``; info
+findings are notices, suppressed ones are not annotated. Escaping follows GitHub's toolkit
+(``@actions/core`` command.ts): in the message ``%``, ``\\r`` and ``\\n``; in properties also ``:``
+and ``,``. A model that is not a local file gets no ``file=`` (the annotation goes to the run).
+A pure function of the reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..report import Report
+from . import _ci
+from ._common import summary_line
+
+COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(reports: Report | Sequence[Report] | Any, root: str | None = None) -> str:
+    lines = []
+    for label, config, error in _ci.pair_errors(reports):
+        props = [f"file={escape_property(_ci._relative(config, root))}"] if config else []
+        props.append(f"title={escape_property('lora-audit ' + error['code'])}")
+        text = f"{label}: {error['message']}. {error['hint']}"
+        lines.append(f"::error {','.join(props)}::{escape_data(text)}")
+    for report in _ci.as_reports(reports):
+        for finding in report.active_findings:
+            place = _ci.where(report, finding, root)
+            props = []
+            if place.is_file:
+                props.append(f"file={escape_property(place.file)}")
+                if place.line:
+                    props.append(f"line={place.line}")
+            props.append(f"title={escape_property(f'{finding.code} {finding.name}')}")
+            message = f"{finding.subject}: {finding.message}\nfix: {finding.hint}"
+            if not place.is_file:
+                message = f"{_ci.model_name(report, root)}: {message}"
+            lines.append(f"::{COMMANDS[finding.severity]} {','.join(props)}::{escape_data(message)}")
+        lines.append(f"lora-audit: {_ci.model_name(report, root)}: {summary_line(report)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,197 @@
+"""The result cache: a hit skips torch, any changed input or version misses, a corrupt entry is never trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lora_audit
+from lora_audit import cache
+from lora_audit.source import resolve_model_source
+from tests.conftest import LORA, MODELS, ROOT
+from tests.test_golden import terminal_text
+
+QWEN = "Qwen/Qwen2.5-0.5B"
+
+
+def entries() -> list[Path]:
+    return sorted(Path(os.environ[cache.ENV_DIR]).glob("*.json"))
+
+
+def test_a_repeated_audit_answers_from_the_cache(cli):
+    args = [QWEN, "--config", LORA / "tutorial-gpt2-names.json", "--format", "json"]
+    first = cli(*args)
+    assert first.code == 1 and first.json()["from_cache"] is False and len(entries()) == 1
+    second = cli(*args)
+    assert second.code == 1 and second.json()["from_cache"] is True
+    a, b = first.json(), second.json()
+    a.pop("from_cache"), b.pop("from_cache")
+    assert a == b
+    text = cli(QWEN, "--config", LORA / "tutorial-gpt2-names.json")
+    assert "cache   answered from the result cache" in text.out
+    assert not cli(QWEN, "--config", LORA / "tutorial-gpt2-names.json", "--no-cache", "--format", "json").json()[
+        "from_cache"]
+
+
+def test_the_rules_run_again_on_a_hit(cli):
+    args = [QWEN, "--config", LORA / "tutorial-gpt2-names.json", "--format", "json"]
+    assert cli(*args).code == 1
+    hit = cli(*args, "--ignore", "LA001")
+    assert hit.code == 0 and hit.json()["from_cache"] and hit.json()["summary"]["suppressed"] == 2
+    assert cli(*args, "--select", "LA003").json()["findings"] == []
+
+
+def test_a_hit_imports_neither_torch_nor_transformers_nor_peft(cli, tmp_path):
+    config = LORA / "tutorial-gpt2-names.json"
+    assert cli(QWEN, "--config", config, "--offline").code == 1  # fills the cache (in this process)
+    code = (
+        "import sys\n"
+        "from lora_audit.cli import main\n"
+        f"try:\n    main(['{QWEN}', '--config', {str(config)!r}, '--offline', '--format', 'json'])\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]\n"
+        "print('HEAVY', heavy, 'EXIT', code, file=sys.stderr)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+    assert "HEAVY [] EXIT 1" in done.stderr, done.stderr
+    assert json.loads(done.stdout)["from_cache"] is True
+
+
+# --------------------------------------------------------------------------- the key
+@pytest.fixture
+def model_dir(tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(MODELS / "Qwen--Qwen2.5-0.5B", folder)
+    lora = tmp_path / "lora.yaml"
+    shutil.copy(LORA / "qwen-attention.yaml", lora)
+    return folder, lora
+
+
+def key_for(folder, lora, **flags):
+    base = {"overrides": None, "revision": None, "task_type": None, "model_class": None, "trust_remote_code": False}
+    return cache.cache_key(resolve_model_source(str(folder)), lora, {**base, **flags})
+
+
+def test_every_input_changes_the_key(model_dir, monkeypatch):
+    folder, lora = model_dir
+    base = key_for(folder, lora)
+    assert base == key_for(folder, lora) and len(base) == 64
+    keys = {base}
+
+    def changed(key):
+        assert key not in keys
+        keys.add(key)
+
+    changed(key_for(folder, lora, overrides={"r": 4}))
+    changed(key_for(folder, lora, task_type="SEQ_CLS"))
+    changed(key_for(folder, lora, model_class="Qwen2ForSequenceClassification"))
+    changed(key_for(folder, lora, revision="v2"))
+    changed(key_for(folder, None))
+    changed(key_for(folder, lora, trust_remote_code=True))
+    (folder / "modeling_custom.py").write_text("# remote code\n")
+    changed(key_for(folder, lora, trust_remote_code=True))
+    (folder / "modeling_custom.py").write_text("# remote code, edited\n")
+    changed(key_for(folder, lora, trust_remote_code=True))
+    assert key_for(folder, lora) == base  # remote code only counts when it may run
+    lora.write_text(lora.read_text().replace("r: 16", "r: 32"))
+    changed(key_for(folder, lora))
+    config = json.loads((folder / "config.json").read_text())
+    config["num_hidden_layers"] = 2
+    (folder / "config.json").write_text(json.dumps(config))
+    changed(key_for(folder, lora))
+    now = key_for(folder, lora)
+    for name in ("peft", "transformers", "torch", "huggingface_hub", "lora-audit-cli"):
+        real = cache.metadata.version
+
+        def fake(dist, name=name, real=real):
+            return "999.0" if dist == name else real(dist)
+
+        monkeypatch.setattr(cache.metadata, "version", fake)
+        changed(key_for(folder, lora))
+        monkeypatch.setattr(cache.metadata, "version", real)
+    monkeypatch.setattr(cache, "__version__", "9.9.9")
+    changed(key_for(folder, lora))
+    monkeypatch.undo()
+    monkeypatch.setattr(cache, "_code_digest", lambda: "edited checkout")
+    changed(key_for(folder, lora))
+    monkeypatch.undo()
+    assert key_for(folder, lora) == now
+
+
+def test_a_changed_input_misses_end_to_end(cli, model_dir):
+    folder, lora = model_dir
+    args = [folder, "--config", lora, "--format", "json"]
+    assert cli(*args).json()["from_cache"] is False
+    assert cli(*args).json()["from_cache"] is True
+    lora.write_text(lora.read_text().replace("r: 16", "r: 8"))
+    fresh = cli(*args).json()
+    assert fresh["from_cache"] is False and fresh["lora_config"]["r"] == 8
+    assert cli(*args, "-r", "4").json()["from_cache"] is False
+
+
+# --------------------------------------------------------------------------- corrupt entries
+@pytest.mark.parametrize("damage", ["garbage", "tampered", "wrong-key", "missing-field", "truncated"])
+def test_a_corrupt_entry_is_ignored_and_replaced(cli, damage):
+    args = [QWEN, "--targets", "q_proj,v_proj", "--format", "json"]
+    truth = cli(*args).json()
+    (path,) = entries()
+    entry = json.loads(path.read_text())
+    if damage == "garbage":
+        path.write_bytes(b"\x00\xffnot json")
+    elif damage == "truncated":
+        path.write_text(path.read_text()[: len(path.read_text()) // 2])
+    elif damage == "tampered":  # a number changed without the checksum: never trusted
+        entry["payload"] = entry["payload"].replace('"trainable": 540672', '"trainable": 1')
+        assert '"trainable": 1' in entry["payload"]
+        path.write_text(json.dumps(entry))
+    elif damage == "wrong-key":
+        entry["key"] = "0" * 64
+        path.write_text(json.dumps(entry))
+    else:  # checksum right, content not a report
+        payload = json.loads(entry["payload"])
+        del payload["params"]
+        entry["payload"] = json.dumps(payload)
+        entry["sha256"] = __import__("hashlib").sha256(entry["payload"].encode()).hexdigest()
+        path.write_text(json.dumps(entry))
+    again = cli(*args).json()
+    assert again["from_cache"] is False and again["params"] == truth["params"]
+    assert cli(*args).json()["from_cache"] is True  # the entry was rewritten
+
+
+def test_no_cache_and_the_environment_switch_write_nothing(cli, monkeypatch):
+    assert cli(QWEN, "--targets", "q_proj", "--no-cache").code == 0
+    assert entries() == []
+    monkeypatch.setenv(cache.ENV_OFF, "1")
+    assert cli(QWEN, "--targets", "q_proj").code == 0
+    assert entries() == []
+
+
+def test_the_cache_dir_defaults_to_the_user_cache(monkeypatch):
+    import platformdirs
+
+    monkeypatch.delenv(cache.ENV_DIR)
+    assert cache.cache_dir() == Path(platformdirs.user_cache_dir("lora-audit", appauthor=False))
+
+
+def test_a_rebuilt_report_renders_identically():
+    report = lora_audit.audit("naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B",
+                              overrides={"r": 16, "target_modules": "all-linear", "modules_to_save": ["lm_head"]})
+    rebuilt = cache.report_from_dict(report.to_dict())
+    assert rebuilt.to_dict() == report.to_dict()
+    assert terminal_text(rebuilt, tree=True, coverage=True) == terminal_text(report, tree=True, coverage=True)
+
+
+def test_the_cache_keeps_at_most_max_entries(cli, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    for targets in ("q_proj", "k_proj", "v_proj"):
+        assert cli(QWEN, "--targets", targets).code == 0
+    assert len(entries()) == 2
+    assert cli(QWEN, "--targets", "v_proj", "--format", "json").json()["from_cache"] is True
