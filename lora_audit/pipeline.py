@@ -95,6 +95,8 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
 
         found, model, config_file, overrides = resolve_adapter(adapter, model, lora_config, config_file, overrides,
                                                                offline)
+        if found.lora_fields is not None:  # a converted kohya file: the LoraConfig diffusers derives
+            lora_config, config_file = dict(found.lora_fields), None
     if task_type is not None:
         overrides = {**(overrides or {}), "task_type": task_type}
     spec = resolve_lora_config(lora_config, config_file, overrides)

@@ -52,7 +52,7 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
         "spec": found.spec,
         "source": found.kind,
         "file": found.weights_name,
-        "config_file": str(found.config_path),
+        "config_file": None if found.config_path is None else str(found.config_path),
         "format": found.format,
         "inspected": found.table is not None,
         "compared": False,
@@ -62,6 +62,8 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
         "peft_version": config.get("peft_version"),
         "base": base,
     }
+    if found.conversion is not None:
+        facts["conversion"] = found.conversion
     if found.table is None:
         facts["note"] = f"{found.weights_name} is a pickle file: lora-audit never unpickles it. {PICKLE_ADVICE}"
         return facts

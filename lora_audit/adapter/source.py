@@ -37,13 +37,17 @@ class AdapterFile:
 
     spec: str  #: what the user passed
     kind: str  #: local | hub | hf-cache
-    config_path: Path
+    config_path: Path | None  #: None for a converted kohya file (it has no adapter_config.json)
     config: dict[str, Any]
     weights_name: str  #: the weights file as shown in the report (path, or repo:file)
     format: str  #: peft | pickle | kohya | diffusers | mlx
     table: TensorTable | None
     repo_id: str | None = None
     revision: str | None = None
+    #: the LoraConfig fields diffusers derives for a converted kohya file (adapter/kohya.py), else None
+    lora_fields: dict[str, Any] | None = None
+    #: how a kohya file was converted (diffusers version, function, text-encoder keys), else None
+    conversion: dict[str, Any] | None = None
 
 
 def load_adapter(spec: str, revision: str | None = None, offline: bool | None = None) -> AdapterFile:
@@ -92,6 +96,12 @@ def _local(spec: str, path: Path) -> AdapterFile:
     table = read_local_header(weights)
     config = _read_config(config_path, spec) if config_path.is_file() else None
     kind = formats.detect(table.tensors, config)
+    if kind == formats.KOHYA:
+        from .kohya import convert
+
+        converted, fields, facts = convert(weights, table, spec)
+        return AdapterFile(spec, "local", None, {}, str(weights), kind, converted, lora_fields=fields,
+                           conversion=facts)
     if kind != formats.PEFT:
         raise _foreign(spec, kind)
     return AdapterFile(spec, "local", _need_config(config_path, spec), config or {}, str(weights), kind, table)
