@@ -145,6 +145,10 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
                 "pass e.g. 'Qwen/Qwen2.5-0.5B'",
             )
 
+        if found is not None and found.conversion is not None:
+            from .adapter.kohya import check_base
+
+            check_base(found, built)
         spec = expand_for_model(spec, built)
         if status is not None:
             status("applying the LoRA config with PEFT")

@@ -1,7 +1,8 @@
 """Which LoRA format a tensor table is written in, from its key names.
 
 PEFT's own files (``adapter_model.safetensors``, keys ``base_model.model.<module>.lora_A.weight``)
-are audited. Other formats are named, never misread as PEFT keys:
+are audited, and local kohya files are converted with diffusers' conversion (``kohya.py``).
+Other formats are named, never misread as PEFT keys:
 
 - kohya-ss / sd-scripts (and the A1111/ComfyUI files made with it): ``lora_unet_<path>.lora_down.weight``,
   ``lora_te1_...``, ``.alpha`` scalars; key naming from kohya-ss/sd-scripts ``networks/lora.py``
@@ -26,8 +27,8 @@ MLX = "mlx"
 DESCRIPTIONS = {
     KOHYA: (
         "a kohya-ss (sd-scripts / A1111 / ComfyUI) LoRA for a diffusion model",
-        "lora-audit audits PEFT adapters of transformers models; load it with diffusers' "
-        "pipeline.load_lora_weights(), which converts kohya keys, and save it with save_lora_weights()",
+        "lora-audit converts a local kohya .safetensors file with diffusers' own conversion: download it "
+        "and pass the file with the pipeline's denoiser (--component unet / transformer)",
     ),
     DIFFUSERS: (
         "a diffusers pipeline LoRA (keys under unet. / transformer. / text_encoder.)",

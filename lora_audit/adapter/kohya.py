@@ -83,6 +83,14 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure inside diffusers' conversion: a layout it does not know
+        if "meta" in str(exc):  # e.g. the split-qkv sparsity test of the Flux conversion compares values
+            raise AuditError(
+                "adapter-format-unsupported",
+                f"{spec} is a kohya-ss LoRA whose conversion ({function}, diffusers {diffusers.__version__}) "
+                "depends on its tensor values, which lora-audit does not read",
+                "load it with diffusers (pipeline.load_lora_weights), save it with save_lora_weights(), "
+                "and audit that file",
+            ) from None
         raise AuditError(
             "adapter-format-unsupported",
             f"{spec} is a kohya-ss LoRA that diffusers {diffusers.__version__} cannot convert "
@@ -158,3 +166,21 @@ def _scalar(handle: Any, path: Path, table: TensorTable, offsets: Any, dtype: st
         raise AuditError("adapter-malformed", f"{path} has an .alpha of {value!r}",
                          "a LoRA alpha is a positive number: save the file again")
     return float(value)
+
+
+def check_base(found: Any, built: Any) -> None:
+    """A converted kohya file is audited against the diffusers denoiser its keys load into, nothing else."""
+    conversion = getattr(found, "conversion", None)
+    if not conversion:
+        return
+    component = conversion["component"]
+    fits = getattr(built, "library", None) == "diffusers" and (
+        built.class_name.startswith("UNet") if component == "unet" else "Transformer" in built.class_name)
+    if not fits:
+        kind = "a UNet (SD 1.x / SDXL)" if component == "unet" else "a Flux transformer"
+        raise AuditError(
+            "adapter-base-mismatch",
+            f"{found.spec} is a kohya-ss LoRA for {kind} ({component}. keys after diffusers' conversion); "
+            f"the base is {built.class_name}",
+            f"pass the pipeline's {component}: lora-audit PIPELINE --component {component} --adapter {found.spec}",
+        )

@@ -54,6 +54,7 @@ _MODULE_NAMES = (
     "la045_adapter_base_name",
     "la046_adapter_truncated",
     "la047_adapter_pickle",
+    "la048_adapter_text_encoder_not_audited",
     "la050_text_encoder_target",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
