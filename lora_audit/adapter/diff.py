@@ -76,7 +76,7 @@ def load_side(spec: str, offline: bool | None = None) -> Side:
     )
     if is_adapter:
         found = load_adapter(spec, offline=offline)
-        return Side(spec, "adapter", found.config, found.table)
+        return Side(spec, "adapter", found.lora_fields or found.config, found.table)
     # Read as the framework that owns the file reads it (PEFT, or another front-end): its LoraConfig fields.
     translation = frontends.translate(load_config_file(path))
     return Side(spec, "config", dict(translation.fields))

@@ -27,7 +27,13 @@ def adapter_rows(report: Report) -> list[tuple[str, str]]:
         rows.append(("format", "pickle: not inspected (never unpickled)"))
         return rows
     dtypes = ", ".join(f"{d} {n(p)}" for d, p in a["dtypes"].items())
-    rows.append(("format", f"PEFT safetensors, {n(a['tensors'])} tensors, {n(a['params'])} parameters ({dtypes})"))
+    conv = a.get("conversion")
+    if conv:
+        rows.append(("format", f"kohya-ss safetensors, {n(conv['file_tensors'])} tensors, converted by diffusers "
+                     f"{conv['diffusers_version']} ({conv['function']}) to {n(a['tensors'])} {conv['component']} "
+                     f"tensors, {n(a['params'])} parameters ({dtypes})"))
+    else:
+        rows.append(("format", f"PEFT safetensors, {n(a['tensors'])} tensors, {n(a['params'])} parameters ({dtypes})"))
     size = f"{size_text(a['file_bytes'])} on disk" if a.get("file_bytes") is not None else "header only (hub)"
     if a.get("truncated"):
         size += f", TRUNCATED: the header lists {size_text(a['data_bytes'])} of data"
