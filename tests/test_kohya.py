@@ -186,3 +186,28 @@ def test_kohya_unet_file_against_flux_is_refused(unet_file):
     with pytest.raises(AuditError) as info:
         audit(TINY / "flux", adapter=unet_file)
     assert info.value.code == "adapter-base-mismatch" and "FluxTransformer2DModel" in info.value.message
+
+
+def test_sd15_catalogue_unet_kohya_file_matches_diffusers_add_adapter(tmp_path):
+    """The published SD 1.5 UNet config: every converted key matches, and the trainable count equals
+    the LoRA parameters diffusers' own ``add_adapter`` creates for the config the file was made from."""
+    import diffusers
+    from diffusers.utils import convert_state_dict_to_kohya
+    from peft import LoraConfig, get_peft_model_state_dict
+
+    from lora_audit import catalogue
+
+    model_id = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    config = json.loads((catalogue.find(model_id).parent / "unet" / "config.json").read_text())
+    with torch.device("meta"):
+        unet = diffusers.UNet2DConditionModel.from_config(config)
+    unet.add_adapter(LoraConfig(r=8, lora_alpha=4, target_modules=UNET_TARGETS))
+    peft_keys = get_peft_model_state_dict(unet)
+    kohya = convert_state_dict_to_kohya({f"unet.{k}": v for k, v in peft_keys.items()})
+    tensors = {k: torch.tensor(4.0) if k.endswith(".alpha") else torch.zeros(v.shape) for k, v in kohya.items()}
+    report = audit(model_id, adapter=_write(tmp_path / "sd15.safetensors", tensors))
+    a = report.adapter
+    assert (a["expected_tensors"], a["matched"], a["unexpected_count"], a["mismatched_count"]) == (256, 256, 0, 0)
+    assert report.params.trainable == sum(v.numel() for v in peft_keys.values()) == 1_594_368
+    assert (report.lora_config["r"], report.lora_config["lora_alpha"]) == (8, 4)
+    assert report.findings == []
