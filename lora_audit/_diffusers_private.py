@@ -12,7 +12,7 @@ from typing import Any
 
 
 def convert_non_diffusers_sd(state_dict: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """kohya SD 1.x / SDXL keys -> diffusers keys and network alphas, as ``StableDiffusion(XL)Pipeline.lora_state_dict``."""
+    """kohya SD 1.x / SDXL keys -> diffusers keys and network alphas (``StableDiffusionXLPipeline.lora_state_dict``)."""
     from diffusers.loaders.lora_conversion_utils import _convert_non_diffusers_lora_to_diffusers
 
     return _convert_non_diffusers_lora_to_diffusers(state_dict)
@@ -25,7 +25,9 @@ def convert_kohya_flux(state_dict: dict[str, Any]) -> dict[str, Any]:
     return _convert_kohya_flux_lora_to_diffusers(state_dict)
 
 
-def peft_kwargs(rank: dict[str, int], network_alphas: dict[str, Any] | None, state_dict: dict[str, Any]) -> dict[str, Any]:
+def peft_kwargs(
+    rank: dict[str, int], network_alphas: dict[str, Any] | None, state_dict: dict[str, Any]
+) -> dict[str, Any]:
     """The LoraConfig fields diffusers derives from a converted state dict (``_create_lora_config``)."""
     from diffusers.utils.peft_utils import get_peft_kwargs
 

@@ -100,7 +100,8 @@ def test_unknown_key_is_an_unexpected_key_finding(tmp_path):
     tensors.update({f"{stem}.lora_down.weight": torch.zeros(4, 32), f"{stem}.lora_up.weight": torch.zeros(32, 4),
                     f"{stem}.alpha": torch.tensor(4.0)})
     report = audit(TINY / "unet", adapter=_write(tmp_path / "extra.safetensors", tensors))
-    assert (report.adapter["matched"], report.adapter["unexpected_count"], report.adapter["missing_count"]) == (96, 2, 0)
+    a = report.adapter
+    assert (a["matched"], a["unexpected_count"], a["missing_count"]) == (96, 2, 0)
     codes = {f.code for f in report.findings}
     assert {"LA001", "LA044"} <= codes, codes  # a target in a block the base lacks; keys for another base
 

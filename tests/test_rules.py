@@ -121,8 +121,10 @@ def test_every_rule_has_a_firing_and_a_quiet_case():
     from tests.test_adapter import ADAPTER_FIRES
 
     # the saved-adapter rules need adapter files, which tests/test_adapter.py saves with PEFT at test time
+    # (LA048: kohya files, made by tests/test_kohya.py, which fires and quiets it)
+    adapter = set(ADAPTER_FIRES) | {"LA048"}
     codes = {r.code for r in RULES}
-    assert codes == set(FIRES) | set(ADAPTER_FIRES) == set(QUIET) | set(ADAPTER_FIRES)
+    assert codes == set(FIRES) | adapter == set(QUIET) | adapter
 
 
 @pytest.mark.parametrize("code", sorted(FIRES))
