@@ -16,6 +16,7 @@ import click
 
 from .errors import AuditError
 from .output import FORMATS, resolve_format
+from .report import FAIL_LEVELS
 
 EPILOG = """\b
 Pairs come from [tool.lora-audit] audits = [{model = "org/name", config = "lora.yaml"}, ...]
@@ -39,7 +40,7 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format on stdout.  [default: terminal; github when GITHUB_ACTIONS=true]")
 @click.option("--json", "json_path", metavar="PATH", help="Also write the combined JSON to PATH (atomically).")
-@click.option("--fail-on", type=click.Choice(("error", "warning", "info", "never")),
+@click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
               help="Exit 1 when a finding is at or above this severity.  [default: error]")
 @click.option("--select", metavar="CODES", help="Run only these rules (codes or names).")
 @click.option("--ignore", metavar="CODES", help="Suppress these rules' findings. CODE:subject works too.")

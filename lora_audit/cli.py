@@ -23,6 +23,7 @@ from ._version import __version__
 from .errors import AuditError
 from .lora_config import TASK_TYPES
 from .output import FORMATS, resolve_format
+from .report import FAIL_LEVELS
 
 #: The raw arguments of the run in progress: --json must not overwrite any file they name.
 _ARGS: list[str] = []
@@ -108,7 +109,7 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format on stdout.  [default: terminal; github when GITHUB_ACTIONS=true]")
 @click.option("--json", "json_path", metavar="PATH", help="Also write the JSON report to PATH (atomically).")
-@click.option("--fail-on", type=click.Choice(("error", "warning", "info", "never")),
+@click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
               help="Exit 1 when a finding is at or above this severity.  [default: error]")
 @click.option("--select", callback=_csv, metavar="CODES", help="Run only these rules (codes or names).")
 @click.option("--ignore", callback=_csv, metavar="CODES",
