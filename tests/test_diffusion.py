@@ -240,14 +240,6 @@ def test_task_type_on_a_diffusers_model_is_refused():
 
 
 # --------------------------------------------------------------------------- other libraries
-def test_timm_config_is_refused_clearly(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"architecture": "resnet50", "num_classes": 1000}))
-    with pytest.raises(AuditError) as info:
-        lora_audit.audit(tmp_path, {"target_modules": ["fc"]})
-    assert info.value.code == "library-unsupported"
-    assert "timm" in info.value.message
-
-
 def test_sentence_transformers_directory_audits_its_transformer_module(tmp_path):
     from transformers import AutoConfig, AutoModel
 
