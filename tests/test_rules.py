@@ -252,3 +252,15 @@ def test_text_encoder_names_on_a_denoiser_get_la050_not_la001():
     # on a transformers model the same name is an ordinary LA001 (nothing to do with text encoders)
     qwen = lora_audit.audit(QWEN, {"target_modules": ["q_proj", "fc1"]})
     assert [f.code for f in qwen.findings if f.subject == "fc1"] == ["LA001"]
+
+
+def test_la006_la007_use_a_convolutions_kernel_for_k():
+    # conv_in of the tiny UNet is Conv2d(4, 32, 3x3): its LoRA A is a 3x3 conv, so k = 4·3·3 = 36
+    # and the rank limit is min(36, 32) = 32, not min(4, 32) = 4.
+    unet = FIXTURES / "tiny" / "unet"
+    quiet = lora_audit.audit(unet, {"target_modules": ["conv_in"], "r": 8})
+    assert [row.kernel_size for row in quiet.adapted_modules] == [[3, 3]]
+    assert not [f for f in quiet.findings if f.code in {"LA006", "LA007"}]
+    over = lora_audit.audit(unet, {"target_modules": ["conv_in"], "r": 64})
+    la007 = next(f for f in over.findings if f.code == "LA007")
+    assert "min(d, k) = 32 (k=4×3×3, d=32)" in la007.message

@@ -59,6 +59,14 @@ def under(name: str, roots: set[str]) -> bool:
     return any(".".join(parts[:i]) in roots for i in range(1, len(parts) + 1))
 
 
+def effective_in(row: AdaptedModule) -> int:
+    """k as LoRA sees it: ``in_features`` for a Linear, ``c_in·kh·kw`` for a convolution (its A is a conv)."""
+    k = row.in_features
+    for size in row.kernel_size or []:
+        k *= size
+    return k
+
+
 def row_groups(rows: list[AdaptedModule]) -> dict[str, list[AdaptedModule]]:
     """Adapted rows by template name (``model.layers.*.self_attn.q_proj``), in report order."""
     groups: dict[str, list[AdaptedModule]] = defaultdict(list)

@@ -29,14 +29,13 @@ Lower ``r`` for these modules (``--rank-pattern k_proj=16``), or train them in f
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
 from ..render._common import in_text
 from ..report import Report
 from ._base import Problem
-from ._facts import group_subject, row_groups
+from ._facts import effective_in, group_subject, row_groups
 
 CODE = "LA006"
 NAME = "no-savings"
@@ -49,7 +48,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         if not costly:
             continue
         row = costly[0]
-        k = row.in_features * math.prod(row.kernel_size or [1])  # a convolution's A sees c_in·kh·kw inputs
+        k = effective_in(row)  # a convolution's A sees c_in·kh·kw inputs
         limit = max(1, (k * row.out_features) // (k + row.out_features))
         yield Problem(
             subject=group_subject(costly),

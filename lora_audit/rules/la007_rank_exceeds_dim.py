@@ -3,7 +3,8 @@
 What it checks
 --------------
 For every adapted module, ``r`` (after ``rank_pattern``) is compared with ``min(d, k)``, the
-largest rank a ``d x k`` update can have. Identical modules of repeated blocks are reported once.
+largest rank a ``d x k`` update can have (for a convolution, k is ``c_in·kh·kw``: its LoRA A is
+a convolution with the same kernel). Identical modules of repeated blocks are reported once.
 
 Why it matters
 --------------
@@ -31,7 +32,8 @@ from typing import Any
 
 from ..report import Report
 from ._base import Problem
-from ._facts import group_subject, row_groups
+from ..render._common import in_text
+from ._facts import effective_in, group_subject, row_groups
 
 CODE = "LA007"
 NAME = "rank-exceeds-dim"
@@ -40,15 +42,15 @@ SEVERITY = "warning"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     for rows in row_groups(report.adapted_modules).values():
-        over = [r for r in rows if r.r > min(r.in_features, r.out_features)]
+        over = [r for r in rows if r.r > min(effective_in(r), r.out_features)]
         if not over:
             continue
         row = over[0]
-        cap = min(row.in_features, row.out_features)
+        cap = min(effective_in(row), row.out_features)
         yield Problem(
             subject=group_subject(over),
             message=(
-                f"r={row.r} > min(d, k) = {cap} (k={row.in_features}, d={row.out_features}): "
+                f"r={row.r} > min(d, k) = {cap} (k={in_text(row)}, d={row.out_features}): "
                 f"{row.r - cap} of the {row.r} ranks can never be used"
             ),
             hint=f"cap the rank at {cap} or below here (--rank-pattern {row.name.rsplit('.', 1)[-1]}={cap})",
