@@ -34,9 +34,10 @@ def test_catalogue_ids_and_legacy_names():
     ids = catalogue.model_ids()
     assert len(catalogue_dirs()) == 22
     pipelines = [i for i in ids if catalogue.find(i).name == "model_index.json"]  # diffusers pipelines
-    assert pipelines == ["black-forest-labs/FLUX.1-dev", "stabilityai/stable-diffusion-xl-base-1.0",
+    assert pipelines == ["Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "black-forest-labs/FLUX.1-dev",
+                         "stabilityai/stable-diffusion-3.5-large", "stabilityai/stable-diffusion-xl-base-1.0",
                          "stable-diffusion-v1-5/stable-diffusion-v1-5"]
-    assert len(ids) == 22 + 3
+    assert len(ids) == 22 + 5
     assert catalogue.find("qwen/qwen2.5-0.5b") == (MODELS / "Qwen--Qwen2.5-0.5B" / "config.json").resolve()
     assert catalogue.find("gpt2") == (MODELS / "openai-community--gpt2" / "config.json").resolve()
     assert catalogue.find("no/such-model") is None

@@ -163,6 +163,41 @@ def test_sd15_unet_matches_the_published_size():
     assert report.model.library == "diffusers" and report.model.library_version
 
 
+def test_sd35_large_all_linear():
+    """The issue's "SD3 with all-linear", on the SD3.5 Large transformer (8.1B published)."""
+    from lora_audit import catalogue
+
+    lora = {"target_modules": "all-linear"}
+    report = lora_audit.audit("stabilityai/stable-diffusion-3.5-large", dict(lora))
+    assert (report.model.component, report.model.class_name) == ("transformer", "SD3Transformer2DModel")
+    # 8,146,280,768 tensors in the hub checkpoint = these parameters + the 192·192·2432 pos_embed buffer
+    assert report.model.base_params == 8_056_627_520
+    assert report.model.base_params + 192 * 192 * 2432 == 16_292_561_536 // 2  # index total_size, bf16
+    assert report.params.trainable == 36_920_832
+    assert [t.matched for t in report.targets] == [536]
+    assert not report.findings
+    repo = catalogue.CATALOGUE_DIR / "stabilityai--stable-diffusion-3.5-large"
+    assert _peft_on_meta(repo, "transformer", lora) == (
+        report.params.base, report.params.trainable, report.params.total
+    )
+
+
+def test_wan21_attention_targets_reach_self_and_cross_attention():
+    from lora_audit import catalogue
+
+    lora = {"r": 16, "target_modules": ["to_q", "to_k", "to_v", "to_out.0"]}
+    report = lora_audit.audit("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", dict(lora))
+    assert (report.model.component, report.model.class_name) == ("transformer", "WanTransformer3DModel")
+    assert report.model.base_params == 1_418_996_800  # Wan2.1 T2V "1.3B"; the hub's metadata count
+    assert report.params.trainable == 11_796_480
+    assert [t.matched for t in report.targets] == [60, 60, 60, 60]  # attn1 and attn2 of 30 blocks
+    assert {row.name.split(".")[2] for row in report.adapted_modules} == {"attn1", "attn2"}
+    repo = catalogue.CATALOGUE_DIR / "Wan-AI--Wan2.1-T2V-1.3B-Diffusers"
+    assert _peft_on_meta(repo, "transformer", lora) == (
+        report.params.base, report.params.trainable, report.params.total
+    )
+
+
 def test_json_report_names_library_and_component(cli, validate):
     result = cli("black-forest-labs/FLUX.1-dev", "--targets", "to_q,to_v", "--format", "json")
     document = validate(result.out)

@@ -199,6 +199,8 @@ def test_no_error_findings_on_sensible_configs_for_every_catalogue_model():
         SDXL: {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
         "stable-diffusion-v1-5/stable-diffusion-v1-5": {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
         "black-forest-labs/FLUX.1-dev": {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
+        "stabilityai/stable-diffusion-3.5-large": {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
+        "Wan-AI/Wan2.1-T2V-1.3B-Diffusers": {"target_modules": ["to_k", "to_q", "to_v", "to_out.0"]},
     }
     for model_id in catalogue.model_ids():
         report = lora_audit.audit(model_id, usual.get(model_id, {}))
