@@ -53,17 +53,29 @@ def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
         tied_weights=[sorted(g) for g in snap.tied],
         architectures=list(getattr(config, "architectures", None) or []),
         is_encoder_decoder=bool(getattr(config, "is_encoder_decoder", False)),
-        fused_expert_parameters=[
-            f"{owner}.{pname}" if owner else pname
-            for owner, params in snap.direct_parameters.items()
-            for pname, shape in params.items()
-            if len(shape) >= 3 and not snap.types[owner].startswith("Conv")
-        ],
+        fused_expert_parameters=fused_expert_parameters(snap),
         moe_v4_names=moe_conversion_table(built.model_type),
         library=getattr(built, "library", "transformers"),
         library_version=_library_version(getattr(built, "library", "transformers")),
         component=getattr(source, "component", None),
     )
+
+
+def fused_expert_parameters(snap: Snapshot) -> list[str]:
+    """MoE experts fused into one parameter (transformers 5: ``mlp.experts.gate_up_proj`` (E, 2I, H)).
+
+    A parameter of three or more dimensions held by an experts module (its name or class says
+    "expert": ``MixtralExperts``, ``GraniteMoeParallelExperts``...). Other 3-D parameters are not
+    experts: a ViT's ``cls_token`` / ``pos_embed`` (1, N, D), Wan's ``scale_shift_table`` (1, 6, D),
+    convolution kernels.
+    """
+    found = []
+    for owner, params in snap.direct_parameters.items():
+        kind = snap.types[owner]
+        if kind.startswith("Conv") or "expert" not in f"{owner.rsplit('.', 1)[-1]} {kind}".lower():
+            continue
+        found.extend(f"{owner}.{pname}" if owner else pname for pname, shape in params.items() if len(shape) >= 3)
+    return found
 
 
 def _library_version(library: str) -> str | None:

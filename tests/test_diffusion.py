@@ -349,3 +349,10 @@ def test_cached_pipeline_is_read_from_the_hf_cache(monkeypatch, tmp_path):
     with pytest.raises(AuditError) as info:  # offline, and the vae's config.json was never cached
         resolve_model_source("someone/cached-pipe", component="vae")
     assert info.value.code == "component-not-cached"
+
+
+def test_3d_parameters_that_are_not_experts_raise_no_expert_findings():
+    # Wan's scale_shift_table parameters are (1, 6, 1536) / (1, 2, 1536): not fused MoE experts.
+    report = lora_audit.audit("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", {"target_modules": "all-linear"})
+    assert report.model.fused_expert_parameters == []
+    assert not [f for f in report.findings if f.code in {"LA016", "LA028"}]
