@@ -106,53 +106,33 @@ class CheckReport:
 
 
 # --------------------------------------------------------------------------- one audit
-def run_audit(
-    model: Any,
-    *,
-    config_file: str | os.PathLike[str] | None = None,
-    overrides: dict[str, Any] | None = None,
-    revision: str | None = None,
-    task_type: str | None = None,
-    model_class: str | None = None,
-    trust_remote_code: bool = False,
-    offline: bool | None = None,
-    settings: Settings | None = None,
-    status: Callable[[str], Any] | None = None,
-    adapter: str | os.PathLike[str] | None = None,
-    component: str | None = None,
-    timeout: float | None = None,
-    use_cache: bool = True,
-) -> Report:
-    """``pipeline.audit`` behind the result cache (see ``cache.py``); same arguments, same report.
+def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
+    """``pipeline.audit(model, **kwargs)`` behind the result cache (see ``cache.py``): same report.
 
     Not cached: a saved adapter (``adapter``: its inputs are the adapter's files), a diffusers
     pipeline component, a model named only by the config file, and an nn.Module.
     """
     from . import cache
 
-    settings = settings or Settings()
-    kwargs = dict(config_file=config_file, overrides=overrides, revision=revision, task_type=task_type,
-                  model_class=model_class, trust_remote_code=trust_remote_code, offline=offline, settings=settings,
-                  status=status)
-    if adapter is not None:
-        kwargs["adapter"] = adapter
-    if component is not None:
-        kwargs["component"] = component
-    if timeout is not None:
-        kwargs["timeout"] = timeout  # the audit's time budget; a cache hit needs none
-    if not (use_cache and adapter is None and component is None and cache.enabled()
+    kwargs["settings"] = settings = kwargs.get("settings") or Settings()
+    for optional in ("adapter", "component", "timeout"):  # the audit's time budget: a cache hit needs none
+        if kwargs.get(optional) is None:
+            kwargs.pop(optional, None)
+    if not (use_cache and "adapter" not in kwargs and "component" not in kwargs and cache.enabled()
             and isinstance(model, (str, os.PathLike))):
         return _pipeline(model, **kwargs)
     # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
     from . import network
     from .source import resolve_model_source
 
+    offline, revision = kwargs.get("offline"), kwargs.get("revision")
     network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used
     with network.offline_mode(offline):
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline, status=status)
-    flags = {"overrides": overrides, "revision": revision, "task_type": task_type, "model_class": model_class,
-             "trust_remote_code": trust_remote_code}
-    report, hit = cache.cached(source, config_file, flags, lambda: _pipeline(source, **kwargs))
+        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline,
+                                      status=kwargs.get("status"))
+    flags = {key: kwargs.get(key) for key in ("overrides", "revision", "task_type", "model_class")}
+    flags["trust_remote_code"] = bool(kwargs.get("trust_remote_code", False))
+    report, hit = cache.cached(source, kwargs.get("config_file"), flags, lambda: _pipeline(source, **kwargs))
     if hit:
         from .check import run_rules
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
+from .cli_options import offline_option, report_options
 from .errors import AuditError
-from .output import FORMATS, resolve_format
-from .report import FAIL_LEVELS
+from .output import resolve_format
 
 EPILOG = """\b
 Pairs come from [tool.lora-audit] audits = [{model = "org/name", config = "lora.yaml"}, ...]
@@ -36,17 +36,8 @@ Examples:
 @click.command("check", epilog=EPILOG, context_settings={"max_content_width": 100})
 @click.argument("files", nargs=-1, metavar="[FILES]...")
 @click.option("--model", metavar="MODEL", help="Model for FILES that no declared pair names.")
-@click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Report format on stdout.  [default: terminal; github when GITHUB_ACTIONS=true]")
-@click.option("--json", "json_path", metavar="PATH", help="Also write the combined JSON to PATH (atomically).")
-@click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
-              help="Exit 1 when a finding is at or above this severity.  [default: error]")
-@click.option("--select", metavar="CODES", help="Run only these rules (codes or names).")
-@click.option("--ignore", metavar="CODES", help="Suppress these rules' findings. CODE:subject works too.")
-@click.option("--baseline", metavar="FILE", help="Findings listed in FILE do not fail the run (shown as suppressed).")
-@click.option("--write-baseline", metavar="FILE", help="Record today's findings in FILE (for --baseline).")
-@click.option("--no-cache", is_flag=True, help="Do not answer from, or write to, the result cache.")
+@offline_option
+@report_options("the combined JSON")
 def check_command(**opts: Any) -> None:
     """Audit every (model, LoRA config) pair the project declares, in one process."""
     sys.exit(_run_check(opts))
@@ -54,7 +45,6 @@ def check_command(**opts: Any) -> None:
 
 def _run_check(opts: dict[str, Any]) -> int:
     from . import cli
-    from .lora_config import parse_list
 
     fmt, json_path = resolve_format(opts["fmt"]), opts["json_path"]
     try:
@@ -63,8 +53,8 @@ def _run_check(opts: dict[str, Any]) -> int:
         from .batch import CheckReport, declared_pairs, run_pairs, select_pairs
         from .settings import load_settings
 
-        select = cli._rule_codes(parse_list(opts["select"], "--select", "usage"), "--select")
-        ignore = cli._ignore_keys(parse_list(opts["ignore"], "--ignore", "usage"))
+        select = cli._rule_codes(opts["select"], "--select")
+        ignore = cli._ignore_keys(opts["ignore"])
         settings = load_settings().merged(select, ignore, opts["fail_on"])
         declared, declared_in = declared_pairs()
         pairs = select_pairs(opts["files"], opts["model"], declared)

@@ -20,10 +20,10 @@ import click
 
 from . import streams
 from ._version import __version__
+from .cli_options import csv_list, offline_option, report_options
 from .errors import AuditError
 from .lora_config import TASK_TYPES
-from .output import FORMATS, resolve_format
-from .report import FAIL_LEVELS
+from .output import resolve_format
 
 #: The raw arguments of the run in progress: --json must not overwrite any file they name.
 _ARGS: list[str] = []
@@ -67,19 +67,12 @@ def cli() -> None:
     """See what a LoRA config does to a Hugging Face model, before you train."""
 
 
-def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
-    from .lora_config import parse_list
-
-    code = "usage" if param.name in ("select", "ignore") else "invalid-lora-value"
-    return parse_list(value, param.opts[0] if param.opts else "", code)
-
-
 @cli.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
 @click.argument("model", metavar="[MODEL]", required=False)
 @click.option("--adapter", metavar="PATH|HUB_ID",
               help="Check a saved adapter (directory, .safetensors file or hub id) against MODEL, from its header.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
-@click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
+@offline_option
 @click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
 @click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False), metavar="TYPE",
               help="PEFT task type (" + ", ".join(TASK_TYPES) + "); also picks the model head.")
@@ -91,32 +84,22 @@ def _csv(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
               help="LoRA config: JSON/YAML of LoraConfig fields, adapter_config.json, or its directory.")
 @click.option("--targets", metavar="A,B,...", help="target_modules: names, or all-linear. Default: PEFT's.")
 @click.option("--target-regex", metavar="REGEX", help="target_modules as one regex (full match on module names).")
-@click.option("--target-parameters", callback=_csv, metavar="A,B,...",
+@click.option("--target-parameters", callback=csv_list, metavar="A,B,...",
               help="target_parameters, e.g. mlp.experts.gate_up_proj (fused MoE experts).")
 @click.option("-r", "--rank", type=int, help="LoRA rank r.")
 @click.option("--alpha", type=float, help="lora_alpha.")
 @click.option("--dropout", type=float, help="lora_dropout.")
 @click.option("--bias", type=click.Choice(("none", "all", "lora_only")), help="Which biases train.")
-@click.option("--modules-to-save", callback=_csv, metavar="A,B,...", help="Modules trained and saved in full.")
-@click.option("--exclude-modules", callback=_csv, metavar="A,B,...", help="Modules never adapted.")
+@click.option("--modules-to-save", callback=csv_list, metavar="A,B,...", help="Modules trained and saved in full.")
+@click.option("--exclude-modules", callback=csv_list, metavar="A,B,...", help="Modules never adapted.")
 @click.option("--layers", metavar="0-11,20", help="layers_to_transform: layer indices and ranges.")
-@click.option("--layers-pattern", callback=_csv, metavar="NAME", help="Layer container name, e.g. layers or h.")
+@click.option("--layers-pattern", callback=csv_list, metavar="NAME", help="Layer container name, e.g. layers or h.")
 @click.option("--rank-pattern", metavar="P=R,...", help="Per-module ranks, e.g. q_proj=32,v_proj=16.")
 @click.option("--alpha-pattern", metavar="P=A,...", help="Per-module alphas, e.g. q_proj=64.")
 @click.option("--dora", is_flag=True, default=None, help="use_dora: weight-decomposed LoRA.")
 @click.option("--rslora", is_flag=True, default=None, help="use_rslora: scale by alpha/sqrt(r).")
 @click.option("--fan-in-fan-out", is_flag=True, default=None, help="fan_in_fan_out (GPT-2 style Conv1D).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="Report format on stdout.  [default: terminal; github when GITHUB_ACTIONS=true]")
-@click.option("--json", "json_path", metavar="PATH", help="Also write the JSON report to PATH (atomically).")
-@click.option("--fail-on", type=click.Choice(FAIL_LEVELS),
-              help="Exit 1 when a finding is at or above this severity.  [default: error]")
-@click.option("--select", callback=_csv, metavar="CODES", help="Run only these rules (codes or names).")
-@click.option("--ignore", callback=_csv, metavar="CODES",
-              help="Suppress these rules' findings (still shown, marked suppressed). CODE:subject works too.")
-@click.option("--baseline", metavar="FILE", help="Findings listed in FILE do not fail the run (shown as suppressed).")
-@click.option("--write-baseline", metavar="FILE", help="Record today's findings in FILE (for --baseline).")
-@click.option("--no-cache", is_flag=True, help="Do not answer from, or write to, the result cache.")
+@report_options("the JSON report")
 @click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
 @click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
 @click.option("--timeout", type=float, metavar="SECONDS",
@@ -153,7 +136,7 @@ adapter_command.params += [p for p in audit_command.params if p.name not in ("mo
 @click.argument("first", metavar="A")
 @click.argument("second", metavar="B")
 @click.option("--base", metavar="MODEL", help="Also count PEFT's trainable parameters of each side on MODEL.")
-@click.option("--offline", is_flag=True, default=None, help="Never contact the hub (as HF_HUB_OFFLINE=1).")
+@offline_option
 @click.option("--format", "fmt", type=click.Choice(("terminal", "json", "markdown")), default="terminal",
               show_default=True)
 def diff_command(first: str, second: str, base: str | None, offline: bool | None, fmt: str) -> None:

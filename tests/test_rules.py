@@ -264,3 +264,15 @@ def test_la006_la007_use_a_convolutions_kernel_for_k():
     over = lora_audit.audit(unet, {"target_modules": ["conv_in"], "r": 64})
     la007 = next(f for f in over.findings if f.code == "LA007")
     assert "min(d, k) = 32 (k=4×3×3, d=32)" in la007.message
+
+
+def test_la022_ignores_blocks_without_attention_for_attention_targets():
+    # SDXL: down_blocks.0, up_blocks.2 and mid_block.resnets hold no attention, so diffusers'
+    # dreambooth targets (to_k, to_q, to_v, to_out.0) miss nothing there.
+    sdxl = lora_audit.audit(SDXL, config_file=LORA / "diffusers-sdxl-dreambooth.json")
+    assert not [f for f in sdxl.findings if f.code == "LA022"]
+    # Flux: the single-stream blocks have attention but no ff: a real gap, still reported.
+    flux = lora_audit.audit("black-forest-labs/FLUX.1-dev", {"target_modules": ["to_q", "ff.net.0.proj"]})
+    gaps = [f for f in flux.findings if f.code == "LA022"]
+    assert [f.subject for f in gaps] == ["ff.net.0.proj"]
+    assert "not in single_transformer_blocks" in gaps[0].message

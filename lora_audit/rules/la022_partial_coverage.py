@@ -24,7 +24,9 @@ Fix
 ---
 If the other part should train too, add its names (``--tree`` shows them, e.g. ``qkv`` for the
 vision blocks); otherwise nothing to do (suppress with a reason). An entry that is one module's full
-path (as LLaMA-Factory hands PEFT for a vision-language model) is taken as meant.
+path (as LLaMA-Factory hands PEFT for a vision-language model) is taken as meant. An entry that
+adapts only attention projections is not said to miss blocks that have no attention (a UNet's
+resnets and its attention-free first down block).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         return
     # Only top-level containers: nested ones (experts inside layers) repeat their parents' story.
     top = {c: idx for c, idx in blocks.items() if not any(c.startswith(o + ".") for o in blocks if o != c)}
+    attention_modules, attention_holders = _attention_places(report)
     for target in report.targets:
         if target.unadapted_after_conversion:
             continue  # PEFT moved the entry to fused experts: LA016 says what it left out
@@ -60,8 +63,15 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
                 hit[block.container].add(block.index)
         if not hit:
             continue
-        if len(top) > 1 and len(hit) < len(top):
-            missed = [c for c in top if c not in hit]
+        # An entry that adapts attention projections only can miss only places that have attention:
+        # a UNet's resnets and its attention-free first down block are not gaps.
+        only_attention = all(_inside(name, attention_modules) for name in target.modules)
+
+        def gap(place: str) -> bool:
+            return not only_attention or place in attention_holders  # noqa: B023 - used within this iteration
+
+        missed = [c for c in top if c not in hit and gap(c)] if len(top) > 1 else []
+        if missed:
             yield Problem(
                 subject=target.pattern,
                 message=(
@@ -70,7 +80,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
                 hint="add the other part's names if it should train too (--tree lists them)",
             )
         for container, indices in hit.items():
-            missing = sorted(set(top[container]) - indices)
+            missing = sorted(i for i in set(top[container]) - indices if gap(f"{container}.{i}"))
             if missing:
                 yield Problem(
                     subject=target.pattern,
@@ -80,3 +90,18 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
                     ),
                     hint="check that the name exists in every block you meant to adapt (--coverage)",
                 )
+
+
+def _attention_places(report: Report) -> tuple[set[str], set[str]]:
+    """Attention modules (their class name says Attention or Attn), and every path that holds one."""
+    modules = {m.name for m in report.modules if m.name and ("attention" in m.type.lower() or "attn" in m.type.lower())}
+    holders = set()
+    for name in modules:
+        parts = name.split(".")
+        holders.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return modules, holders
+
+
+def _inside(name: str, attention_modules: set[str]) -> bool:
+    parts = name.split(".")
+    return any(".".join(parts[:i]) in attention_modules for i in range(1, len(parts)))
