@@ -63,6 +63,8 @@ FIRES = {
     "LA028": (None, None, {"config_file": AXOLOTL / "mistral-mixtral-mixtral.yml"}, "lora_target_linear"),
     "LA029": (None, None, {"config_file": LORA / "axolotl-qwen2-vl-linear.yml"}, "0"),
     "LA050": (SDXL, {"target_modules": ["to_k", "to_q", "to_v", "to_out.0", "q_proj", "v_proj"]}, {}, "q_proj"),
+    # 'proj' is the vision blocks' attention output (Linear) and the patch embedding (Conv3d)
+    "LA051": ("Qwen/Qwen2-VL-2B-Instruct", {"target_modules": ["qkv", "proj"]}, {}, "proj"),
     "LA030": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {},
               "use_dora"),
     "LA031": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, QLORA, "quantization"),
@@ -109,6 +111,7 @@ QUIET = {
         "target_parameters": ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"], "lora_dropout": 0.0}}),
     "LA029": ("Qwen/Qwen2-VL-2B-Instruct", None, {"config_file": AXOLOTL / "qwen2-vl-lora-7b.yaml"}),
     "LA050": (SDXL, None, {"config_file": LORA / "diffusers-sdxl-dreambooth.json"}),
+    "LA051": ("Qwen/Qwen2-VL-2B-Instruct", {"target_modules": ["qkv", "attn.proj"]}, {}),
     "LA030": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {}),
     "LA031": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"]}, QLORA),
     "LA032": (QUANT / "qwen2.5-0.5b-bnb-int8-skip", {"target_modules": ["q_proj", "v_proj"]}, {}),

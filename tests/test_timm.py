@@ -92,6 +92,9 @@ def test_proj_reaches_the_patch_embedding_conv_and_is_shown_with_its_kernel(timm
     assert (patch.in_features, patch.kernel_size, patch.out_features) == (3, [16, 16], 768)
     assert patch.lora_params == 8 * (3 * 16 * 16 + 768)
     assert not [f for f in report.findings if f.code == "LA007"]  # k is 3·16·16, not 3
+    la051 = next(f for f in report.findings if f.code == "LA051")  # the conv came along by accident
+    assert la051.subject == "proj" and "12 Linear and 1 Conv2d" in la051.message
+    assert "--exclude-modules patch_embed.proj" in la051.hint
     # cls_token and pos_embed are 3-D (1, N, 768) parameters, not fused MoE experts
     wide = lora_audit.audit(VIT, {"target_modules": "all-linear"})
     assert wide.model.fused_expert_parameters == []
