@@ -128,6 +128,25 @@ def test_meta_counts_equal_peft_on_a_materialised_timm_model(timm, directory, lo
 
 
 @pytest.mark.timm
+@pytest.mark.parametrize(
+    "architecture",
+    ["efficientnet_b0", "mobilenetv3_large_100", "convnextv2_atto", "swin_tiny_patch4_window7_224", "levit_128",
+     "edgenext_small"],
+)
+def test_other_families_build_on_meta_as_timm_builds_them_on_cpu(timm, tmp_path, architecture):
+    """A config naming only the architecture, as older hub repositories have it."""
+    from peft import LoraConfig, get_peft_model
+
+    (tmp_path / "config.json").write_text(json.dumps({"architecture": architecture, "num_classes": 1000}))
+    report = lora_audit.audit(tmp_path, {"target_modules": "all-linear", "r": 4})
+    model = timm.create_model(architecture, pretrained=False, num_classes=1000)
+    assert report.model.base_params == sum(p.numel() for p in model.parameters())
+    params = list(get_peft_model(model, LoraConfig(target_modules="all-linear", r=4)).parameters())
+    assert report.params.trainable == sum(p.numel() for p in params if p.requires_grad) > 0
+    assert report.params.total == sum(p.numel() for p in params)
+
+
+@pytest.mark.timm
 def test_num_classes_and_model_args_are_read_as_timm_reads_them(timm, tmp_path):
     config = json.loads((VIT / "config.json").read_text())
     config["num_classes"] = 10
