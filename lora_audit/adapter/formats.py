@@ -1,7 +1,8 @@
 """Which LoRA format a tensor table is written in, from its key names.
 
 PEFT's own files (``adapter_model.safetensors``, keys ``base_model.model.<module>.lora_A.weight``)
-are audited, and local kohya files are converted with diffusers' conversion (``kohya.py``).
+are audited; local kohya files are converted with diffusers' conversion (``kohya.py``), and local
+diffusers pipeline files are read as ``load_lora_weights`` reads them (``diffusers_format.py``).
 Other formats are named, never misread as PEFT keys:
 
 - kohya-ss / sd-scripts (and the A1111/ComfyUI files made with it): ``lora_unet_<path>.lora_down.weight``,
@@ -32,8 +33,8 @@ DESCRIPTIONS = {
     ),
     DIFFUSERS: (
         "a diffusers pipeline LoRA (keys under unet. / transformer. / text_encoder.)",
-        "lora-audit audits PEFT adapters of transformers models; a diffusers LoRA belongs to a pipeline "
-        "component and is loaded with pipeline.load_lora_weights()",
+        "lora-audit reads a local diffusers .safetensors file as load_lora_weights() does: download it "
+        "and pass the file with the pipeline's denoiser (--component unet / transformer)",
     ),
     MLX: (
         "an MLX-LM adapter (lora_a / lora_b keys)",

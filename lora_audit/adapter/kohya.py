@@ -109,6 +109,7 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
         "diffusers_version": diffusers.__version__,
         "function": function,
         "component": component,
+        "config_from": "keys",
         "file_tensors": len(table.tensors),
         "denoiser_tensors": len(tensors),
         "text_encoder_tensors": len(text_keys),
@@ -168,8 +169,11 @@ def _scalar(handle: Any, path: Path, table: TensorTable, offsets: Any, dtype: st
     return float(value)
 
 
+_FROM = {"kohya": "kohya-ss", "diffusers": "diffusers pipeline"}
+
+
 def check_base(found: Any, built: Any) -> None:
-    """A converted kohya file is audited against the diffusers denoiser its keys load into, nothing else."""
+    """A converted kohya or diffusers file is audited against the denoiser its keys load into, nothing else."""
     conversion = getattr(found, "conversion", None)
     if not conversion:
         return
@@ -177,10 +181,10 @@ def check_base(found: Any, built: Any) -> None:
     fits = getattr(built, "library", None) == "diffusers" and (
         built.class_name.startswith("UNet") if component == "unet" else "Transformer" in built.class_name)
     if not fits:
-        kind = "a UNet (SD 1.x / SDXL)" if component == "unet" else "a Flux transformer"
+        kind = "a UNet (SD 1.x / SDXL)" if component == "unet" else "a diffusion transformer (Flux, SD3, Wan...)"
         raise AuditError(
             "adapter-base-mismatch",
-            f"{found.spec} is a kohya-ss LoRA for {kind} ({component}. keys after diffusers' conversion); "
-            f"the base is {built.class_name}",
+            f"{found.spec} is a {_FROM[conversion['from']]} LoRA for {kind} ({component}. keys as diffusers "
+            f"loads them); the base is {built.class_name}",
             f"pass the pipeline's {component}: lora-audit PIPELINE --component {component} --adapter {found.spec}",
         )

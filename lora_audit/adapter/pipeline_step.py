@@ -39,7 +39,7 @@ def resolve_adapter(
             raise AuditError(
                 "adapter-base-unknown",
                 f"{found.config_path} names no base_model_name_or_path" if found.config_path is not None
-                else f"{found.spec} is a kohya-ss LoRA: it does not name its base model",
+                else f"{found.spec} is a {found.format} diffusion LoRA: it does not name its base model",
                 "name the base: lora-audit BASE --adapter " + found.spec,
             )
     # A saved adapter_config.json says inference_mode: true (save_pretrained writes it so); applied

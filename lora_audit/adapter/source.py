@@ -37,7 +37,7 @@ class AdapterFile:
 
     spec: str  #: what the user passed
     kind: str  #: local | hub | hf-cache
-    config_path: Path | None  #: None for a converted kohya file (it has no adapter_config.json)
+    config_path: Path | None  #: None for a converted kohya / diffusers file (it has no adapter_config.json)
     config: dict[str, Any]
     weights_name: str  #: the weights file as shown in the report (path, or repo:file)
     format: str  #: peft | pickle | kohya | diffusers | mlx
@@ -96,9 +96,10 @@ def _local(spec: str, path: Path) -> AdapterFile:
     table = read_local_header(weights)
     config = _read_config(config_path, spec) if config_path.is_file() else None
     kind = formats.detect(table.tensors, config)
-    if kind == formats.KOHYA:
-        from .kohya import convert
+    if kind in (formats.KOHYA, formats.DIFFUSERS):
+        from . import diffusers_format, kohya
 
+        convert = kohya.convert if kind == formats.KOHYA else diffusers_format.convert
         converted, fields, facts = convert(weights, table, spec)
         return AdapterFile(spec, "local", None, {}, str(weights), kind, converted, lora_fields=fields,
                            conversion=facts)

@@ -29,9 +29,11 @@ def adapter_rows(report: Report) -> list[tuple[str, str]]:
     dtypes = ", ".join(f"{d} {n(p)}" for d, p in a["dtypes"].items())
     conv = a.get("conversion")
     if conv:
-        rows.append(("format", f"kohya-ss safetensors, {n(conv['file_tensors'])} tensors, converted by diffusers "
-                     f"{conv['diffusers_version']} ({conv['function']}) to {n(a['tensors'])} {conv['component']} "
-                     f"tensors, {n(a['params'])} parameters ({dtypes})"))
+        kind, verb = ("kohya-ss", "converted") if conv["from"] == "kohya" else ("diffusers pipeline", "read")
+        config = ", LoraConfig from its metadata" if conv.get("config_from") == "metadata" else ""
+        rows.append(("format", f"{kind} safetensors, {n(conv['file_tensors'])} tensors, {verb} by diffusers "
+                     f"{conv['diffusers_version']} ({conv['function']}) as {n(a['tensors'])} {conv['component']} "
+                     f"tensors, {n(a['params'])} parameters ({dtypes}){config}"))
     else:
         rows.append(("format", f"PEFT safetensors, {n(a['tensors'])} tensors, {n(a['params'])} parameters ({dtypes})"))
     size = f"{size_text(a['file_bytes'])} on disk" if a.get("file_bytes") is not None else "header only (hub)"

@@ -1,11 +1,13 @@
-"""A converted kohya-ss LoRA also holds text-encoder tensors, which are not audited against the denoiser.
+"""A diffusion LoRA file also holds text-encoder tensors, which are not audited against the denoiser.
 
 What it checks
 --------------
 A kohya-ss diffusion LoRA (``lora_unet_...`` / ``lora_te_...`` keys) is converted with diffusers'
-own conversion and its denoiser keys (``unet.`` / ``transformer.``) are checked against the base
-audited. Its text-encoder keys (``lora_te_``, ``lora_te1_``, ``lora_te2_``) belong to another
-pipeline component: this rule names how many there are.
+own conversion, and a diffusers pipeline LoRA (``pytorch_lora_weights.safetensors``) is read as
+``load_lora_weights`` reads it; the denoiser keys (``unet.`` / ``transformer.``) are checked
+against the base audited. The text-encoder keys (``lora_te_``, ``lora_te1_``, ``lora_te2_``;
+``text_encoder.``, ``text_encoder_2.``) belong to another pipeline component: this rule names how
+many there are.
 
 Why it matters
 --------------
@@ -45,7 +47,8 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     count = conversion.get("text_encoder_tensors") or 0
     if not count:
         return
-    prefixes = sorted({k.split("_", 2)[0] + "_" + k.split("_", 2)[1] + "_" for k in conversion["text_encoder_keys"]})
+    prefixes = sorted({k.split(".", 1)[0] + "." if conversion["from"] == "diffusers"
+                       else "_".join(k.split("_", 2)[:2]) + "_" for k in conversion["text_encoder_keys"]})
     yield Problem(
         subject=adapter["file"],
         message=f"{count:,} text-encoder tensors ({'/'.join(prefixes)}) are in the file but not audited against "
