@@ -178,3 +178,18 @@ def _keys(path) -> list[str]:
     raw = path.read_bytes()
     (length,) = struct.unpack("<Q", raw[:8])
     return [k for k in json.loads(raw[8:8 + length]) if k != "__metadata__"]
+
+
+def test_hub_repository_with_a_diffusers_lora_is_read_from_its_header(tmp_path, fake_hub):
+    path = _sdxl_script_file(tmp_path)
+    fake_hub.add("someone/sdxl-style", None, files={"pytorch_lora_weights.safetensors": path.read_bytes()})
+    report = audit(TINY / "unet", adapter="someone/sdxl-style")
+    a = report.adapter
+    assert (a["format"], a["source"], a["matched"], a["unexpected_count"]) == ("diffusers", "hub", 96, 0)
+    assert a["file"] == "someone/sdxl-style:pytorch_lora_weights.safetensors"
+    weights = [rng for name, rng in fake_hub.gets if name == "pytorch_lora_weights.safetensors"]
+    assert weights and all(rng is not None for rng in weights)  # the header by range requests, never the data
+    fake_hub.add("someone/not-a-lora", None, files={"README.md": b"hi"})
+    with pytest.raises(AuditError) as info:
+        audit(TINY / "unet", adapter="someone/not-a-lora")
+    assert info.value.code == "adapter-config-not-found"

@@ -9,7 +9,8 @@ LoraConfig itself in the safetensors metadata (``lora_adapter_metadata``, compon
 
 This module does what ``pipeline.load_lora_weights`` -> ``load_lora_into_unet`` /
 ``load_lora_into_transformer`` -> ``ModelMixin.load_lora_adapter(prefix=component)`` does, on
-meta tensors built from the header (no tensor data is read; reproduces diffusers 0.42.1,
+meta tensors built from the header (no tensor data is read, from a local file or, by one range
+request, from the hub; reproduces diffusers 0.42.1,
 ``diffusers/loaders/peft.py``): keep the component's keys without the prefix (and its part of the
 metadata), ``convert_unet_state_dict_to_peft`` when the first key is not PEFT-named, ranks from the
 ``lora_B`` shapes, and ``_create_lora_config``: the metadata as the LoraConfig when the file has
@@ -30,15 +31,19 @@ from typing import Any
 
 from ..errors import AuditError, first_line
 from .header import TensorTable
-from .kohya import _SAFE, PEFT_PREFIX, _meta_state_dict, _plain
+from .kohya import _SAFE, _TORCH, PEFT_PREFIX, _plain
 
 COMPONENTS = ("unet", "transformer")
+WEIGHTS_NAME = "pytorch_lora_weights.safetensors"  #: diffusers.loaders.lora_base.LORA_WEIGHT_NAME_SAFE
 TEXT_ENCODER_PREFIXES = ("text_encoder.", "text_encoder_2.", "text_encoder_3.")
 METADATA_KEY = "lora_adapter_metadata"  #: diffusers.loaders.lora_base.LORA_ADAPTER_METADATA_KEY
 
 
-def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dict[str, Any], dict[str, Any]]:
-    """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a local diffusers file."""
+def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTable, dict[str, Any], dict[str, Any]]:
+    """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a diffusers file.
+
+    Only the header is used (``path`` may be None: a hub file's header came by a range request).
+    """
     try:
         import diffusers
         import torch
@@ -55,8 +60,9 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
     _refuse_what_diffusers_reads_differently(keys, component, text_keys, spec, diffusers.__version__)
     assert component is not None
     metadata = _metadata(table, component, spec)
-    state = {k.removeprefix(f"{component}."): v
-             for k, v in _meta_state_dict(path, table, torch).items() if k.startswith(f"{component}.")}
+    state = {k.removeprefix(f"{component}."): torch.empty(shape, dtype=getattr(torch, _TORCH.get(dtype, "float32")),
+                                                          device="meta")
+             for k, (dtype, shape) in table.tensors.items() if k.startswith(f"{component}.")}
     function = "load_lora_adapter"
     try:
         from .. import _diffusers_private as private

@@ -44,9 +44,9 @@ class AdapterFile:
     table: TensorTable | None
     repo_id: str | None = None
     revision: str | None = None
-    #: the LoraConfig fields diffusers derives for a converted kohya file (adapter/kohya.py), else None
+    #: the LoraConfig fields diffusers derives for a kohya or diffusers file (kohya.py, diffusers_format.py), else None
     lora_fields: dict[str, Any] | None = None
-    #: how a kohya file was converted (diffusers version, function, text-encoder keys), else None
+    #: how a kohya or diffusers file was read (diffusers version, function, text-encoder keys), else None
     conversion: dict[str, Any] | None = None
 
 
@@ -166,7 +166,12 @@ def _hub(repo_id: str, revision: str | None, offline: bool) -> AdapterFile:
             f"offline, and the adapter {where} is not in the local Hugging Face cache",
             "go online once (or unset HF_HUB_OFFLINE), or pass the adapter's local directory",
         )
-    config_path = Path(_download_config(repo_id, revision, where))
+    try:
+        config_path = Path(_download_config(repo_id, revision, where))
+    except AuditError as exc:
+        if exc.code != "adapter-config-not-found":
+            raise
+        return _hub_diffusers(repo_id, revision, where, exc)
     config = _read_config(config_path, repo_id)
     table = _hub_header(repo_id, revision, where)
     if table is None:
@@ -177,6 +182,25 @@ def _hub(repo_id: str, revision: str | None, offline: bool) -> AdapterFile:
         raise _foreign(repo_id, kind)
     return AdapterFile(repo_id, "hub", config_path, config, f"{repo_id}:{SAFETENSORS_NAME}", kind, table,
                        repo_id, revision)
+
+
+def _hub_diffusers(repo_id: str, revision: str | None, where: str, no_config: AuditError) -> AdapterFile:
+    """A repository without adapter_config.json: a diffusers pipeline LoRA (pytorch_lora_weights.safetensors)?"""
+    from .diffusers_format import WEIGHTS_NAME, convert
+
+    try:
+        table = _hub_header(repo_id, revision, where, WEIGHTS_NAME, pickle_fallback=False)
+    except AuditError as exc:
+        if exc.code == "adapter-weights-not-found":
+            raise no_config from None  # neither a PEFT adapter nor a diffusers LoRA: say what PEFT needs
+        raise
+    assert table is not None
+    kind = formats.detect(table.tensors)
+    if kind != formats.DIFFUSERS:
+        raise _foreign(repo_id, kind) if kind != formats.PEFT else no_config
+    converted, fields, facts = convert(None, table, f"{repo_id}:{WEIGHTS_NAME}")
+    return AdapterFile(repo_id, "hub", None, {}, f"{repo_id}:{WEIGHTS_NAME}", kind, converted, repo_id, revision,
+                       lora_fields=fields, conversion=facts)
 
 
 def _download_config(repo_id: str, revision: str | None, where: str) -> str:
@@ -191,15 +215,18 @@ def _download_config(repo_id: str, revision: str | None, where: str) -> str:
         raise _hub_error(exc, where, CONFIG_NAME) from None
 
 
-def _hub_header(repo_id: str, revision: str | None, where: str) -> TensorTable | None:
+def _hub_header(
+    repo_id: str, revision: str | None, where: str, name: str = SAFETENSORS_NAME, pickle_fallback: bool = True
+) -> TensorTable | None:
     """The safetensors header of the hub adapter, or None when the hub has only a pickle file."""
     from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError
 
     try:
-        meta = HfApi().parse_safetensors_file_metadata(repo_id, SAFETENSORS_NAME, revision=revision,
-                                                       timeout=hub_timeout())
-    except EntryNotFoundError:
+        meta = HfApi().parse_safetensors_file_metadata(repo_id, name, revision=revision, timeout=hub_timeout())
+    except EntryNotFoundError as exc:
+        if not pickle_fallback:
+            raise _hub_error(exc, where, name) from None
         try:
             get_hf_file_metadata(hf_hub_url(repo_id, PICKLE_NAME, revision=revision), timeout=hub_timeout(),
                                  retry_on_errors=False)
@@ -207,13 +234,13 @@ def _hub_header(repo_id: str, revision: str | None, where: str) -> TensorTable |
             raise _hub_error(exc, where, SAFETENSORS_NAME) from None
         return None
     except Exception as exc:  # noqa: BLE001
-        raise _hub_error(exc, where, SAFETENSORS_NAME) from None
+        raise _hub_error(exc, where, name) from None
     header = {
         name: {"dtype": info.dtype, "shape": list(info.shape), "data_offsets": list(info.data_offsets)}
         for name, info in meta.tensors.items()
     }
     header["__metadata__"] = dict(meta.metadata or {})
-    return table_from_dict(header, f"{where}:{SAFETENSORS_NAME}", 0)
+    return table_from_dict(header, f"{where}:{name}", 0)
 
 
 def _hub_error(exc: Exception, where: str, filename: str) -> AuditError:
