@@ -31,7 +31,7 @@ from typing import Any
 
 from ..errors import AuditError, first_line
 from .header import TensorTable
-from .kohya import _SAFE, _TORCH, PEFT_PREFIX, _plain
+from .kohya import _TORCH, _plain, denoiser_table
 
 COMPONENTS = ("unet", "transformer")
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"  #: diffusers.loaders.lora_base.LORA_WEIGHT_NAME_SAFE
@@ -88,10 +88,7 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
     fields = {k: _plain(v) for k, v in fields.items()}
     if isinstance(fields.get("target_modules"), (list, set, tuple)):
         fields["target_modules"] = sorted(fields["target_modules"])
-    tensors = {PEFT_PREFIX + k: (_SAFE.get(str(v.dtype).removeprefix("torch."), "F32"), list(v.shape))
-               for k, v in state.items()}
-    out = TensorTable(tensors=tensors, header_bytes=table.header_bytes, metadata=table.metadata,
-                      data_bytes=table.data_bytes, file_bytes=table.file_bytes)
+    out = denoiser_table(state, table)
     facts = {
         "from": "diffusers",
         "diffusers_version": diffusers.__version__,
@@ -99,7 +96,7 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
         "component": component,
         "config_from": "metadata" if metadata is not None else "keys",
         "file_tensors": len(keys),
-        "denoiser_tensors": len(tensors),
+        "denoiser_tensors": len(out.tensors),
         "text_encoder_tensors": len(text_keys),
         "text_encoder_keys": text_keys[:2000],
     }

@@ -100,10 +100,7 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
         ) from None
     fields = {k: _plain(v) for k, v in fields.items() if v not in ({}, False)}
     fields["target_modules"] = sorted(fields["target_modules"])
-    tensors = {PEFT_PREFIX + k: (_SAFE.get(str(v.dtype).removeprefix("torch."), "F32"), list(v.shape))
-               for k, v in denoiser.items()}
-    out = TensorTable(tensors=tensors, header_bytes=table.header_bytes, metadata=table.metadata,
-                      data_bytes=table.data_bytes, file_bytes=table.file_bytes)
+    out = denoiser_table(denoiser, table)
     facts = {
         "from": "kohya",
         "diffusers_version": diffusers.__version__,
@@ -111,11 +108,19 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
         "component": component,
         "config_from": "keys",
         "file_tensors": len(table.tensors),
-        "denoiser_tensors": len(tensors),
+        "denoiser_tensors": len(out.tensors),
         "text_encoder_tensors": len(text_keys),
         "text_encoder_keys": text_keys[:2000],
     }
     return out, fields, facts
+
+
+def denoiser_table(state: dict[str, Any], file_table: TensorTable) -> TensorTable:
+    """The denoiser's converted (meta) tensors as a table of PEFT-named keys, with the file's sizes."""
+    tensors = {PEFT_PREFIX + k: (_SAFE.get(str(v.dtype).removeprefix("torch."), "F32"), list(v.shape))
+               for k, v in state.items()}
+    return TensorTable(tensors=tensors, header_bytes=file_table.header_bytes, metadata=file_table.metadata,
+                       data_bytes=file_table.data_bytes, file_bytes=file_table.file_bytes)
 
 
 def _plain(value: Any) -> Any:
