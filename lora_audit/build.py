@@ -237,6 +237,27 @@ def refuse_too_deep(raw: dict[str, Any]) -> None:
     budget.check_model_config(raw)
 
 
+def build_first(
+    factory: Callable[[], nn.Module], what: str, hint: str
+) -> tuple[nn.Module, list[PeftMessage], Callable[[], nn.Module]]:
+    """Build once now, for another library's model: ``(model, what it logged, a factory)``.
+
+    A failure inside the library's ``__init__`` is ``build-failed`` naming ``what``, with ``hint``.
+    The factory hands out this first model, then fresh ones (PEFT mutates the model it adapts).
+    """
+    with capture_messages("build") as messages:
+        try:
+            model = factory()
+        except Exception as exc:  # noqa: BLE001 - any failure inside the library's model __init__
+            raise AuditError(
+                "build-failed", f"building {what} on the meta device failed: {type(exc).__name__}: {first_line(exc)}",
+                hint,
+            ) from None
+    refuse_zero_size(model)
+    first = [model]
+    return model, messages, lambda: first.pop() if first else factory()
+
+
 def refuse_zero_size(model: nn.Module) -> None:
     # A dimension of 0 builds, but a LoRA layer on it costs r·(d+k) against d·k = 0: no ratio, no sense.
     for name, parameter in model.named_parameters():

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..errors import AuditError, first_line
 from .header import TensorTable
-from .kohya import _TORCH, _plain, denoiser_table
+from .kohya import _TORCH, _plain, conversion_facts, denoiser_table
 
 COMPONENTS = ("unet", "transformer")
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"  #: diffusers.loaders.lora_base.LORA_WEIGHT_NAME_SAFE
@@ -44,16 +44,11 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
 
     Only the header is used (``path`` may be None: a hub file's header came by a range request).
     """
-    try:
-        import diffusers
-        import torch
-    except ImportError:
-        raise AuditError(
-            "library-missing",
-            f"{spec} is a diffusers pipeline LoRA; reading it as diffusers does needs diffusers, which is not "
-            "installed",
-            "pip install 'lora-audit-cli[diffusers]'",
-        ) from None
+    import torch
+
+    from ..libraries.diffusers import require_diffusers
+
+    diffusers = require_diffusers(f"{spec} is a diffusers pipeline LoRA, read as diffusers reads it, and")
     keys = list(table.tensors)
     component = next((c for c in COMPONENTS if any(k.startswith(f"{c}.") for k in keys)), None)
     text_keys = sorted(k for k in keys if k.startswith(TEXT_ENCODER_PREFIXES))
@@ -89,17 +84,8 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
     if isinstance(fields.get("target_modules"), (list, set, tuple)):
         fields["target_modules"] = sorted(fields["target_modules"])
     out = denoiser_table(state, table)
-    facts = {
-        "from": "diffusers",
-        "diffusers_version": diffusers.__version__,
-        "function": function,
-        "component": component,
-        "config_from": "metadata" if metadata is not None else "keys",
-        "file_tensors": len(keys),
-        "denoiser_tensors": len(out.tensors),
-        "text_encoder_tensors": len(text_keys),
-        "text_encoder_keys": text_keys[:2000],
-    }
+    config_from = "metadata" if metadata is not None else "keys"
+    facts = conversion_facts("diffusers", function, component, config_from, table, out, text_keys)
     return out, fields, facts
 
 

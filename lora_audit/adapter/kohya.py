@@ -44,16 +44,12 @@ TEXT_ENCODER_PREFIXES = ("lora_te_", "lora_te1_", "lora_te2_", "lora_te3_")
 
 def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dict[str, Any], dict[str, Any]]:
     """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a local kohya file."""
-    try:
-        import diffusers
-        import torch
-    except ImportError:
-        raise AuditError(
-            "library-missing",
-            f"{spec} is a kohya-ss diffusion LoRA; converting it needs diffusers, which is not installed",
-            "pip install 'lora-audit-cli[diffusers]'",
-        ) from None
+    import torch
+
     from .. import _diffusers_private as private
+    from ..libraries.diffusers import require_diffusers
+
+    diffusers = require_diffusers(f"{spec} is a kohya-ss diffusion LoRA, which diffusers converts, and")
     from ..capture import capture_messages
 
     state = _meta_state_dict(path, table, torch)
@@ -101,18 +97,27 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
     fields = {k: _plain(v) for k, v in fields.items() if v not in ({}, False)}
     fields["target_modules"] = sorted(fields["target_modules"])
     out = denoiser_table(denoiser, table)
-    facts = {
-        "from": "kohya",
+    return out, fields, conversion_facts("kohya", function, component, "keys", table, out, text_keys)
+
+
+def conversion_facts(
+    source: str, function: str, component: str, config_from: str, file_table: TensorTable, out: TensorTable,
+    text_keys: list[str],
+) -> dict[str, Any]:
+    """The report's ``adapter.conversion``: how diffusers read a kohya or diffusers file."""
+    import diffusers
+
+    return {
+        "from": source,
         "diffusers_version": diffusers.__version__,
         "function": function,
         "component": component,
-        "config_from": "keys",
-        "file_tensors": len(table.tensors),
+        "config_from": config_from,
+        "file_tensors": len(file_table.tensors),
         "denoiser_tensors": len(out.tensors),
         "text_encoder_tensors": len(text_keys),
         "text_encoder_keys": text_keys[:2000],
     }
-    return out, fields, facts
 
 
 def denoiser_table(state: dict[str, Any], file_table: TensorTable) -> TensorTable:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..build import BuiltModel, refuse_too_deep, refuse_zero_size
-from ..capture import capture_messages
-from ..errors import AuditError, first_line
+from ..build import BuiltModel, build_first, refuse_too_deep
+from ..errors import AuditError
 from ..source import ModelSource
 
 NAME = "diffusers"
@@ -54,23 +53,14 @@ def build(source: ModelSource, task_type: str | None = None, model_class: str | 
         with torch.device("meta"):
             return cls.from_config(raw)
 
-    with capture_messages("build") as messages:
-        try:
-            model = factory()
-        except Exception as exc:  # noqa: BLE001 - any failure inside diffusers' __init__
-            raise AuditError(
-                "build-failed",
-                f"building {class_name} on the meta device failed: {type(exc).__name__}: {first_line(exc)}",
-                "check the config values, or fetch a fresh copy of the component's config.json",
-            ) from None
-    refuse_zero_size(model)
-    first = [model]
+    model, messages, fresh = build_first(
+        factory, class_name, "check the config values, or fetch a fresh copy of the component's config.json")
     notes = []
     if source.component:
         pipeline = (source.pipeline_index or {}).get("_class_name", "pipeline")
         notes.append(f"component {source.component} of the {pipeline} (choose another with --component)")
     return BuiltModel(
-        factory=lambda: first.pop() if first else factory(),
+        factory=fresh,
         class_name=class_name,
         model_type=class_name,
         config=model.config,
@@ -81,13 +71,13 @@ def build(source: ModelSource, task_type: str | None = None, model_class: str | 
 
 
 def _import_diffusers(source: ModelSource) -> Any:
+    return require_diffusers(f"{source.description} is a diffusers model ({source.config.get('_class_name')}), and")
+
+
+def require_diffusers(what: str) -> Any:
+    """``import diffusers``, or the one-line error that names the extra: "<what> diffusers is not installed"."""
     try:
         import diffusers
     except ImportError:
-        raise AuditError(
-            "library-missing",
-            f"{source.description} is a diffusers model ({source.config.get('_class_name')}), and diffusers is "
-            "not installed",
-            EXTRA_HINT,
-        ) from None
+        raise AuditError("library-missing", f"{what} diffusers is not installed", EXTRA_HINT) from None
     return diffusers

@@ -20,8 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..build import BuiltModel, refuse_too_deep, refuse_zero_size
-from ..capture import capture_messages
+from ..build import BuiltModel, build_first, refuse_too_deep
 from ..errors import AuditError, first_line
 from ..source import ModelSource
 
@@ -63,18 +62,9 @@ def build(source: ModelSource, task_type: str | None = None, model_class: str | 
             with torch.device("meta"):
                 return timm.create_model(f"local-dir:{tmp}", pretrained=False)
 
-    with capture_messages("build") as messages:
-        try:
-            model = factory()
-        except Exception as exc:  # noqa: BLE001 - any failure inside timm's model __init__
-            raise AuditError(
-                "build-failed",
-                f"building timm model {architecture} on the meta device failed: {type(exc).__name__}: "
-                f"{first_line(exc)}",
-                "check model_args and num_classes in the config, or fetch a fresh copy of the model's config.json",
-            ) from None
-    refuse_zero_size(model)
-    first = [model]
+    model, messages, fresh = build_first(
+        factory, f"timm model {architecture}",
+        "check model_args and num_classes in the config, or fetch a fresh copy of the model's config.json")
     class_name = type(model).__name__
     head = getattr(model, "num_classes", None)
     notes = [
@@ -82,7 +72,7 @@ def build(source: ModelSource, task_type: str | None = None, model_class: str | 
         + (f", {head} classes" if isinstance(head, int) and head else ", no classifier head" if head == 0 else "")
     ]
     return BuiltModel(
-        factory=lambda: first.pop() if first else factory(),
+        factory=fresh,
         class_name=class_name,
         model_type=architecture,
         config=None,
