@@ -279,3 +279,12 @@ def test_la022_ignores_blocks_without_attention_for_attention_targets():
     gaps = [f for f in flux.findings if f.code == "LA022"]
     assert [f.subject for f in gaps] == ["ff.net.0.proj"]
     assert "not in single_transformer_blocks" in gaps[0].message
+
+
+def test_la022_ignores_attention_of_the_same_class_built_without_the_projection():
+    # diffusers' Flux dreambooth defaults: the single-stream blocks' FluxAttention has no add_*_proj or
+    # to_out, so those entries miss nothing there; their feed-forward is another kind of block (proj_mlp),
+    # which the ff entries do not reach: still reported.
+    flux = lora_audit.audit("black-forest-labs/FLUX.1-dev", config_file=LORA / "diffusers-flux-dreambooth.json")
+    assert sorted(f.subject for f in flux.findings if f.code == "LA022") == [
+        "ff.net.0.proj", "ff.net.2", "ff_context.net.0.proj", "ff_context.net.2"]

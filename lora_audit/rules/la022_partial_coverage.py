@@ -24,9 +24,11 @@ Fix
 ---
 If the other part should train too, add its names (``--tree`` shows them, e.g. ``qkv`` for the
 vision blocks); otherwise nothing to do (suppress with a reason). An entry that is one module's full
-path (as LLaMA-Factory hands PEFT for a vision-language model) is taken as meant. An entry that
-adapts only attention projections is not said to miss blocks that have no attention (a UNet's
-resnets and its attention-free first down block).
+path (as LLaMA-Factory hands PEFT for a vision-language model) is taken as meant. For an entry that
+adapts attention projections only, these are not gaps: blocks without attention (a UNet's resnets
+and its attention-free first down block), and blocks whose attention is of the same class but built
+without that projection (Flux's single-stream attention has no ``add_k_proj`` or ``to_out``; T5's
+``relative_attention_bias`` exists in block 0 only, which LA023 reports).
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         return
     # Only top-level containers: nested ones (experts inside layers) repeat their parents' story.
     top = {c: idx for c, idx in blocks.items() if not any(c.startswith(o + ".") for o in blocks if o != c)}
-    attention_modules, attention_holders = _attention_places(report)
+    types = {m.name: m.type for m in report.modules}
+    kinds_under = _kinds_under(report)
+    attention_modules = {name for name, kind in types.items() if name and _attention(kind)}
     for target in report.targets:
         if target.unadapted_after_conversion:
             continue  # PEFT moved the entry to fused experts: LA016 says what it left out
@@ -63,12 +67,16 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
                 hit[block.container].add(block.index)
         if not hit:
             continue
-        # An entry that adapts attention projections only can miss only places that have attention:
-        # a UNet's resnets and its attention-free first down block are not gaps.
-        only_attention = all(_inside(name, attention_modules) for name in target.modules)
+        # Not gaps, for an entry that adapts attention projections only: places without attention (a
+        # UNet's resnets, its attention-free first down block), and places whose attention is of the same
+        # class, built without this projection (Flux's single-stream attention has no add_k_proj, to_out).
+        owners = [_attention_owner(name, attention_modules) for name in target.modules]
+        only_attention = all(owners)
+        attention_kinds = {types[owner] for owner in owners if owner}
 
-        def gap(place: str) -> bool:
-            return not only_attention or place in attention_holders  # noqa: B023 - used within this iteration
+        def gap(place: str, only_attention: bool = only_attention, attention_kinds: set = attention_kinds) -> bool:
+            kinds = kinds_under.get(place, set())
+            return not only_attention or (any(_attention(kind) for kind in kinds) and not attention_kinds & kinds)
 
         missed = [c for c in top if c not in hit and gap(c)] if len(top) > 1 else []
         if missed:
@@ -92,16 +100,23 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
                 )
 
 
-def _attention_places(report: Report) -> tuple[set[str], set[str]]:
-    """Attention modules (their class name says Attention or Attn), and every path that holds one."""
-    modules = {m.name for m in report.modules if m.name and ("attention" in m.type.lower() or "attn" in m.type.lower())}
-    holders = set()
-    for name in modules:
-        parts = name.split(".")
-        holders.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-    return modules, holders
+def _attention(kind: str) -> bool:
+    """An attention module: its class name says Attention or Attn."""
+    return "attention" in kind.lower() or "attn" in kind.lower()
 
 
-def _inside(name: str, attention_modules: set[str]) -> bool:
+def _kinds_under(report: Report) -> dict[str, set[str]]:
+    """For every module path, the classes of the modules below it (``down_blocks.0`` -> {ResnetBlock2D, ...})."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for module in report.modules:
+        parts = module.name.split(".")
+        for i in range(1, len(parts)):
+            out[".".join(parts[:i])].add(module.type)
+    return out
+
+
+def _attention_owner(name: str, attention_modules: set[str]) -> str | None:
+    """The nearest attention module that holds ``name`` (``...attn`` for ``...attn.to_out.0``), if any."""
     parts = name.split(".")
-    return any(".".join(parts[:i]) in attention_modules for i in range(1, len(parts)))
+    return next((".".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)
+                 if ".".join(parts[:i]) in attention_modules), None)
