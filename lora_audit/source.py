@@ -338,9 +338,11 @@ def _hub_source(
             "pass a hub id such as Qwen/Qwen2.5-0.5B, or a model directory / config.json path",
         ) from None
 
+    from .source_wrappers import hub_sentence_transformers
+
     cached = _from_cache(repo_id, revision)
     if cached is not None:
-        return cached
+        return hub_sentence_transformers(cached, offline)
     if offline:
         return _from_catalogue(
             repo_id,
@@ -353,7 +355,7 @@ def _hub_source(
                 "go online once (or unset HF_HUB_OFFLINE), or pass a local directory with config.json",
             ),
         )
-    return _download(repo_id, revision, status)
+    return hub_sentence_transformers(_download(repo_id, revision, status), offline)
 
 
 def _from_cache(repo_id: str, revision: str | None) -> ModelSource | None:

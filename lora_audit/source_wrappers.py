@@ -160,3 +160,83 @@ def sentence_transformers_source(spec: str, directory: Path) -> ModelSource:
         component=module_path or ".",
         library_hint="sentence-transformers",
     )
+
+
+# --------------------------------------------------------------------------- sentence-transformers on the hub
+#: Classes an encoder checkpoint names that sentence-transformers does not build (it loads the bare
+#: AutoModel): only for these is the hub asked for modules.json, one small request more.
+ENCODER_SUFFIXES = ("Model", "ForMaskedLM", "ForPreTraining")
+
+
+def may_be_sentence_transformers(config: dict[str, Any]) -> bool:
+    """An encoder checkpoint (no head, or a pre-training head), as sentence-transformers repositories hold."""
+    if not config.get("model_type") or "_class_name" in config:
+        return False
+    architectures = config.get("architectures") or []
+    return all(isinstance(a, str) and a.endswith(ENCODER_SUFFIXES) for a in architectures)
+
+
+def hub_sentence_transformers(source: ModelSource, offline: bool) -> ModelSource:
+    """``source`` (a hub or HF-cache config.json), or its sentence-transformers Transformer module.
+
+    A repository with ``modules.json`` is read as a sentence-transformers directory: its
+    ``Transformer`` module's config.json, built as sentence-transformers loads it. From the HF cache
+    only what is cached is used; from the hub, ``modules.json`` (and the module's config.json when it
+    sits in a subfolder) is fetched within the hub deadline. A repository without modules.json, one
+    whose modules.json lists no Transformer module, or a hub that does not answer, leaves ``source``
+    as it is: the config.json read as a transformers model.
+    """
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    from . import network
+
+    if source.repo_id is None or not may_be_sentence_transformers(source.config):
+        return source
+    repo_id, revision = source.repo_id, source.revision
+    modules = try_to_load_from_cache(repo_id, MODULES_NAME, revision=revision)
+    if not isinstance(modules, str):
+        if offline or source.kind != "hub":
+            return source
+        timeout = hub_timeout()
+        try:
+            modules = network.call_with_deadline(
+                lambda: hf_hub_download(repo_id, MODULES_NAME, revision=revision, etag_timeout=timeout),
+                network.deadline(timeout), f"fetching {MODULES_NAME} of {repo_id}",
+            )
+        except Exception:  # noqa: BLE001 - no modules.json (most repositories), or no answer: a plain model
+            return source
+    directory = Path(modules).parent
+    if not offline and source.kind == "hub":
+        _fetch_module_config(repo_id, revision, directory)
+    try:
+        found = sentence_transformers_source(repo_id, directory)
+    except AuditError:  # no Transformer module (a CLIP wrapper...), or an unusable modules.json: the plain model
+        return source
+    found.kind, found.repo_id, found.revision = source.kind, repo_id, revision
+    found.description = f"{source.description}, sentence-transformers module {found.component}"
+    return found
+
+
+def _fetch_module_config(repo_id: str, revision: str | None, directory: Path) -> None:
+    """The Transformer module's config.json when modules.json puts it in a subfolder (older repositories)."""
+    from huggingface_hub import hf_hub_download
+
+    from . import network
+
+    try:
+        modules = json.loads(read_small_text(directory / MODULES_NAME, "config-unreadable"))
+        entry = next(m for m in modules
+                     if isinstance(m, dict) and str(m.get("type", "")).endswith("models.Transformer"))
+    except (ValueError, StopIteration, TypeError, AuditError):
+        return  # sentence_transformers_source reports what is wrong with modules.json
+    path = str(entry.get("path") or "")
+    if not path or (directory / path / CONFIG_NAME).is_file():
+        return
+    timeout = hub_timeout()
+    try:
+        network.call_with_deadline(
+            lambda: hf_hub_download(repo_id, f"{path}/{CONFIG_NAME}", revision=revision, etag_timeout=timeout),
+            network.deadline(timeout), f"fetching {path}/{CONFIG_NAME} of {repo_id}",
+        )
+    except Exception:  # noqa: BLE001 - sentence_transformers_source names the missing config.json
+        return

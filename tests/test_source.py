@@ -9,7 +9,7 @@ import pytest
 
 from lora_audit.errors import AuditError
 from lora_audit.source import resolve_model_source
-from tests.conftest import MODELS
+from tests.conftest import MODELS, TINY
 
 QWEN_CONFIG = json.loads((MODELS / "Qwen--Qwen2.5-0.5B" / "config.json").read_text())
 
@@ -134,3 +134,56 @@ def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+# --------------------------------------------------------------------------- sentence-transformers on the hub
+def _bert(architectures):
+    config = json.loads((TINY / "bert-cls" / "config.json").read_text())
+    config["architectures"] = architectures
+    config.pop("id2label", None), config.pop("label2id", None)
+    return config
+
+
+ST_MODULES = [
+    {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+    {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+]
+
+
+def test_hub_sentence_transformers_repo_audits_its_transformer_module(fake_hub, tmp_path):
+    import lora_audit
+
+    fake_hub.add("someone/st-mlm", _bert(["BertForMaskedLM"]),
+                 files={"modules.json": json.dumps(ST_MODULES).encode(), "model.safetensors": b"weights"})
+    report = lora_audit.audit("someone/st-mlm", {"target_modules": ["query", "value"]})
+    assert (report.model.library, report.model.class_name) == ("sentence-transformers", "BertModel")
+    assert set(fake_hub.requested_files) == {"config.json", "modules.json"}
+    # the same counts as the same files in a local directory (the sentence-transformers layout)
+    (tmp_path / "config.json").write_text(json.dumps(_bert(["BertForMaskedLM"])))
+    (tmp_path / "modules.json").write_text(json.dumps(ST_MODULES))
+    local = lora_audit.audit(tmp_path, {"target_modules": ["query", "value"]})
+    assert (report.model.base_params, report.params.trainable) == (local.model.base_params, local.params.trainable)
+    # and not what the config alone would build (BertForMaskedLM has the MLM head)
+    plain = lora_audit.audit(tmp_path / "config.json", {"target_modules": ["query", "value"]})
+    assert plain.model.class_name == "BertForMaskedLM" and plain.model.base_params != report.model.base_params
+
+
+def test_hub_sentence_transformers_module_in_a_subfolder(fake_hub):
+    modules = [dict(ST_MODULES[0], path="0_Transformer"), ST_MODULES[1]]
+    fake_hub.add("someone/st-old", _bert(["BertForMaskedLM"]), files={
+        "modules.json": json.dumps(modules).encode(),
+        "0_Transformer/config.json": json.dumps(_bert(["BertModel"])).encode(),
+    })
+    src = resolve_model_source("someone/st-old")
+    assert (src.library_hint, src.component, src.kind) == ("sentence-transformers", "0_Transformer", "hub")
+    assert set(fake_hub.requested_files) == {"config.json", "modules.json", "0_Transformer/config.json"}
+
+
+def test_hub_encoder_without_modules_json_or_transformer_module_stays_a_transformers_model(fake_hub):
+    fake_hub.add("someone/bert", _bert(["BertForMaskedLM"]))
+    src = resolve_model_source("someone/bert")
+    assert src.library_hint is None and src.config["architectures"] == ["BertForMaskedLM"]
+    assert set(fake_hub.requested_files) == {"config.json", "modules.json"}  # one small request more, a 404
+    clip_like = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.CLIPModel"}]
+    fake_hub.add("someone/clip-st", _bert(["BertModel"]), files={"modules.json": json.dumps(clip_like).encode()})
+    assert resolve_model_source("someone/clip-st").library_hint is None
