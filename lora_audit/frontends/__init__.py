@@ -127,6 +127,12 @@ class Translation:
         }
 
 
+def named_model(data: dict[str, Any], *keys: str) -> tuple[str | None, str | None]:
+    """``(model, key)``: the first of ``keys`` whose value is a non-blank string, stripped, and that key."""
+    key = next((k for k in keys if isinstance(data.get(k), str) and data[k].strip()), None)
+    return (data[key].strip() if key else None), key
+
+
 def locate(source: dict[str, Any] | None, subject: str) -> dict[str, Any] | None:
     """The ``{file, line}`` a finding about ``subject`` points at, from a report's ``lora_config_source``.
 

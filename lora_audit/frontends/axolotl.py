@@ -37,7 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AuditError
-from . import Expansion, Translation
+from . import Expansion, Translation, named_model
 
 NAME = "axolotl"
 
@@ -136,14 +136,14 @@ def translate(loaded: Any) -> Translation:
     else:
         expand = _task_only
 
-    model_key = next((k for k in ("base_model_config", "base_model") if _text(data.get(k))), None)
+    model, model_key = named_model(data, "base_model_config", "base_model")
     model_class = next((data[k] for k in ("type_of_model", "model_type") if _text(data.get(k))), None)
     if model_class == "AutoModelForCausalLM":
         model_class = None  # axolotl then builds the model's own class (image-text-to-text for a VLM)
     return Translation(
         format=NAME,
         fields=fields,
-        model=data[model_key].strip() if model_key else None,
+        model=model,
         model_key=model_key,
         model_class=model_class,
         steps=steps,

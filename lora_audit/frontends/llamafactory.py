@@ -35,7 +35,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditError
-from . import Expansion, Translation
+from . import Expansion, Translation, named_model
 from ._training_args import known_keys_getattr
 
 if TYPE_CHECKING:
@@ -283,13 +283,12 @@ def translate(loaded: LoadedFile) -> Translation:
     sources = {name: [key] for name, key in FIELD_KEYS.items() if key in data}
     if "lora_alpha" not in data and "lora_rank" in data:
         sources["lora_alpha"] = ["lora_rank"]
-    model = data.get("model_name_or_path")
-    named = isinstance(model, str) and bool(model.strip())
+    model, model_key = named_model(data, "model_name_or_path")
     return Translation(
         format=NAME,
         fields=fields,
-        model=model.strip() if named else None,
-        model_key="model_name_or_path" if named else None,
+        model=model,
+        model_key=model_key,
         steps=steps,
         quantization=quantization,
         expand=lambda built: expand(built, args, targets, additional),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import AuditError
-from . import Translation
+from . import Translation, named_model
 
 NAME = "peft"
 #: Keys that only a PEFT file has.
@@ -50,13 +50,12 @@ def translate(loaded: Any) -> Translation:
         # As PeftModel.from_pretrained(..., is_trainable=True) does: inference_mode freezes every adapter.
         known["inference_mode"] = False
         steps.append("inference_mode: true -> false (audited as training loads it: is_trainable=True)")
-    model = data.get("base_model_name_or_path")
-    has_model = isinstance(model, str) and bool(model.strip())
+    _, model_key = named_model(data, "base_model_name_or_path")
     return Translation(
         format=NAME,
         fields=known,
-        model=model if has_model else None,
-        model_key="base_model_name_or_path" if has_model else None,
+        model=data[model_key] if model_key else None,  # as saved (adapter files are not hand-written)
+        model_key=model_key,
         steps=steps,
         unknown_fields=unknown,
         sources={k: [k] for k in known},

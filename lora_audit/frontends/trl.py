@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AuditError
-from . import Expansion, Translation
+from . import Expansion, Translation, named_model
 from ._training_args import known_keys_getattr
 
 if TYPE_CHECKING:
@@ -159,14 +159,13 @@ def translate(loaded: LoadedFile) -> Translation:
     for key, bits in (("load_in_4bit", 4), ("load_in_8bit", 8)):
         if args[key]:
             quantization = {"method": "bitsandbytes", "bits": bits, "source": f"{where}: {key}"}
-    model = data.get("model_name_or_path")
-    named = isinstance(model, str) and bool(model.strip())
+    model, model_key = named_model(data, "model_name_or_path")
     task = args["lora_task_type"]
     return Translation(
         format=NAME,
         fields=fields,
-        model=model.strip() if named else None,
-        model_key="model_name_or_path" if named else None,
+        model=model,
+        model_key=model_key,
         steps=steps,
         quantization=quantization,
         # TRL builds the checkpoint's class (architectures[0]) whatever lora_task_type says: the task type is set
