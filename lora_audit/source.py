@@ -497,15 +497,20 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
     )
 
 
-def _download_index(repo_id: str, revision: str | None) -> ModelSource | None:
+def fetch_hub_file(repo_id: str, filename: str, revision: str | None) -> Path:
+    """One small file of a hub repository into the HF cache, within the hub deadline (raises the hub's errors)."""
     from huggingface_hub import hf_hub_download
 
     timeout = hub_timeout()
+    return network.call_with_deadline(
+        lambda: Path(hf_hub_download(repo_id, filename, revision=revision, etag_timeout=timeout)),
+        network.deadline(timeout), f"fetching {filename} of {repo_id}",
+    )
+
+
+def _download_index(repo_id: str, revision: str | None) -> ModelSource | None:
     try:
-        path = network.call_with_deadline(
-            lambda: Path(hf_hub_download(repo_id, INDEX_NAME, revision=revision, etag_timeout=timeout)),
-            network.deadline(timeout), f"fetching {INDEX_NAME} of {repo_id}",
-        )
+        path = fetch_hub_file(repo_id, INDEX_NAME, revision)
     except Exception:  # noqa: BLE001 - no model_index.json either: report the missing config.json
         return None
     return ModelSource(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AuditError, first_line
-from .source import CONFIG_NAME, MODULES_NAME, ModelSource, hub_timeout, load_config_json, read_small_text
+from .source import CONFIG_NAME, MODULES_NAME, ModelSource, fetch_hub_file, load_config_json, read_small_text
 
 #: Components trained by LoRA on the denoiser, in the order ``--component``'s default tries them.
 DENOISERS = ("transformer", "unet", "prior", "decoder")
@@ -101,7 +101,7 @@ def _locate(
     if index_source.kind in ("local-dir", "local-file", "catalogue"):
         path = index_source.config_path.parent / relative
         return path if path.is_file() else None
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import try_to_load_from_cache
 
     repo_id, revision = index_source.repo_id or index_source.name, index_source.revision
     cached = try_to_load_from_cache(repo_id, relative, revision=revision)
@@ -112,7 +112,7 @@ def _locate(
     if status is not None:
         status(f"fetching {relative} of {repo_id} from the Hugging Face Hub")
     try:
-        return Path(hf_hub_download(repo_id, relative, revision=revision, etag_timeout=hub_timeout()))
+        return fetch_hub_file(repo_id, relative, revision)
     except Exception as exc:  # noqa: BLE001 - missing entry: not a model component; else the hub's error
         if type(exc).__name__ in ("EntryNotFoundError", "RemoteEntryNotFoundError"):
             return None
@@ -125,7 +125,11 @@ def _locate(
 
 def sentence_transformers_source(spec: str, directory: Path) -> ModelSource:
     """The config.json of the ``Transformer`` module a sentence-transformers ``modules.json`` lists."""
-    modules_path = directory / MODULES_NAME
+    return _module_source(spec, directory, _transformer_module_path(directory / MODULES_NAME))
+
+
+def _transformer_module_path(modules_path: Path) -> str:
+    """The ``path`` of the ``Transformer`` module that ``modules.json`` lists (``""``: the top directory)."""
     try:
         modules = json.loads(read_small_text(modules_path, "config-unreadable"))
     except json.JSONDecodeError as exc:
@@ -143,7 +147,10 @@ def sentence_transformers_source(spec: str, directory: Path) -> ModelSource:
             f"{modules_path} lists no sentence_transformers.models.Transformer module (modules: {types[:200]})",
             "lora-audit audits the Transformer module PEFT adapts; pass that module's directory with its config.json",
         )
-    module_path = str(transformer.get("path") or "")
+    return str(transformer.get("path") or "")
+
+
+def _module_source(spec: str, directory: Path, module_path: str) -> ModelSource:
     config_path = directory / module_path / CONFIG_NAME
     if not config_path.is_file():
         raise AuditError(
@@ -180,63 +187,24 @@ def hub_sentence_transformers(source: ModelSource, offline: bool) -> ModelSource
     """``source`` (a hub or HF-cache config.json), or its sentence-transformers Transformer module.
 
     A repository with ``modules.json`` is read as a sentence-transformers directory: its
-    ``Transformer`` module's config.json, built as sentence-transformers loads it. From the HF cache
-    only what is cached is used; from the hub, ``modules.json`` (and the module's config.json when it
-    sits in a subfolder) is fetched within the hub deadline. A repository without modules.json, one
-    whose modules.json lists no Transformer module, or a hub that does not answer, leaves ``source``
-    as it is: the config.json read as a transformers model.
+    ``Transformer`` module's config.json, built as sentence-transformers loads it. ``modules.json``
+    (and the module's config.json when it sits in a subfolder) comes as a pipeline component's
+    config does (``_locate``: the HF cache, else the hub unless offline). A repository without
+    modules.json, one whose modules.json lists no Transformer module, or a hub that does not answer,
+    leaves ``source`` as it is: the config.json read as a transformers model.
     """
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
-
-    from . import network
-
-    if source.repo_id is None or not may_be_sentence_transformers(source.config):
+    if source.kind not in ("hub", "hf-cache") or not may_be_sentence_transformers(source.config):
         return source
-    repo_id, revision = source.repo_id, source.revision
-    modules = try_to_load_from_cache(repo_id, MODULES_NAME, revision=revision)
-    if not isinstance(modules, str):
-        if offline or source.kind != "hub":
-            return source
-        timeout = hub_timeout()
-        try:
-            modules = network.call_with_deadline(
-                lambda: hf_hub_download(repo_id, MODULES_NAME, revision=revision, etag_timeout=timeout),
-                network.deadline(timeout), f"fetching {MODULES_NAME} of {repo_id}",
-            )
-        except Exception:  # noqa: BLE001 - no modules.json (most repositories), or no answer: a plain model
-            return source
-    directory = Path(modules).parent
-    if not offline and source.kind == "hub":
-        _fetch_module_config(repo_id, revision, directory)
     try:
-        found = sentence_transformers_source(repo_id, directory)
-    except AuditError:  # no Transformer module (a CLIP wrapper...), or an unusable modules.json: the plain model
+        modules = _locate(source, MODULES_NAME, None, offline)
+        if modules is None:
+            return source
+        module_path = _transformer_module_path(modules)
+        if module_path:  # older repositories keep the module in a subfolder, with its own config.json
+            _locate(source, f"{module_path}/{CONFIG_NAME}", None, offline)
+        found = _module_source(source.name, modules.parent, module_path)
+    except AuditError:  # no answer, no Transformer module (a CLIP wrapper), a broken modules.json: the plain model
         return source
-    found.kind, found.repo_id, found.revision = source.kind, repo_id, revision
+    found.kind, found.repo_id, found.revision = source.kind, source.repo_id, source.revision
     found.description = f"{source.description}, sentence-transformers module {found.component}"
     return found
-
-
-def _fetch_module_config(repo_id: str, revision: str | None, directory: Path) -> None:
-    """The Transformer module's config.json when modules.json puts it in a subfolder (older repositories)."""
-    from huggingface_hub import hf_hub_download
-
-    from . import network
-
-    try:
-        modules = json.loads(read_small_text(directory / MODULES_NAME, "config-unreadable"))
-        entry = next(m for m in modules
-                     if isinstance(m, dict) and str(m.get("type", "")).endswith("models.Transformer"))
-    except (ValueError, StopIteration, TypeError, AuditError):
-        return  # sentence_transformers_source reports what is wrong with modules.json
-    path = str(entry.get("path") or "")
-    if not path or (directory / path / CONFIG_NAME).is_file():
-        return
-    timeout = hub_timeout()
-    try:
-        network.call_with_deadline(
-            lambda: hf_hub_download(repo_id, f"{path}/{CONFIG_NAME}", revision=revision, etag_timeout=timeout),
-            network.deadline(timeout), f"fetching {path}/{CONFIG_NAME} of {repo_id}",
-        )
-    except Exception:  # noqa: BLE001 - sentence_transformers_source names the missing config.json
-        return
