@@ -86,7 +86,7 @@ FLOOR = [sys.executable, "-c", "import torch, transformers, peft"]
 DIFFUSERS_FLOOR = [sys.executable, "-c", "import torch, transformers, peft; "
                    "from diffusers import UNet2DConditionModel, FluxTransformer2DModel"]
 FLOORS = {"stabilityai/stable-diffusion-xl-base-1.0": DIFFUSERS_FLOOR, "black-forest-labs/FLUX.1-dev": DIFFUSERS_FLOOR}
-#: The CLI disables the cyclic GC (see lora_audit.cli.main); shown for transparency, not used for ratios.
+#: The CLI disables the cyclic GC (see lora_audit.cli.app); shown for transparency, not used for ratios.
 FLOOR_NO_GC = [sys.executable, "-c", "import gc; gc.disable(); import torch, transformers, peft"]
 TIME_TARGET = 1.3
 RSS_TARGET_MB = 1024

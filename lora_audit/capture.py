@@ -12,7 +12,7 @@ import re
 import warnings
 from collections.abc import Iterator
 
-from .report import PeftMessage
+from lora_audit.report import PeftMessage
 
 #: Library chatter that says nothing about the user's LoRA config (deprecations inside PEFT's
 #: own calls into transformers, meta-device notes). Dropped, not reported.

@@ -68,7 +68,7 @@ def test_report_to_dict_is_the_json(validate):
 
 
 def test_report_ok_follows_fail_on():
-    from lora_audit.settings import Settings
+    from lora_audit.rules.settings import Settings
 
     report = lora_audit.audit("Qwen/Qwen2.5-0.5B", {"target_modules": ["q_proj", "c_attn"]})
     assert not report.ok and report.exit_code == 1

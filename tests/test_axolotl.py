@@ -83,8 +83,8 @@ def test_counts_equal_peft_on_the_config_axolotl_builds(fixture, validate):
 
 # --------------------------------------------------------------------------- translation, pinned
 def _translate(path):
-    from lora_audit.frontends import translate
-    from lora_audit.loading import load_config_file
+    from lora_audit.config.frontends import translate
+    from lora_audit.config.loading import load_config_file
 
     return translate(load_config_file(path))
 
@@ -129,8 +129,8 @@ def test_linear_expansion_unites_the_list_and_drops_the_output_embedding():
 
 
 def test_not_a_lora_run_is_refused():
-    from lora_audit.frontends import axolotl
-    from lora_audit.loading import LoadedFile
+    from lora_audit.config.frontends import axolotl
+    from lora_audit.config.loading import LoadedFile
 
     for data, words in (({"base_model": "x/y", "lora_r": 8}, "trains the full model"),
                         ({"base_model": "x/y", "adapter": "llama-adapter"}, "not LoRA"),
@@ -254,8 +254,8 @@ def test_model_type_picks_the_head_and_the_head_the_task_type(tmp_path):
 
 
 def test_every_lora_key_axolotl_reads_maps_to_its_loraconfig_field():
-    from lora_audit.frontends import axolotl
-    from lora_audit.loading import LoadedFile
+    from lora_audit.config.frontends import axolotl
+    from lora_audit.config.loading import LoadedFile
 
     data = {"base_model": "Qwen/Qwen2.5-0.5B", "adapter": "lora", "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.1,
             "lora_target_modules": ["q_proj"], "lora_target_parameters": ["mlp.experts.down_proj"],

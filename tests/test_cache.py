@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import lora_audit
-from lora_audit import cache
-from lora_audit.source import resolve_model_source
+from lora_audit.cli import cache
+from lora_audit.model.source import resolve_model_source
 from tests.conftest import LORA, MODELS, ROOT
 from tests.test_golden import terminal_text
 

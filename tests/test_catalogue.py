@@ -7,7 +7,7 @@ import json
 import pytest
 
 import lora_audit
-from lora_audit import catalogue
+from lora_audit.model import catalogue
 from tests.conftest import MODELS, catalogue_dirs
 
 #: model types for which PEFT 0.21.2 has no default target_modules (or, for mixtral, drops them).

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 import lora_audit
-from lora_audit.settings import Settings
+from lora_audit.rules.settings import Settings
 from tests.conftest import LORA, MODELS
 
 QWEN = "Qwen/Qwen2.5-0.5B"
@@ -160,7 +160,7 @@ def test_baseline_fails_only_on_new_findings(cli, project):
 
 
 def test_baseline_matches_code_subject_and_file_not_the_message(cli, project):
-    from lora_audit.baseline import apply_baseline
+    from lora_audit.cli.baseline import apply_baseline
 
     report = lora_audit.audit(QWEN, config_file="names.json", settings=Settings())
     report.findings[0].message = "reworded in a later version"

@@ -18,7 +18,7 @@ from lora_audit.render.github import escape_data, escape_property, render_github
 from lora_audit.render.gitlab import render_gitlab
 from lora_audit.render.sarif import render_sarif, sarif_document
 from lora_audit.rules import RULES
-from lora_audit.settings import Settings
+from lora_audit.rules.settings import Settings
 from tests.conftest import LORA, MODELS, ROOT
 
 QWEN = "Qwen/Qwen2.5-0.5B"

@@ -110,7 +110,7 @@ def _peft_on_meta(repo_dir, component, lora):
 
 
 def test_sdxl_unet_with_attention_targets():
-    from lora_audit import catalogue
+    from lora_audit.model import catalogue
 
     lora = {"r": 4, "target_modules": ["to_k", "to_q", "to_v", "to_out.0"]}
     report = lora_audit.audit("stabilityai/stable-diffusion-xl-base-1.0", dict(lora))
@@ -125,7 +125,7 @@ def test_sdxl_unet_with_attention_targets():
 
 
 def test_flux_user_list_gets_ff0_flagged_with_the_real_name():
-    from lora_audit import catalogue
+    from lora_audit.model import catalogue
 
     lora = {"r": 16, "target_modules": FLUX_USER_LIST}
     report = lora_audit.audit("black-forest-labs/FLUX.1-dev", dict(lora))
@@ -152,7 +152,7 @@ def test_diffusers_training_script_defaults_audit_cleanly():
 
 
 def test_sd15_unet_matches_the_published_size():
-    from lora_audit import catalogue
+    from lora_audit.model import catalogue
 
     lora = {"target_modules": ["to_q", "to_v"]}
     report = lora_audit.audit("stable-diffusion-v1-5/stable-diffusion-v1-5", dict(lora))
@@ -165,7 +165,7 @@ def test_sd15_unet_matches_the_published_size():
 
 def test_sd35_large_all_linear():
     """The issue's "SD3 with all-linear", on the SD3.5 Large transformer (8.1B published)."""
-    from lora_audit import catalogue
+    from lora_audit.model import catalogue
 
     lora = {"target_modules": "all-linear"}
     report = lora_audit.audit("stabilityai/stable-diffusion-3.5-large", dict(lora))
@@ -183,7 +183,7 @@ def test_sd35_large_all_linear():
 
 
 def test_wan21_attention_targets_reach_self_and_cross_attention():
-    from lora_audit import catalogue
+    from lora_audit.model import catalogue
 
     lora = {"r": 16, "target_modules": ["to_q", "to_k", "to_v", "to_out.0"]}
     report = lora_audit.audit("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", dict(lora))
@@ -303,7 +303,7 @@ def test_in_memory_diffusers_module_says_diffusers():
 
 # --------------------------------------------------------------------------- hub
 def test_hub_pipeline_fetches_only_the_index_and_the_component_config(fake_hub):
-    from lora_audit.source import resolve_model_source
+    from lora_audit.model.source import resolve_model_source
 
     unet = (TINY / "unet" / "config.json").read_bytes()
     index = {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
@@ -332,7 +332,7 @@ def test_lora_layers_comma_list_with_spaces_is_read_as_diffusers_reads_it(cli, v
 def test_cached_pipeline_is_read_from_the_hf_cache(monkeypatch, tmp_path):
     import huggingface_hub.constants as hub_constants
 
-    from lora_audit.source import resolve_model_source
+    from lora_audit.model.source import resolve_model_source
 
     commit = "b" * 40
     snapshot = tmp_path / "models--someone--cached-pipe" / "snapshots" / commit

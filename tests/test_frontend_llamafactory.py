@@ -14,10 +14,10 @@ import yaml
 from peft import LoraConfig, get_peft_model
 
 from lora_audit import audit
+from lora_audit.config.frontends import detect, llamafactory, translate
+from lora_audit.config.loading import load_config_file
+from lora_audit.config.lora_config import resolve_lora_config
 from lora_audit.errors import AuditError
-from lora_audit.frontends import detect, llamafactory, translate
-from lora_audit.loading import load_config_file
-from lora_audit.lora_config import resolve_lora_config
 
 from .conftest import FIXTURES, MODELS
 
@@ -89,9 +89,9 @@ def test_translation_steps_name_the_expansion():
     report = audit(LLAMA3, config_file=LF / "llama3_lora_sft.yaml", offline=True)
     assert report.lora_config["lora_alpha"] == 16
     spec = resolve_lora_config(file=LF / "llama3_lora_sft.yaml")
-    from lora_audit.build import build_meta_model
-    from lora_audit.lora_config import expand_for_model
-    from lora_audit.source import resolve_model_source
+    from lora_audit.config.lora_config import expand_for_model
+    from lora_audit.model.build import build_meta_model
+    from lora_audit.model.source import resolve_model_source
 
     built = build_meta_model(resolve_model_source(LLAMA3, offline=True))
     expanded = expand_for_model(spec, built)
@@ -244,7 +244,7 @@ def test_findings_point_at_the_llamafactory_line(tmp_path):
 
 
 def test_registry_tells_the_three_training_frameworks_apart():
-    from lora_audit.frontends import BY_NAME
+    from lora_audit.config.frontends import BY_NAME
 
     for folder, name in (("llamafactory", "llamafactory"), ("trl", "trl"), ("axolotl", "axolotl")):
         for path in sorted((FIXTURES / folder).glob("*.y*ml")):

@@ -10,11 +10,11 @@ import yaml
 from peft import get_peft_model
 
 from lora_audit import audit
+from lora_audit.config.frontends import detect, llamafactory, translate
+from lora_audit.config.frontends import trl as trl_frontend
+from lora_audit.config.loading import load_config_file
+from lora_audit.config.lora_config import resolve_lora_config
 from lora_audit.errors import AuditError
-from lora_audit.frontends import detect, llamafactory, translate
-from lora_audit.frontends import trl as trl_frontend
-from lora_audit.loading import load_config_file
-from lora_audit.lora_config import resolve_lora_config
 
 from .conftest import FIXTURES, MODELS
 
@@ -57,9 +57,9 @@ def test_detection_leaves_axolotl_and_llamafactory_alone():
 
 def _translated(path, model: str = MISTRAL):
     """The LoraConfig lora-audit hands PEFT: the file's translation, then its model-dependent step."""
-    from lora_audit.build import build_meta_model
-    from lora_audit.lora_config import expand_for_model
-    from lora_audit.source import resolve_model_source
+    from lora_audit.config.lora_config import expand_for_model
+    from lora_audit.model.build import build_meta_model
+    from lora_audit.model.source import resolve_model_source
 
     spec = resolve_lora_config(file=path)
     return expand_for_model(spec, build_meta_model(resolve_model_source(model, offline=True))).config

@@ -859,7 +859,8 @@ ISSUE_11_CASES = [
 @pytest.fixture
 def short_limits(monkeypatch):
     """The regex and pipe limits, shortened so each case takes a moment (the defaults are tested below)."""
-    from lora_audit import regex_guard, source
+    from lora_audit.guards import regex as regex_guard
+    from lora_audit.model import source
 
     monkeypatch.setattr(regex_guard, "TIME_LIMIT", 0.5)
     monkeypatch.setattr(source, "PIPE_SECONDS", 0.5)
@@ -878,7 +879,7 @@ def test_issue_11_hostile_input_is_exit_2_and_one_line(cli, validate, tmp_path, 
 def test_issue_11_hostile_input_raises_audit_error_in_the_api(tmp_path, monkeypatch, short_limits, setup, code,
                                                               fragments):
     """The same inputs through lora_audit.audit: every failure is an AuditError with the same code."""
-    from lora_audit.cli import _overrides, audit_command
+    from lora_audit.cli.app import _overrides, audit_command
 
     args = [str(a) for a in setup(tmp_path)]
     if "--json" in args or code == "settings-invalid":
@@ -967,7 +968,7 @@ def test_an_unwritable_hub_cache_is_named(cli, validate, fake_hub, monkeypatch, 
 
 def test_a_directory_that_cannot_be_read_is_permission_denied(cli, validate, tmp_path, monkeypatch):
     """Tests run as root here, where chmod denies nothing: the OS's answer is simulated."""
-    from lora_audit import source
+    from lora_audit.model import source
 
     model = model_dir(tmp_path / "model")
     real_stat = os.stat
@@ -1000,7 +1001,7 @@ def test_an_init_that_needs_a_missing_package(cli, validate, tmp_path):
 # ----- the internal-error guard
 @pytest.mark.parametrize("fault", [ZeroDivisionError("float division by zero"), RecursionError("deep"), KeyError("x")])
 def test_an_internal_error_is_exit_2_one_line_and_asks_for_a_report(cli, validate, monkeypatch, fault):
-    from lora_audit import check
+    from lora_audit.rules import engine as check
 
     def broken(*args, **kwargs):
         raise fault
@@ -1179,7 +1180,7 @@ def test_the_budget_reports_itself_when_the_main_thread_cannot_be_interrupted(mo
     then exits 2) instead of waiting for the C code."""
     import ctypes
 
-    from lora_audit import budget
+    from lora_audit.guards import budget
 
     libc = ctypes.CDLL(None)
     reported: list = []

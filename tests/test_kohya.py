@@ -196,7 +196,7 @@ def test_sd15_catalogue_unet_kohya_file_matches_diffusers_add_adapter(tmp_path):
     from diffusers.utils import convert_state_dict_to_kohya
     from peft import LoraConfig, get_peft_model_state_dict
 
-    from lora_audit import catalogue
+    from lora_audit.model import catalogue
 
     model_id = "stable-diffusion-v1-5/stable-diffusion-v1-5"
     config = json.loads((catalogue.find(model_id).parent / "unet" / "config.json").read_text())

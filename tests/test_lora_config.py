@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from peft import LoraConfig
 
+from lora_audit.config.lora_config import parse_layers, parse_pattern, resolve_lora_config
 from lora_audit.errors import AuditError
-from lora_audit.lora_config import parse_layers, parse_pattern, resolve_lora_config
 from tests.conftest import LORA
 
 

@@ -15,8 +15,8 @@ import shutil
 import pytest
 
 import lora_audit
-from lora_audit import quantization
-from lora_audit.quantization import BACKENDS, from_checkpoint
+from lora_audit.measure import quantization
+from lora_audit.measure.quantization import BACKENDS, from_checkpoint
 from tests.conftest import FIXTURES, MODELS, TINY
 
 QUANT = FIXTURES / "quantized"
@@ -134,7 +134,7 @@ def test_a_framework_request_alone(validate):
 
 def test_a_request_filled_by_a_front_end_reaches_the_report(monkeypatch, tmp_path):
     """A front-end's Translation.quantization becomes LoraSpec.quantization_request, then the report's."""
-    from lora_audit import frontends
+    from lora_audit.config import frontends
 
     def framework(loaded):  # stands in for the LLaMA-Factory front-end reading quantization_bit: 8
         return frontends.Translation(

@@ -10,7 +10,7 @@ import pytest
 
 import lora_audit
 from lora_audit.rules import BY_CODE, RULES
-from lora_audit.settings import Settings, parse_settings
+from lora_audit.rules.settings import Settings, parse_settings
 from tests.conftest import FIXTURES, LORA
 
 AXOLOTL = FIXTURES / "axolotl"
@@ -187,7 +187,7 @@ def test_la016_levels_on_real_moe_models():
 
 def test_no_error_findings_on_sensible_configs_for_every_catalogue_model():
     """The rules raise no false alarms: PEFT's defaults, or the usual attention targets where PEFT has none."""
-    from lora_audit import catalogue
+    from lora_audit.model import catalogue
 
     usual = {
         "Qwen/Qwen2-VL-2B-Instruct": {"target_modules": ["q_proj", "v_proj"]},

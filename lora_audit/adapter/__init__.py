@@ -7,7 +7,7 @@ and compare it with the keys and shapes PEFT creates for its config on a base mo
 
 from __future__ import annotations
 
-from .compare import adapter_facts, base_dims
-from .source import AdapterFile, load_adapter
+from lora_audit.adapter.compare import adapter_facts, base_dims
+from lora_audit.adapter.source import AdapterFile, load_adapter
 
 __all__ = ["AdapterFile", "adapter_facts", "base_dims", "load_adapter"]

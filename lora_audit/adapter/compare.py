@@ -18,8 +18,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from .header import tensor_bytes
-from .source import PICKLE_ADVICE, AdapterFile
+from lora_audit.adapter.header import tensor_bytes
+from lora_audit.adapter.source import PICKLE_ADVICE, AdapterFile
 
 PREFIX = "base_model.model."
 #: Key endings and the role of the tensor in PEFT's LoRA layers (longest first).
@@ -141,7 +141,7 @@ def _expected(peft_model: Any) -> tuple[dict[str, tuple[int, ...]], dict[str, tu
     """PEFT's saved keys and shapes for this config, and every parameter name of the adapted model."""
     from peft import get_peft_model_state_dict
 
-    from ..capture import capture_messages
+    from lora_audit.capture import capture_messages
 
     with capture_messages("apply"):
         saved = get_peft_model_state_dict(peft_model, save_embedding_layers=False)
@@ -243,7 +243,7 @@ def _catalogue_candidates(hidden: int | None, layers: int | None) -> list[str]:
     """Bundled catalogue models whose config has this hidden size and block count."""
     import json
 
-    from .. import catalogue
+    from lora_audit.model import catalogue
 
     out = []
     for model_id in catalogue.model_ids():

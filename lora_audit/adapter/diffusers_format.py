@@ -29,9 +29,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import AuditError, first_line
-from .header import TensorTable
-from .kohya import _TORCH, _plain, conversion_facts, denoiser_table
+from lora_audit.adapter.header import TensorTable
+from lora_audit.adapter.kohya import _TORCH, _plain, conversion_facts, denoiser_table
+from lora_audit.errors import AuditError, first_line
 
 COMPONENTS = ("unet", "transformer")
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"  #: diffusers.loaders.lora_base.LORA_WEIGHT_NAME_SAFE
@@ -46,7 +46,7 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
     """
     import torch
 
-    from ..libraries.diffusers import require_diffusers
+    from lora_audit.model.libraries.diffusers import require_diffusers
 
     diffusers = require_diffusers(f"{spec} is a diffusers pipeline LoRA, read as diffusers reads it, and")
     keys = list(table.tensors)
@@ -60,8 +60,8 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
              for k, (dtype, shape) in table.tensors.items() if k.startswith(f"{component}.")}
     function = "load_lora_adapter"
     try:
-        from .. import _diffusers_private as private
-        from ..capture import capture_messages
+        from lora_audit.capture import capture_messages
+        from lora_audit.integrations import diffusers as private
 
         with capture_messages("apply"):
             if "lora_A" not in next(iter(state)):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import AuditError
+from lora_audit.errors import AuditError
 
 #: The safetensors library refuses headers above 100 MB (``MAX_HEADER_SIZE`` in safetensors 0.4+);
 #: an adapter's header is a few hundred kilobytes even for a 405B model.

@@ -16,7 +16,7 @@ scalars are read (4 bytes each: the conversion needs their values). Reproduces d
   ``lora_B`` shapes (``rank["^" + key] = shape[1]``), and the LoraConfig from ``get_peft_kwargs``
   (``diffusers/utils/peft_utils.py``).
 
-The private functions are reached through ``lora_audit/_diffusers_private.py`` only. The converted
+The private functions are reached through ``lora_audit/integrations/diffusers.py`` only. The converted
 denoiser keys are audited like a PEFT adapter; text-encoder keys (``lora_te*``) are counted and
 named as not audited against the denoiser. A layout diffusers cannot convert keeps the exit-2
 ``adapter-format-unsupported`` error.
@@ -30,8 +30,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from ..errors import AuditError, first_line
-from .header import TensorTable
+from lora_audit.adapter.header import TensorTable
+from lora_audit.errors import AuditError, first_line
 
 #: safetensors dtype <-> torch dtype name
 _TORCH = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -46,11 +46,11 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
     """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a local kohya file."""
     import torch
 
-    from .. import _diffusers_private as private
-    from ..libraries.diffusers import require_diffusers
+    from lora_audit.integrations import diffusers as private
+    from lora_audit.model.libraries.diffusers import require_diffusers
 
     diffusers = require_diffusers(f"{spec} is a kohya-ss diffusion LoRA, which diffusers converts, and")
-    from ..capture import capture_messages
+    from lora_audit.capture import capture_messages
 
     state = _meta_state_dict(path, table, torch)
     text_keys = sorted(k for k in table.tensors if k.startswith(TEXT_ENCODER_PREFIXES))

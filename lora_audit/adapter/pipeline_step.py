@@ -8,8 +8,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import AuditError
-from .source import AdapterFile, load_adapter
+from lora_audit.adapter.source import AdapterFile, load_adapter
+from lora_audit.errors import AuditError
 
 #: The heads PEFT adds to ``modules_to_save`` for a task type (PEFT 0.21.2, ``peft/peft_model.py``:
 #: ``PeftModelForSequenceClassification`` / ``...TokenClassification`` add ``classifier`` and ``score``,
@@ -58,7 +58,7 @@ def resolve_base(
     model: Any, found: AdapterFile, revision: str | None, offline: bool | None, status: Callable[[str], Any] | None
 ) -> Any:
     """The base's config source; an unusable ``base_model_name_or_path`` says to name the base."""
-    from ..source import resolve_model_source
+    from lora_audit.model.source import resolve_model_source
 
     spec = os.fspath(model)
     try:

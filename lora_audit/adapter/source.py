@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import AuditError, first_line
-from ..source import _looks_like_path, _offline, hub_timeout, path_exists, read_small_text, user_path
-from . import formats
-from .header import TensorTable, read_local_header, table_from_dict
+from lora_audit.adapter import formats
+from lora_audit.adapter.header import TensorTable, read_local_header, table_from_dict
+from lora_audit.errors import AuditError, first_line
+from lora_audit.model.source import _looks_like_path, _offline, hub_timeout, path_exists, read_small_text, user_path
 
 CONFIG_NAME = "adapter_config.json"
 SAFETENSORS_NAME = "adapter_model.safetensors"
@@ -97,7 +97,7 @@ def _local(spec: str, path: Path) -> AdapterFile:
     config = _read_config(config_path, spec) if config_path.is_file() else None
     kind = formats.detect(table.tensors, config)
     if kind in (formats.KOHYA, formats.DIFFUSERS):
-        from . import diffusers_format, kohya
+        from lora_audit.adapter import diffusers_format, kohya
 
         convert = kohya.convert if kind == formats.KOHYA else diffusers_format.convert
         converted, fields, facts = convert(weights, table, spec)
@@ -186,7 +186,7 @@ def _hub(repo_id: str, revision: str | None, offline: bool) -> AdapterFile:
 
 def _hub_diffusers(repo_id: str, revision: str | None, where: str, no_config: AuditError) -> AdapterFile:
     """A repository without adapter_config.json: a diffusers pipeline LoRA (pytorch_lora_weights.safetensors)?"""
-    from .diffusers_format import WEIGHTS_NAME, convert
+    from lora_audit.adapter.diffusers_format import WEIGHTS_NAME, convert
 
     try:
         table = _hub_header(repo_id, revision, where, WEIGHTS_NAME, pickle_fallback=False)

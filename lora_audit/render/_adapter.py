@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..report import Report
-from ._common import n
+from lora_audit.render._common import n
+from lora_audit.report import Report
 
 
 def size_text(count: int | None) -> str:

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ..report import Finding, Report
+from lora_audit.report import Finding, Report
 
 #: Model sources whose ``ModelInfo.source`` is the path of the config.json that was read.
 LOCAL_KINDS = ("local-dir", "local-file")

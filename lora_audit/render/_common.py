@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..naming import fold, indexed, ranges, summarize, template
-from ..report import AdaptedModule, BlockCoverage, Report, TargetMatch
+from lora_audit.naming import fold, indexed, ranges, summarize, template
+from lora_audit.report import AdaptedModule, BlockCoverage, Report, TargetMatch
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
 

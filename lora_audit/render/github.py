@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..report import Report
-from . import _ci
-from ._common import summary_line
+from lora_audit.render import _ci
+from lora_audit.render._common import summary_line
+from lora_audit.report import Report
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 

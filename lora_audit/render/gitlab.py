@@ -13,8 +13,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..report import Report
-from . import _ci
+from lora_audit.render import _ci
+from lora_audit.report import Report
 
 SEVERITIES = {"error": "major", "warning": "minor", "info": "info"}
 

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..report import Report
+from lora_audit.report import Report
 
 
 def render_json(report: Report) -> str:

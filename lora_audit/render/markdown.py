@@ -12,9 +12,9 @@ import re
 
 from tabulate import tabulate
 
-from ..report import Report
-from ..streams import escape_surrogates
-from . import _common as c
+from lora_audit.cli.streams import escape_surrogates
+from lora_audit.render import _common as c
+from lora_audit.report import Report
 
 
 def render_markdown(report: Report) -> str:
@@ -104,7 +104,7 @@ def render_markdown(report: Report) -> str:
             "",
         ]
     if report.adapter:
-        from ._adapter import adapter_rows
+        from lora_audit.render._adapter import adapter_rows
 
         out += ["### Adapter", "", _table([[label, text] for label, text in adapter_rows(report)], ["", ""],
                                           ("left", "left")), ""]

@@ -12,8 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ..report import Report
-from . import _ci
+from lora_audit.render import _ci
+from lora_audit.report import Report
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/lora-audit/lora-audit"
@@ -27,8 +27,8 @@ def render_sarif(reports: Report | Sequence[Report] | Any, root: str | None = No
 
 
 def sarif_document(reports: Report | Sequence[Report] | Any, root: str | None = None) -> dict[str, Any]:
-    from .._version import __version__
-    from ..rules import RULES
+    from lora_audit._version import __version__
+    from lora_audit.rules import RULES
 
     index = {rule.code: i for i, rule in enumerate(RULES)}
     results = []

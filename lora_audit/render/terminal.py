@@ -17,10 +17,10 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from ..naming import leaf
-from ..report import Report
-from ..streams import escape_surrogates
-from . import _common as c
+from lora_audit.cli.streams import escape_surrogates
+from lora_audit.naming import leaf
+from lora_audit.render import _common as c
+from lora_audit.report import Report
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -179,7 +179,7 @@ def _per_layer(report: Report, plain: bool = False) -> Table:
 
 
 def _adapter(report: Report) -> Table:
-    from ._adapter import adapter_rows
+    from lora_audit.render._adapter import adapter_rows
 
     t = _table("Adapter")
     t.show_header = False

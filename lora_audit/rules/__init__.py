@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-from ..errors import AuditError
-from ._base import Problem, Rule
+from lora_audit.errors import AuditError
+from lora_audit.rules._base import Problem, Rule
 
 #: One module per rule, in code order. Adding a rule is one file in this package and one name here.
 _MODULE_NAMES = (

@@ -6,8 +6,8 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from ..naming import fold, template
-from ..report import Report
+from lora_audit.naming import fold, template
+from lora_audit.report import Report
 
 PREFIX = "base_model.model."
 

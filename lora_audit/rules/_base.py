@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from ..report import Report
+from lora_audit.report import Report
 
 
 @dataclass(frozen=True)

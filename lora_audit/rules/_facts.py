@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..naming import fold, template
-from ..report import AdaptedModule, Report
+from lora_audit.naming import fold, template
+from lora_audit.report import AdaptedModule, Report
 
 #: Class-name endings of task heads and the PEFT task type that trains (saves) the head.
 HEAD_TASKS = {

@@ -7,8 +7,8 @@ another family match nothing; the fix is the role's name in *this* model, which 
 
 from __future__ import annotations
 
-from ..naming import did_you_mean, leaf
-from ..report import Report
+from lora_audit.naming import did_you_mean, leaf
+from lora_audit.report import Report
 
 #: Roles of the linear layers LoRA usually targets, and the names families give them.
 ROLES: dict[str, tuple[str, ...]] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import RULES
+from lora_audit.rules import RULES
 
 HEADER = """\
 # Rules

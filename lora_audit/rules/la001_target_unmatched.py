@@ -33,11 +33,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
-from ._facts import expert_like
-from ._suggest import suggest_targets
-from .la050_text_encoder_target import text_encoder_entry
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import expert_like
+from lora_audit.rules._suggest import suggest_targets
+from lora_audit.rules.la050_text_encoder_target import text_encoder_entry
 
 CODE = "LA001"
 NAME = "target-unmatched"

@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
-from ._suggest import ROLES, adaptable_leaf_names
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._suggest import ROLES, adaptable_leaf_names
 
 CODE = "LA002"
 NAME = "nothing-adapted"

@@ -29,10 +29,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import did_you_mean
-from ..report import Report
-from ._base import Problem
-from ._suggest import all_names
+from lora_audit.naming import did_you_mean
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._suggest import all_names
 
 CODE = "LA003"
 NAME = "modules-to-save-unmatched"

@@ -33,9 +33,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
-from ._facts import adapted_names, class_task, saved_modules, task_heads, under
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import adapted_names, class_task, saved_modules, task_heads, under
 
 CODE = "LA005"
 NAME = "frozen-head"

@@ -30,10 +30,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..render._common import in_text
-from ..report import Report
-from ._base import Problem
-from ._facts import effective_in, group_subject, row_groups
+from lora_audit.render._common import in_text
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import effective_in, group_subject, row_groups
 
 CODE = "LA007"
 NAME = "rank-exceeds-dim"

@@ -34,9 +34,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
-from ._facts import adapted_names
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import adapted_names
 
 CODE = "LA008"
 NAME = "tied-weight-copied"

@@ -29,9 +29,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
-from ._facts import group_subject, row_groups
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import group_subject, row_groups
 
 CODE = "LA010"
 NAME = "fan-in-fan-out"

@@ -30,10 +30,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import ranges
-from ..report import Report
-from ._base import Problem
-from ._facts import containers
+from lora_audit.naming import ranges
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import containers
 
 CODE = "LA011"
 NAME = "layers-out-of-range"

@@ -28,9 +28,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import did_you_mean, leaf
-from ..report import Report
-from ._base import Problem
+from lora_audit.naming import did_you_mean, leaf
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
 
 CODE = "LA013"
 NAME = "exclude-unmatched"

@@ -39,10 +39,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import summarize
-from ..report import Report
-from ._base import Problem
-from ._facts import expert_like, fused_parameter_suffixes, group_subject, row_groups
+from lora_audit.naming import summarize
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import expert_like, fused_parameter_suffixes, group_subject, row_groups
 
 CODE = "LA016"
 NAME = "fused-experts"

@@ -37,10 +37,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import indexed, ranges
-from ..report import Report
-from ._base import Problem
-from ._facts import containers
+from lora_audit.naming import indexed, ranges
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
+from lora_audit.rules._facts import containers
 
 CODE = "LA022"
 NAME = "partial-coverage"

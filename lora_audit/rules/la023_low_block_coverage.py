@@ -33,9 +33,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import indexed
-from ..report import Report
-from ._base import Problem
+from lora_audit.naming import indexed
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
 
 CODE = "LA023"
 NAME = "low-block-coverage"

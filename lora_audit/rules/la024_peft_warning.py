@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
 
 CODE = "LA024"
 NAME = "peft-warning"
@@ -39,7 +39,7 @@ SEVERITY = "warning"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
-    from . import claimed
+    from lora_audit.rules import claimed
 
     for message in report.peft_messages:
         if message.stage != "apply" or claimed(message.message):

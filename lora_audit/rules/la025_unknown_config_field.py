@@ -30,9 +30,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import did_you_mean
-from ..report import Report
-from ._base import Problem
+from lora_audit.naming import did_you_mean
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
 
 CODE = "LA025"
 NAME = "unknown-config-field"

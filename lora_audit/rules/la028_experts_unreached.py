@@ -34,9 +34,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem, plural
-from ._facts import fused_parameter_suffixes
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem, plural
+from lora_audit.rules._facts import fused_parameter_suffixes
 
 CODE = "LA028"
 NAME = "experts-unreached"

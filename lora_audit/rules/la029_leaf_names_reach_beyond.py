@@ -37,9 +37,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import summarize
-from ..report import Report
-from ._base import Problem, plural
+from lora_audit.naming import summarize
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem, plural
 
 CODE = "LA029"
 NAME = "leaf-names-reach-beyond"

@@ -39,10 +39,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import fold
-from ..quantization import REGEX_WIDENED
-from ..report import Report
-from ._base import Problem, plural
+from lora_audit.measure.quantization import REGEX_WIDENED
+from lora_audit.naming import fold
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem, plural
 
 CODE = "LA032"
 NAME = "quantizer-skipped-target"

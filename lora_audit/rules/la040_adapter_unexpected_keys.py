@@ -32,10 +32,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import did_you_mean
-from ..report import Report
-from ._adapter import compared, count, explained_by_layers, key_groups, short
-from ._base import Problem
+from lora_audit.naming import did_you_mean
+from lora_audit.report import Report
+from lora_audit.rules._adapter import compared, count, explained_by_layers, key_groups, short
+from lora_audit.rules._base import Problem
 
 CODE = "LA040"
 NAME = "adapter-unexpected-keys"

@@ -33,9 +33,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._adapter import compared, explained_by_hidden, row_groups, shape
-from ._base import Problem
+from lora_audit.report import Report
+from lora_audit.rules._adapter import compared, explained_by_hidden, row_groups, shape
+from lora_audit.rules._base import Problem
 
 CODE = "LA042"
 NAME = "adapter-shape-mismatch"

@@ -31,9 +31,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._adapter import compared, explained_by_hidden, explained_by_layers
-from ._base import Problem
+from lora_audit.report import Report
+from lora_audit.rules._adapter import compared, explained_by_hidden, explained_by_layers
+from lora_audit.rules._base import Problem
 
 CODE = "LA044"
 NAME = "adapter-wrong-base"

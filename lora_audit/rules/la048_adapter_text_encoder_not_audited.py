@@ -33,8 +33,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
 
 CODE = "LA048"
 NAME = "adapter-text-encoder-not-audited"

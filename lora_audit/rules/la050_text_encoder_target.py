@@ -34,9 +34,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..naming import leaf
-from ..report import Report
-from ._base import Problem
+from lora_audit.naming import leaf
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
 
 CODE = "LA050"
 NAME = "text-encoder-target"

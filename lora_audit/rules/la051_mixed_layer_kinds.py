@@ -35,8 +35,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from ..report import Report
-from ._base import Problem
+from lora_audit.report import Report
+from lora_audit.rules._base import Problem
 
 CODE = "LA051"
 NAME = "mixed-layer-kinds"

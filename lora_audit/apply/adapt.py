@@ -1,0 +1,124 @@
+"""Stage 3: apply the LoRA config to the meta model with PEFT itself.
+
+``get_peft_model(..., low_cpu_mem_usage=True)`` keeps the LoRA weights on meta, so even a 671B
+model adapts in about a second. Which module each target entry matched is asked of PEFT's own
+matching function (``check_target_module_exists``, one entry at a time) and of PEFT's own
+``modules_to_save`` wrapper logic (run on a name-only skeleton), never re-implemented.
+
+When PEFT refuses one entry (a layer type LoRA cannot wrap, DoRA on an unsupported layer, a
+fused-expert name that cannot be converted), that entry is dropped and the config is applied
+again, so the report still covers everything else; the dropped entry becomes a finding.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from lora_audit.apply.matching import ADAPTER, exclude_matches, saved_matches, target_matches
+from lora_audit.apply.retry import drop_entries, find_refused_entries, find_refused_saved, peft_text
+from lora_audit.apply.snapshot import Snapshot, snapshot
+from lora_audit.capture import capture_messages
+from lora_audit.config.lora_config import LoraSpec
+from lora_audit.guards import regex as regex_guard
+from lora_audit.model.build import BuiltModel
+from lora_audit.report import PeftMessage, SavedMatch, TargetMatch
+
+__all__ = ["ADAPTER", "Adaptation", "Snapshot", "apply_lora", "peft_text"]
+
+
+@dataclass
+class Adaptation:
+    """What PEFT did. Holds the live adapted model until ``measure`` has read it."""
+
+    snapshot: Snapshot
+    peft_model: Any  #: a PeftModel on meta, or None when PEFT refused the config
+    #: the adapted model's modules by name (relative to the base model), read once
+    after: dict[str, Any]
+    final_config: Any  #: PEFT's config after its own rewrites (defaults, all-linear, MoE conversion)
+    targets: list[TargetMatch]
+    modules_to_save: list[SavedMatch]
+    messages: list[PeftMessage]
+    error: str | None = None  #: PEFT's message when nothing could be applied
+    error_type: str | None = None
+    #: pattern -> (kind of refusal, PEFT's message) for entries the audit ran without
+    refused: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: exclude_modules entry -> the modules the targets match that it keeps out
+    exclude_matches: dict[str, list[str]] = field(default_factory=dict)
+    #: modules_to_save entry -> PEFT's message, for entries the audit ran without
+    refused_saved: dict[str, str] = field(default_factory=dict)
+
+
+def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
+    """Run ``get_peft_model`` on a fresh meta model; retry without entries PEFT refuses."""
+    from peft import get_peft_model
+    from transformers.initialization import no_init_weights
+
+    model = built.factory()
+    snap = snapshot(model)
+    # PEFT runs user regexes with re against every module name; one that backtracks would hang it.
+    regex_guard.check({name: getattr(spec.config, name, None) for name in regex_guard.FIELDS}, snap.names)
+    config = copy.deepcopy(spec.config)
+    refused: dict[str, tuple[str, str]] = {}
+    refused_saved: dict[str, str] = {}
+    messages: list[PeftMessage] = []
+    error: BaseException | None = None
+    peft_model = None
+    for _attempt in range(len(spec.entries) + len(spec.modules_to_save) + 1):
+        attempt_config = copy.deepcopy(config)
+        with capture_messages("apply") as attempt_messages:
+            try:
+                # Meta tensors hold no values: random init of the LoRA weights is pure overhead
+                # (a third of PEFT's time on a 400B model), so torch's init functions are no-ops here.
+                with no_init_weights():
+                    peft_model = get_peft_model(model, attempt_config, low_cpu_mem_usage=True)
+                error = None
+            except Exception as exc:  # noqa: BLE001 - PEFT's refusal is a finding, not a crash
+                error, peft_model = exc, None
+        messages = attempt_messages
+        if error is None:
+            break
+        newly_saved = find_refused_saved(error, config, model, snap)
+        if newly_saved:
+            refused_saved.update(newly_saved)
+            config.modules_to_save = [m for m in config.modules_to_save if m not in newly_saved] or None
+            model = built.factory()
+            continue
+        newly = find_refused_entries(error, config, built.factory, snap)
+        refused.update(newly)
+        if not newly or not drop_entries(config, newly):
+            break
+        model = built.factory()
+
+    final = peft_model.peft_config[ADAPTER] if peft_model is not None else _prepared_config(config, built)
+    after = dict(peft_model.get_base_model().named_modules()) if peft_model is not None else {}
+    targets = target_matches(spec.entries, final, peft_model, snap, refused, built)
+    saved = saved_matches(final, spec, snap, after, refused_saved)
+    excluded = exclude_matches(spec.config.exclude_modules, final, snap)
+    return Adaptation(
+        exclude_matches=excluded,
+        snapshot=snap,
+        peft_model=peft_model,
+        after=after,
+        final_config=final,
+        targets=targets,
+        modules_to_save=saved,
+        messages=messages,
+        error=None if error is None else peft_text(error),
+        error_type=None if error is None else type(error).__name__,
+        refused=refused,
+        refused_saved=refused_saved,
+    )
+
+
+def _prepared_config(config: Any, built: BuiltModel) -> Any:
+    """PEFT's default-target resolution, for reporting when get_peft_model itself failed."""
+    from peft.tuners.lora import LoraModel
+
+    final = copy.deepcopy(config)
+    if final.target_modules is None:
+        defaults = LoraModel.target_module_mapping.get(built.model_type)
+        if defaults is not None:
+            final.target_modules = defaults if isinstance(defaults, str) else set(defaults)
+    return final

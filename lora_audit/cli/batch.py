@@ -1,0 +1,290 @@
+"""Running audits for the command line: one audit through the result cache, or every pair a project declares.
+
+``run_audit`` is the pipeline behind the cache (a hit imports neither torch, transformers nor peft)
+with the baseline applied. ``lora-audit check`` audits many (model, config) pairs in one process,
+so the imports are paid once; the pairs come from::
+
+    # pyproject.toml                                   # or lora-audit.toml (the same keys, top level)
+    [tool.lora-audit]
+    audits = [
+      { model = "Qwen/Qwen2.5-0.5B", config = "train/lora.yaml" },
+      { model = "./models/base", config = "train/adapter", task-type = "SEQ_CLS" },
+    ]
+
+or from config files given as arguments: a declared pair whose config is one of them runs with its
+model; a saved adapter (directory, adapter_config.json, .safetensors) runs against the base it
+names; any other file runs with ``--model``, or with the model its framework config names.
+Config paths are relative to the file that declares them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lora_audit.errors import AuditError
+from lora_audit.report import Report
+from lora_audit.rules.settings import Settings, find_pyproject, settings_table
+
+#: Keys of one entry of ``audits``: the model, its LoRA config, and the audit flags that make sense per pair.
+PAIR_KEYS = {"model", "config", "revision", "task-type", "model-class", "trust-remote-code", "lora"}
+
+
+@dataclass
+class Pair:
+    """One (model, LoRA config) to audit."""
+
+    model: str | None
+    config: str | None
+    revision: str | None = None
+    task_type: str | None = None
+    model_class: str | None = None
+    trust_remote_code: bool = False
+    #: LoraConfig fields that override the file's, as the flags do (``lora = { r = 16 }``)
+    overrides: dict[str, Any] = field(default_factory=dict)
+    #: False for a file given on the command line that no declared pair names: when it turns out
+    #: not to be a LoRA config at all (the pre-commit hook passes every changed JSON/YAML), it is skipped
+    declared: bool = True
+
+    @property
+    def label(self) -> str:
+        return " + ".join(part for part in (self.model, self.config) if part) or "?"
+
+
+#: Errors that mean "this file is not a LoRA config" (not JSON/YAML, not a mapping, no LoRA fields).
+NOT_A_LORA_CONFIG = ("not-a-lora-config", "lora-config-invalid", "lora-config-malformed")
+
+
+@dataclass
+class PairResult:
+    pair: Pair
+    report: Report | None = None
+    error: AuditError | None = None
+    #: why an undeclared file was not audited (it is not a LoRA config); skipped results are not shown
+    skipped: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.report is None else self.report.exit_code
+
+
+@dataclass
+class CheckReport:
+    """What ``lora-audit check`` produced: one result per pair, in order."""
+
+    results: list[PairResult]
+    declared_in: str | None = None  #: the settings file the pairs came from
+    #: files given as arguments that are not LoRA configs (the pre-commit hook passes every changed file)
+    skipped: list[PairResult] = field(default_factory=list)
+
+    @property
+    def reports(self) -> list[Report]:
+        return [r.report for r in self.results if r.report is not None]
+
+    @property
+    def exit_code(self) -> int:
+        """The worst of the pairs: 2 (an audit could not run) > 1 (findings) > 0."""
+        return max((r.exit_code for r in self.results), default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        from lora_audit.report import SCHEMA_VERSION
+
+        pairs = []
+        for result in self.results:
+            entry: dict[str, Any] = {"model": result.pair.model, "config": result.pair.config,
+                                     "exit_code": result.exit_code}
+            if result.report is not None:
+                entry["report"] = result.report.to_dict()
+            else:
+                entry["error"] = result.error.to_dict() if result.error else None
+            pairs.append(entry)
+        return {"schema_version": SCHEMA_VERSION, "check": {"declared_in": self.declared_in, "pairs": pairs,
+                                                            "exit_code": self.exit_code}}
+
+
+# --------------------------------------------------------------------------- one audit
+def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
+    """``pipeline.audit(model, **kwargs)`` behind the result cache (see ``cache.py``): same report.
+
+    Not cached: a saved adapter (``adapter``: its inputs are the adapter's files), a diffusers
+    pipeline component, a model named only by the config file, and an nn.Module.
+    """
+    from lora_audit.cli import cache
+
+    kwargs["settings"] = settings = kwargs.get("settings") or Settings()
+    for optional in ("adapter", "component", "timeout"):  # the audit's time budget: a cache hit needs none
+        if kwargs.get(optional) is None:
+            kwargs.pop(optional, None)
+    if not (use_cache and "adapter" not in kwargs and "component" not in kwargs and cache.enabled()
+            and isinstance(model, (str, os.PathLike))):
+        return _pipeline(model, **kwargs)
+    # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
+    from lora_audit.integrations import huggingface_hub as network
+    from lora_audit.model.source import resolve_model_source
+
+    offline, revision = kwargs.get("offline"), kwargs.get("revision")
+    network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used
+    with network.offline_mode(offline):
+        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline,
+                                      status=kwargs.get("status"))
+    flags = {key: kwargs.get(key) for key in ("overrides", "revision", "task_type", "model_class")}
+    flags["trust_remote_code"] = bool(kwargs.get("trust_remote_code", False))
+    report, hit = cache.cached(source, kwargs.get("config_file"), flags, lambda: _pipeline(source, **kwargs))
+    if hit:
+        from lora_audit.rules.engine import run_rules
+
+        report.fail_on = settings.fail_on
+        report.findings = run_rules(report, settings)
+    return report
+
+
+def _pipeline(model: Any, **kwargs: Any) -> Report:
+    from lora_audit.pipeline import audit
+
+    return audit(model, **kwargs)
+
+
+# --------------------------------------------------------------------------- which pairs
+def declared_pairs(path: Path | None = None) -> tuple[list[Pair], Path | None]:
+    """The ``audits`` of the nearest lora-audit.toml / pyproject.toml, with config paths made absolute."""
+    path = path or find_pyproject()
+    if path is None:
+        return [], None
+    table = settings_table(path) or {}
+    audits = table.get("audits", [])
+    where = f"audits in {path}"
+
+    def bad(why: str) -> AuditError:
+        return AuditError("audits-invalid", f"{where}: {why}",
+                          'write audits = [{ model = "org/name", config = "lora.yaml" }, ...]')
+
+    if not isinstance(audits, list):
+        raise bad("must be a list of { model = ..., config = ... } tables")
+    pairs = []
+    for i, entry in enumerate(audits):
+        if not isinstance(entry, dict):
+            raise bad(f"entry {i + 1} is not a table")
+        unknown = set(entry) - PAIR_KEYS
+        if unknown:
+            raise bad(f"entry {i + 1} has unknown keys {', '.join(sorted(unknown))} (known: "
+                      f"{', '.join(sorted(PAIR_KEYS))})")
+        if not entry.get("model") and not entry.get("config"):
+            raise bad(f"entry {i + 1} names neither a model nor a config")
+        for key in ("model", "config", "revision", "task-type", "model-class"):
+            if key in entry and not isinstance(entry[key], str):
+                raise bad(f"entry {i + 1}: {key} must be a string")
+        lora = entry.get("lora", {})
+        if not isinstance(lora, dict):
+            raise bad(f"entry {i + 1}: lora must be a table of LoraConfig fields")
+        config = entry.get("config")
+        model = entry.get("model")
+        if model and _is_local(path.parent / model):
+            model = _shown(path.parent / model)
+        pairs.append(Pair(
+            model=model,
+            config=_shown(path.parent / config) if config else None,
+            revision=entry.get("revision"),
+            task_type=entry["task-type"].upper() if entry.get("task-type") else None,
+            model_class=entry.get("model-class"),
+            trust_remote_code=bool(entry.get("trust-remote-code", False)),
+            overrides=dict(lora),
+        ))
+    return pairs, path
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when it is under it (as a user would type it)."""
+    rel = os.path.relpath(path, Path.cwd())
+    return str(path) if rel.startswith("..") else rel
+
+
+def _is_local(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def select_pairs(files: Sequence[str], model: str | None, declared: list[Pair]) -> list[Pair]:
+    """The pairs to run: every declared one without ``files``; else the declared pairs of those files,
+    and each other file with ``model`` (or the model its framework config names)."""
+    if not files:
+        return list(declared)
+    by_config: dict[str, list[Pair]] = {}
+    for pair in declared:
+        if pair.config:
+            by_config.setdefault(_resolved(pair.config), []).append(pair)
+    out: list[Pair] = []
+    for file in files:
+        matches = by_config.get(_resolved(file))
+        out += matches if matches else [Pair(model=model, config=file, declared=False)]
+    return out
+
+
+def _resolved(path: str) -> str:
+    try:
+        return str(Path(path).resolve())
+    except OSError:
+        return path
+
+
+def run_pairs(pairs: Sequence[Pair], settings: Settings, *, offline: bool | None = None, use_cache: bool = True,
+              after: Callable[[PairResult], None] | None = None) -> list[PairResult]:
+    """Audit every pair in this process; a pair that cannot run is an error result, not the end of the run."""
+    results = []
+    for pair in pairs:
+        result = PairResult(pair)
+        try:
+            result.report = _run_pair(pair, settings, offline, use_cache)
+        except AuditError as exc:
+            if not pair.declared and exc.code in NOT_A_LORA_CONFIG:
+                result.skipped = exc.one_line()
+            else:
+                result.error = exc
+        results.append(result)
+        if after is not None:
+            after(result)
+    return results
+
+
+def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: bool) -> Report:
+    kwargs = dict(config_file=pair.config, overrides=pair.overrides or None, revision=pair.revision,
+                  task_type=pair.task_type, model_class=pair.model_class, trust_remote_code=pair.trust_remote_code,
+                  offline=offline, settings=settings, use_cache=use_cache)
+    adapter = _saved_adapter(pair.config)
+    if adapter is not None:
+        # A saved adapter: its adapter_config.json is the LoRA config, and names its base (unless given).
+        kwargs["config_file"] = None
+        return run_audit(pair.model, adapter=adapter, **kwargs)
+    if pair.model is not None:
+        return run_audit(pair.model, **kwargs)
+    try:
+        # A framework config (axolotl, LLaMA-Factory, TRL) names its own base model.
+        return run_audit(None, **kwargs)
+    except AuditError as exc:
+        if exc.code not in ("invalid-model", "model-missing"):
+            raise
+        raise AuditError(
+            "no-model",
+            f"{pair.config} names no model to audit it against",
+            "pass --model MODEL, or declare the pair in [tool.lora-audit] audits = "
+            '[{ model = "org/name", config = "..." }]',
+        ) from None
+
+
+def _saved_adapter(config: str | None) -> str | None:
+    """The adapter a config path stands for: a saved adapter's directory, its adapter_config.json
+    (beside adapter_model.safetensors or .bin), or the .safetensors file itself; else None."""
+    if config is None:
+        return None
+    path = Path(config)
+    folder = path if path.is_dir() else path.parent if path.name == "adapter_config.json" else None
+    if folder is not None and any((folder / name).is_file()
+                                  for name in ("adapter_model.safetensors", "adapter_model.bin")):
+        return str(folder)
+    if path.suffix == ".safetensors" and path.is_file():
+        return str(path)
+    return None

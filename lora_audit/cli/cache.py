@@ -1,0 +1,255 @@
+"""The result cache: an audit whose inputs did not change answers without importing torch, transformers or peft.
+
+The key is computed from raw inputs only, so a hit needs none of the heavy libraries:
+
+- the model: what was asked for, where its ``config.json`` was found (and how that is described),
+  the file's bytes, and with ``--trust-remote-code`` the bytes of the repository's ``*.py`` files;
+- the LoRA config: the path and bytes of ``--config`` (every JSON/YAML file of an adapter
+  directory), and the flags that override it;
+- the other flags that change the facts (revision, task type, model class, remote code);
+- the versions of lora-audit, peft, transformers, torch and huggingface_hub (read from the
+  installed distributions' metadata, not imported), Python's, and a digest of lora-audit's own
+  source files (name, size, modification time: a developer's edit misses too).
+
+The entry holds the report's facts, never its findings: the rules (pure functions of the facts,
+cheap, no torch) run again on every hit with the settings of the day, so ``--select``,
+``--ignore``, ``--fail-on`` and the baseline never need a miss. An entry is trusted only when it
+parses, its SHA-256 matches, its key is the one asked for, and it rebuilds into a ``Report``;
+anything else is a miss (and the entry is replaced). At most ``MAX_ENTRIES`` entries are kept,
+the oldest removed first. Audits of a saved adapter (``--adapter``) and of an in-memory model are
+not cached.
+
+Where: ``$LORA_AUDIT_CACHE_DIR`` if set, else the user cache directory (platformdirs:
+``~/.cache/lora-audit`` on Linux). ``--no-cache`` or ``LORA_AUDIT_NO_CACHE=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import typing
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from lora_audit import report as report_module
+from lora_audit._version import __version__
+from lora_audit.report import Report
+
+ENV_DIR = "LORA_AUDIT_CACHE_DIR"
+ENV_OFF = "LORA_AUDIT_NO_CACHE"
+#: Bump when the entry layout or the key's recipe changes.
+ENTRY_FORMAT = 1
+#: Versions that change what PEFT does, how models build, or where config.json comes from.
+VERSIONED = ("peft", "transformers", "torch", "huggingface_hub", "diffusers", "lora-audit-cli")
+#: A LoRA config file or remote-code file bigger than this is not worth caching on.
+MAX_INPUT_BYTES = 16 * 1024 * 1024
+#: Entries kept; past this the least recently written are removed (an entry is tens of kB to a few MB).
+MAX_ENTRIES = 500
+
+
+def cache_dir() -> Path:
+    override = os.environ.get(ENV_DIR)
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lora-audit", appauthor=False))
+
+
+def enabled(no_cache: bool = False) -> bool:
+    return not no_cache and os.environ.get(ENV_OFF, "").lower() not in ("1", "true", "yes")
+
+
+# --------------------------------------------------------------------------- the key
+def cache_key(source: Any, config_file: str | os.PathLike[str] | None, flags: dict[str, Any]) -> str | None:
+    """SHA-256 of every input of the audit's facts; None when an input cannot be read cheaply."""
+    digest = hashlib.sha256()
+
+    def add(label: str, value: Any) -> None:
+        digest.update(label.encode() + b"\0")
+        if isinstance(value, bytes):
+            digest.update(len(value).to_bytes(8, "big") + value)
+        else:
+            text = json.dumps(value, sort_keys=True, default=repr).encode()
+            digest.update(len(text).to_bytes(8, "big") + text)
+
+    add("format", ENTRY_FORMAT)
+    add("versions", _versions())
+    add("code", _code_digest())
+    add("model", [source.name, source.kind, source.description, source.repo_id, source.revision,
+                  source.fallback_reason, str(source.config_path)])
+    config_bytes = _read(Path(source.config_path))
+    if config_bytes is None:
+        return None
+    add("config.json", config_bytes)
+    if flags.get("trust_remote_code"):
+        folder = Path(source.config_path).parent
+        for path in sorted(folder.glob("*.py")):
+            data = _read(path)
+            if data is None:
+                return None
+            add(f"remote:{path.name}", data)
+    if config_file is not None:
+        path = Path(os.fspath(config_file))
+        add("lora-config-path", [os.fspath(config_file), str(path.resolve())])
+        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".yaml", ".yml")) if path.is_dir() else [path]
+        for file in files:
+            data = _read(file)
+            if data is None:
+                return None
+            add(f"lora-config:{file.name}", data)
+    add("flags", flags)
+    return digest.hexdigest()
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_INPUT_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": sys.version, "lora-audit": __version__}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _code_digest() -> str:
+    """lora-audit's own source files by name, size and mtime: an edited checkout never reuses old facts."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            st = path.stat()
+            digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- entries
+def entry_path(key: str) -> Path:
+    return cache_dir() / f"{key}.json"
+
+
+def load(key: str) -> Report | None:
+    """The cached facts for ``key`` as a Report without findings, or None (missing, corrupt, or not ours)."""
+    path = entry_path(key)
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        payload = entry["payload"]
+        if entry.get("format") != ENTRY_FORMAT or entry.get("key") != key:
+            return None
+        if hashlib.sha256(payload.encode("utf-8")).hexdigest() != entry.get("sha256"):
+            return None
+        report = report_from_dict(json.loads(payload))
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - anything wrong with an entry makes it a miss, never a crash
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+    return report
+
+
+def store(key: str, report: Report) -> None:
+    """Save the report's facts (not its findings); a cache that cannot be written is simply not used."""
+    facts = report.to_dict()
+    facts["findings"] = []
+    facts["from_cache"] = False
+    payload = json.dumps(facts, sort_keys=True)
+    entry = {"format": ENTRY_FORMAT, "key": key, "sha256": hashlib.sha256(payload.encode("utf-8")).hexdigest(),
+             "payload": payload}
+    with contextlib.suppress(OSError, ValueError):
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        _write_entry(entry_path(key), json.dumps(entry))
+        _prune()
+
+
+def _write_entry(path: Path, text: str) -> None:
+    """A temporary file, then a rename: readers never see half an entry. No fsync: an entry lost in a
+    crash is a miss, and a damaged one fails its checksum."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _prune() -> None:
+    entries = sorted(cache_dir().glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    for path in entries[: max(0, len(entries) - MAX_ENTRIES)]:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+# --------------------------------------------------------------------------- Report from JSON
+def report_from_dict(data: dict[str, Any]) -> Report:
+    """Rebuild a :class:`Report` from ``Report.to_dict()`` (derived keys are dropped; a missing field raises)."""
+    return _build(Report, data)
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _build(cls: type, data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected an object")
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls, vars(report_module))
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ValueError(f"{cls.__name__}.{f.name} missing")
+            continue
+        kwargs[f.name] = _convert(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value)
+    if origin is list and args and dataclasses.is_dataclass(args[0]):
+        if not isinstance(value, list):
+            raise ValueError("expected a list")
+        return [_build(args[0], item) for item in value]
+    return value
+
+
+def cached(
+    source: Any,
+    config_file: str | os.PathLike[str] | None,
+    flags: dict[str, Any],
+    run: Callable[[], Report],
+) -> tuple[Report, bool]:
+    """``run()``'s report, or the cached facts for the same inputs: (report without fresh findings?, hit)."""
+    key = cache_key(source, config_file, flags)
+    if key is not None:
+        hit = load(key)
+        if hit is not None:
+            hit.from_cache = True
+            return hit, True
+    report = run()
+    if key is not None:
+        store(key, report)
+    return report, False

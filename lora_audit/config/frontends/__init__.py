@@ -1,0 +1,269 @@
+"""Front-ends: read a config file the way the framework that owns it reads it.
+
+One module per format, each behind this registry (the same shape as the rules). A file's format
+is detected from its keys, never from its extension: each front-end's ``detect`` scores how sure
+it is that the parsed file is its own, and the highest score wins. Its ``translate`` turns the
+file into exactly the ``LoraConfig`` fields its framework hands PEFT, by reproducing that
+framework's code (the module docstring cites the version and commit read).
+
+Some translations depend on the model (axolotl's ``lora_target_linear`` expands to the leaf names of
+the model's Linear layers): such a front-end leaves an ``expand`` step that the pipeline runs once
+the model is built, before PEFT is applied.
+
+Adding a format is one module here and one name in ``_MODULE_NAMES``. A module defines:
+
+``NAME``
+    the format's name, as reports show it (``peft``, ``axolotl``, ...)
+``detect(data) -> int``
+    0 when the file is not this format; higher the surer (keys only this framework uses)
+``translate(loaded) -> Translation``
+    the LoraConfig fields, the model the file names, and the steps taken
+
+and may define:
+
+``KNOWN_KEYS``
+    every key of the framework's config that the front-end reads or knows to be unrelated to LoRA
+    (``sequence_len``, ``datasets``...). With it, the registry sorts the file's other keys: one that
+    looks like LoRA (starts with one of ``LORA_PREFIXES``, or is a near-miss of a LoRA key the
+    front-end reads) is *unknown* and becomes a warning (LA026) with a did-you-mean; the rest are
+    *ignored* framework settings, listed in the report. Without it (PEFT's own format), keys that are
+    not LoraConfig fields go to ``unknown_fields`` (LA025).
+``LORA_PREFIXES``
+    prefixes of the framework's LoRA keys; default ``("lora_", "peft_")``
+``LORA_KEYS``
+    the keys that feed the LoraConfig (for did-you-mean); default: the ``KNOWN_KEYS`` with a LoRA prefix
+``FIELD_KEYS``
+    how the framework spells each LoraConfig field (``{"target_parameters": "lora_target_parameters"}``),
+    so findings can say which key to write
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lora_audit.errors import AuditError
+
+if TYPE_CHECKING:
+    from lora_audit.config.loading import LoadedFile
+    from lora_audit.model.build import BuiltModel
+
+#: One module per format. Adding a format is one file in this package and one name here.
+_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl")
+
+
+@dataclass
+class Expansion:
+    """What a model-dependent step of a translation produced once the model was built."""
+
+    fields: dict[str, Any]  #: LoraConfig fields to set (they replace the file's)
+    steps: list[str] = field(default_factory=list)  #: shown in the report, e.g. "lora_target_linear -> 7 names: ..."
+    #: LoraConfig field -> the file keys it now comes from (replaces the translation's entry for that field)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Translation:
+    """A config file as its framework reads it: the LoraConfig it builds, and how."""
+
+    format: str  #: the front-end's NAME
+    fields: dict[str, Any]  #: LoraConfig fields (PEFT's names), before any model-dependent step
+    #: the base model the file names (``base_model``, ``model_name_or_path``, ``base_model_name_or_path``)
+    model: str | None = None
+    #: what the framework did to the file's keys, in words, in order
+    steps: list[str] = field(default_factory=list)
+    #: LoraConfig fields PEFT does not know (a newer or older PEFT wrote them): ignored, reported as info
+    unknown_fields: list[str] = field(default_factory=list)
+    #: the quantization the file asks for, as ``LoraSpec.quantization_request``
+    quantization: dict[str, Any] | None = None
+    #: model-dependent step, run on the built model before PEFT applies the config
+    expand: Callable[[BuiltModel], Expansion] | None = None
+    #: the file's key that named ``model`` (``base_model``...)
+    model_key: str | None = None
+    #: the model class the framework builds, when the file decides it (axolotl's ``model_type``)
+    model_class: str | None = None
+    #: LoraConfig field -> the file keys it came from (``{"r": ["lora_r"]}``): for locations and hints
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    #: how the framework spells each LoraConfig field (the module's FIELD_KEYS)
+    field_keys: dict[str, str] = field(default_factory=dict)
+    #: the framework's "every linear layer" switch, when the file used it (``lora_target_linear``)
+    all_linear_key: str | None = None
+    #: a saved adapter (``inference_mode: true``) audited as training sees it
+    saved_for_inference: bool = False
+    #: filled by :func:`translate`: keys that look like LoRA but the front-end does not read -> close known keys
+    unknown_keys: dict[str, list[str]] = field(default_factory=dict)
+    #: filled by :func:`translate`: the framework's own keys that do not shape the LoraConfig
+    ignored_keys: list[str] = field(default_factory=list)
+    #: filled by :func:`translate`: the file, and the line of each top-level key and of each list item / mapping
+    #: key under it (``{"lora_target_modules": {"q_proj": 12}}``)
+    file: str | None = None
+    key_lines: dict[str, int] = field(default_factory=dict)
+    entry_lines: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_report(self, fields: dict[str, Any], flags: dict[str, Any], model_from: str) -> dict[str, Any]:
+        """The JSON ``lora_config_source`` object: what the framework hands PEFT, and how it got there."""
+        from lora_audit.report import plain
+
+        return {
+            "format": self.format,
+            "file": self.file,
+            "model": self.model,
+            "model_key": self.model_key,
+            "model_from": model_from,
+            "steps": list(self.steps),
+            "fields": plain({k: v for k, v in fields.items() if k not in flags}),
+            "flags": plain(dict(flags)),
+            "sources": {k: list(v) for k, v in sorted(self.sources.items()) if k not in flags},
+            "unknown_keys": {k: list(v) for k, v in self.unknown_keys.items()},
+            "ignored_keys": list(self.ignored_keys),
+            "saved_for_inference": self.saved_for_inference,
+            "all_linear_key": self.all_linear_key,
+            "field_keys": dict(self.field_keys),
+            "key_lines": dict(self.key_lines),
+            "entry_lines": {k: dict(v) for k, v in self.entry_lines.items()
+                            if any(k in keys for keys in self.sources.values())},
+        }
+
+
+def named_model(data: dict[str, Any], *keys: str) -> tuple[str | None, str | None]:
+    """``(model, key)``: the first of ``keys`` whose value is a non-blank string, stripped, and that key."""
+    key = next((k for k in keys if isinstance(data.get(k), str) and data[k].strip()), None)
+    return (data[key].strip() if key else None), key
+
+
+def locate(source: dict[str, Any] | None, subject: str) -> dict[str, Any] | None:
+    """The ``{file, line}`` a finding about ``subject`` points at, from a report's ``lora_config_source``.
+
+    ``subject`` is a config entry (``c_proj``, as a list item of the key it came from), a file key
+    (``lora_target_moduels``), or a LoraConfig field (``target_modules``: the line of the key that
+    set it). An entry the framework added (axolotl's ``lora_target_linear`` names) points at that key.
+    """
+    if not source or not source.get("file"):
+        return None
+    where = source["file"]
+    sources: dict[str, list[str]] = source.get("sources", {})
+    key_lines: dict[str, int] = source.get("key_lines", {})
+    entry_lines: dict[str, dict[str, int]] = source.get("entry_lines", {})
+    for keys in sources.values():
+        for key in keys:
+            line = entry_lines.get(key, {}).get(subject)
+            if line is not None:
+                return {"file": where, "line": line}
+    if subject in key_lines:
+        return {"file": where, "line": key_lines[subject]}
+    fields = source.get("fields", {})
+    for name, keys in sources.items():
+        value = fields.get(name)
+        members = value if isinstance(value, (list, dict)) else ()
+        if subject == name or subject in members:
+            for key in keys:
+                if key in key_lines:
+                    return {"file": where, "line": key_lines[key]}
+    return None
+
+
+def _load_modules() -> tuple[Any, ...]:
+    return tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
+
+
+FRONTENDS = _load_modules()
+BY_NAME = {m.NAME: m for m in FRONTENDS}
+
+
+def detect(data: dict[str, Any]) -> Any:
+    """The front-end module whose format ``data`` is; an AuditError naming the formats when none fits."""
+    scored = [(m.detect(data), i, m) for i, m in enumerate(FRONTENDS)]
+    best = max(scored, key=lambda s: (s[0], -s[1]))
+    if best[0] <= 0:
+        raise AuditError(
+            "not-a-lora-config",
+            "the file is not a LoRA config lora-audit can read",
+            "give a PEFT LoraConfig / adapter_config.json"
+            + "".join(f", {m.NAME}" for m in FRONTENDS if m.NAME != "peft")
+            + " config file",
+        )
+    return best[2]
+
+
+def translate(loaded: LoadedFile) -> Translation:
+    """Detect the file's format and translate it with that front-end."""
+    try:
+        frontend = detect(loaded.data)
+    except AuditError as exc:
+        raise AuditError(exc.code, f"{loaded.path}: {exc.message}", _hint_for(loaded.data, exc.hint)) from None
+    translation = frontend.translate(loaded)
+    translation.file = str(loaded.path)
+    translation.key_lines, translation.entry_lines = line_index(loaded.text)
+    translation.field_keys = {**getattr(frontend, "FIELD_KEYS", {}), **translation.field_keys}
+    known = getattr(frontend, "KNOWN_KEYS", None)
+    if known is not None:
+        translation.unknown_keys, translation.ignored_keys = sort_keys(loaded.data, frontend)
+    return translation
+
+
+def sort_keys(data: dict[str, Any], frontend: Any) -> tuple[dict[str, list[str]], list[str]]:
+    """The file's keys the front-end does not read: LoRA-looking ones (with close known keys), and the rest."""
+    from lora_audit.naming import did_you_mean
+
+    known = set(frontend.KNOWN_KEYS)
+    prefixes = tuple(getattr(frontend, "LORA_PREFIXES", ("lora_", "peft_")))
+    lora_keys = list(getattr(frontend, "LORA_KEYS", None) or [k for k in known if k.startswith(prefixes)])
+    unknown: dict[str, list[str]] = {}
+    ignored: list[str] = []
+    for key in data:
+        if not isinstance(key, str) or key in known:
+            continue
+        close = did_you_mean(key, lora_keys)
+        if key.lower().startswith(prefixes) or close or "lora" in key.lower():
+            unknown[key] = close
+        else:
+            ignored.append(key)
+    return unknown, ignored
+
+
+def line_index(text: str) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """1-based lines of each top-level key, and of each scalar list item or mapping key one level below.
+
+    JSON is read as YAML for this (flow style is YAML); a text YAML cannot compose gives no lines.
+    """
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return {}, {}
+    keys: dict[str, int] = {}
+    entries: dict[str, dict[str, int]] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return keys, entries
+    for key_node, value_node in root.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue
+        name = key_node.value
+        keys.setdefault(name, key_node.start_mark.line + 1)
+        items: dict[str, int] = {}
+        if isinstance(value_node, yaml.SequenceNode):
+            for item in value_node.value:
+                if isinstance(item, yaml.ScalarNode):
+                    items.setdefault(item.value, item.start_mark.line + 1)
+        elif isinstance(value_node, yaml.MappingNode):
+            for sub_key, _ in value_node.value:
+                if isinstance(sub_key, yaml.ScalarNode):
+                    items.setdefault(sub_key.value, sub_key.start_mark.line + 1)
+        elif isinstance(value_node, yaml.ScalarNode):
+            items.setdefault(value_node.value, value_node.start_mark.line + 1)
+        if items:
+            entries[name] = items
+    return keys, entries
+
+
+def _hint_for(data: dict[str, Any], default: str) -> str:
+    if "model_type" in data:
+        return "this looks like a model config.json: pass it as MODEL, and the LoRA config with --config"
+    return default
+
+
+__all__ = ["BY_NAME", "FRONTENDS", "Expansion", "Translation", "detect", "line_index", "locate", "sort_keys",
+           "translate"]

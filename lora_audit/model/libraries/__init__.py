@@ -1,0 +1,32 @@
+"""Stage 1b's registry: one module per library that builds models, chosen from the config files.
+
+Each module has ``NAME`` (the library, as ``ModelInfo.library`` says it), ``detect(source)``
+(does it recognise this located config?) and ``build(source, ...)`` (a meta-device
+:class:`~lora_audit.build.BuiltModel`). The first module whose ``detect`` answers wins;
+transformers comes last and takes the rest. Adding a library is one module and one name here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from lora_audit.model.build import BuiltModel
+from lora_audit.model.source import ModelSource
+
+_MODULE_NAMES = ("diffusers", "timm", "sentence_transformers", "transformers")
+
+
+def modules() -> list[ModuleType]:
+    return [importlib.import_module(f"{__name__}.{name}") for name in _MODULE_NAMES]
+
+
+def for_source(source: ModelSource) -> ModuleType:
+    """The library module that builds ``source``."""
+    return next(module for module in modules() if module.detect(source))
+
+
+def build(source: ModelSource, **options: Any) -> BuiltModel:
+    """Build ``source`` on the meta device with the library its files name."""
+    return for_source(source).build(source, **options)
