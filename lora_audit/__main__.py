@@ -1,5 +1,5 @@
 """``python -m lora_audit`` is the ``lora-audit`` command."""
 
-from lora_audit.cli.app import main
+from lora_audit.cli import main
 
 main()

@@ -21,7 +21,8 @@ from lora_audit.integrations import huggingface_hub as network
 from lora_audit.measure import counts as measure
 from lora_audit.measure import quantization
 from lora_audit.model.build import from_module
-from lora_audit.model.source import ModelSource, resolve_model_source
+from lora_audit.model.locate import resolve_model_source
+from lora_audit.model.source import ModelSource
 from lora_audit.report import Report
 from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings

@@ -67,7 +67,7 @@ def cli(capsys, monkeypatch, tmp_path, validate):
 
     Whatever it prints with ``--format json`` is validated against the shipped schema.
     """
-    from lora_audit.cli.app import main
+    from lora_audit.cli import main
 
     monkeypatch.chdir(tmp_path)  # no pyproject.toml of ours in sight
     monkeypatch.setenv("COLUMNS", "100")

@@ -425,7 +425,7 @@ def test_offline_hub_adapter_not_cached():
 
 # --------------------------------------------------------------------------- diff
 def test_diff_two_adapters(capsys, adapters):
-    from lora_audit.cli.app import main
+    from lora_audit.cli import main
 
     with pytest.raises(SystemExit) as info:
         main(["diff", str(adapters["correct"]), str(adapters["wrong-rank"]), "--base", str(QWEN), "--format", "json"])

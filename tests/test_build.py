@@ -10,7 +10,7 @@ import transformers
 import lora_audit
 from lora_audit.errors import AuditError
 from lora_audit.model.build import build_meta_model
-from lora_audit.model.source import resolve_model_source
+from lora_audit.model.locate import resolve_model_source
 from tests.conftest import FIXTURES, MODELS
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import lora_audit
 from lora_audit.cli import cache
-from lora_audit.model.source import resolve_model_source
+from lora_audit.model.locate import resolve_model_source
 from tests.conftest import LORA, MODELS, ROOT
 from tests.test_golden import terminal_text
 

@@ -303,7 +303,7 @@ def test_in_memory_diffusers_module_says_diffusers():
 
 # --------------------------------------------------------------------------- hub
 def test_hub_pipeline_fetches_only_the_index_and_the_component_config(fake_hub):
-    from lora_audit.model.source import resolve_model_source
+    from lora_audit.model.locate import resolve_model_source
 
     unet = (TINY / "unet" / "config.json").read_bytes()
     index = {"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"],
@@ -332,7 +332,7 @@ def test_lora_layers_comma_list_with_spaces_is_read_as_diffusers_reads_it(cli, v
 def test_cached_pipeline_is_read_from_the_hf_cache(monkeypatch, tmp_path):
     import huggingface_hub.constants as hub_constants
 
-    from lora_audit.model.source import resolve_model_source
+    from lora_audit.model.locate import resolve_model_source
 
     commit = "b" * 40
     snapshot = tmp_path / "models--someone--cached-pipe" / "snapshots" / commit

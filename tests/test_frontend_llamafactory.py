@@ -91,7 +91,7 @@ def test_translation_steps_name_the_expansion():
     spec = resolve_lora_config(file=LF / "llama3_lora_sft.yaml")
     from lora_audit.config.lora_config import expand_for_model
     from lora_audit.model.build import build_meta_model
-    from lora_audit.model.source import resolve_model_source
+    from lora_audit.model.locate import resolve_model_source
 
     built = build_meta_model(resolve_model_source(LLAMA3, offline=True))
     expanded = expand_for_model(spec, built)

@@ -59,7 +59,7 @@ def _translated(path, model: str = MISTRAL):
     """The LoraConfig lora-audit hands PEFT: the file's translation, then its model-dependent step."""
     from lora_audit.config.lora_config import expand_for_model
     from lora_audit.model.build import build_meta_model
-    from lora_audit.model.source import resolve_model_source
+    from lora_audit.model.locate import resolve_model_source
 
     spec = resolve_lora_config(file=path)
     return expand_for_model(spec, build_meta_model(resolve_model_source(model, offline=True))).config

@@ -213,7 +213,7 @@ def _special_file(kind: str, path) -> str:
 @given(kind=st.sampled_from(SPECIAL_FILES), as_config=st.booleans(), name=st.sampled_from(["config.json", "l.yaml"]),
        as_json=st.booleans())
 def test_special_files_never_block(cli, validate, tmp_path_factory, monkeypatch, kind, as_config, name, as_json):
-    from lora_audit.model import source
+    from lora_audit.model import local as source
 
     monkeypatch.setattr(source, "PIPE_SECONDS", 0.3)
     path = _special_file(kind, tmp_path_factory.mktemp("special") / name)

@@ -860,7 +860,7 @@ ISSUE_11_CASES = [
 def short_limits(monkeypatch):
     """The regex and pipe limits, shortened so each case takes a moment (the defaults are tested below)."""
     from lora_audit.guards import regex as regex_guard
-    from lora_audit.model import source
+    from lora_audit.model import local as source
 
     monkeypatch.setattr(regex_guard, "TIME_LIMIT", 0.5)
     monkeypatch.setattr(source, "PIPE_SECONDS", 0.5)
@@ -879,7 +879,7 @@ def test_issue_11_hostile_input_is_exit_2_and_one_line(cli, validate, tmp_path, 
 def test_issue_11_hostile_input_raises_audit_error_in_the_api(tmp_path, monkeypatch, short_limits, setup, code,
                                                               fragments):
     """The same inputs through lora_audit.audit: every failure is an AuditError with the same code."""
-    from lora_audit.cli.app import _overrides, audit_command
+    from lora_audit.cli.audit import _overrides, audit_command
 
     args = [str(a) for a in setup(tmp_path)]
     if "--json" in args or code == "settings-invalid":
@@ -968,7 +968,7 @@ def test_an_unwritable_hub_cache_is_named(cli, validate, fake_hub, monkeypatch, 
 
 def test_a_directory_that_cannot_be_read_is_permission_denied(cli, validate, tmp_path, monkeypatch):
     """Tests run as root here, where chmod denies nothing: the OS's answer is simulated."""
-    from lora_audit.model import source
+    from lora_audit.model import local as source
 
     model = model_dir(tmp_path / "model")
     real_stat = os.stat

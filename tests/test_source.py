@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lora_audit.errors import AuditError
-from lora_audit.model.source import resolve_model_source
+from lora_audit.model.locate import resolve_model_source
 from tests.conftest import MODELS, TINY
 
 QWEN_CONFIG = json.loads((MODELS / "Qwen--Qwen2.5-0.5B" / "config.json").read_text())

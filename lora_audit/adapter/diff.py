@@ -14,7 +14,7 @@ from typing import Any
 from lora_audit.adapter.compare import PREFIX, role_of
 from lora_audit.adapter.header import TensorTable
 from lora_audit.adapter.source import MLX_NAME, PICKLE_NAME, SAFETENSORS_NAME, load_adapter
-from lora_audit.model.source import path_exists, user_path
+from lora_audit.model.local import path_exists, user_path
 from lora_audit.naming import fold, template
 
 #: Fields that say where or when an adapter was saved, not what it adapts.

@@ -58,7 +58,7 @@ def resolve_base(
     model: Any, found: AdapterFile, revision: str | None, offline: bool | None, status: Callable[[str], Any] | None
 ) -> Any:
     """The base's config source; an unusable ``base_model_name_or_path`` says to name the base."""
-    from lora_audit.model.source import resolve_model_source
+    from lora_audit.model.locate import resolve_model_source
 
     spec = os.fspath(model)
     try:

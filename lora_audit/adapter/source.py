@@ -18,7 +18,8 @@ from typing import Any
 from lora_audit.adapter import formats
 from lora_audit.adapter.header import TensorTable, read_local_header, table_from_dict
 from lora_audit.errors import AuditError, first_line
-from lora_audit.model.source import _looks_like_path, _offline, hub_timeout, path_exists, read_small_text, user_path
+from lora_audit.model.hub import hub_timeout, is_offline
+from lora_audit.model.local import looks_like_path, path_exists, read_small_text, user_path
 
 CONFIG_NAME = "adapter_config.json"
 SAFETENSORS_NAME = "adapter_model.safetensors"
@@ -58,13 +59,13 @@ def load_adapter(spec: str, revision: str | None = None, offline: bool | None = 
     path = user_path(spec)
     if path_exists(path):
         return _local(str(spec), path)
-    if _looks_like_path(str(spec)) or str(spec).endswith((".safetensors", ".bin")):
+    if looks_like_path(str(spec)) or str(spec).endswith((".safetensors", ".bin")):
         raise AuditError(
             "adapter-not-found",
             f"{spec}: no such file or directory",
             "pass an adapter directory (adapter_config.json + adapter_model.safetensors) or a hub id",
         )
-    return _hub(str(spec), revision, _offline(offline))
+    return _hub(str(spec), revision, is_offline(offline))
 
 
 # --------------------------------------------------------------------------- local

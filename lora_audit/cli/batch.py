@@ -123,7 +123,7 @@ def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
         return _pipeline(model, **kwargs)
     # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
     from lora_audit.integrations import huggingface_hub as network
-    from lora_audit.model.source import resolve_model_source
+    from lora_audit.model.locate import resolve_model_source
 
     offline, revision = kwargs.get("offline"), kwargs.get("revision")
     network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from lora_audit.cli import common, interrupts
 from lora_audit.cli.options import offline_option, report_options
 from lora_audit.cli.output import resolve_format
 from lora_audit.errors import AuditError
@@ -44,8 +45,6 @@ def check_command(**opts: Any) -> None:
 
 
 def _run_check(opts: dict[str, Any]) -> int:
-    from lora_audit.cli import app as cli
-
     fmt, json_path = resolve_format(opts["fmt"]), opts["json_path"]
     try:
         if json_path is not None and not json_path.strip():
@@ -53,8 +52,8 @@ def _run_check(opts: dict[str, Any]) -> int:
         from lora_audit.cli.batch import CheckReport, declared_pairs, run_pairs, select_pairs
         from lora_audit.rules.settings import load_settings
 
-        select = cli._rule_codes(opts["select"], "--select")
-        ignore = cli._ignore_keys(opts["ignore"])
+        select = common.rule_codes(opts["select"], "--select")
+        ignore = common.ignore_keys(opts["ignore"])
         settings = load_settings().merged(select, ignore, opts["fail_on"])
         declared, declared_in = declared_pairs()
         pairs = select_pairs(opts["files"], opts["model"], declared)
@@ -66,8 +65,8 @@ def _run_check(opts: dict[str, Any]) -> int:
                 'declare pairs in pyproject.toml: [tool.lora-audit] audits = [{ model = "org/name", '
                 'config = "lora.yaml" }], or pass config files',
             )
-        baseline = cli._read_baseline(opts["baseline"])
-        with cli._status(fmt) as status:
+        baseline = common.read_baseline(opts["baseline"])
+        with common.status(fmt) as status:
             def progress(result: Any) -> None:
                 if status is not None:
                     status(f"audited {result.pair.label}")
@@ -76,12 +75,12 @@ def _run_check(opts: dict[str, Any]) -> int:
                                 after=progress)
         check = CheckReport([r for r in results if r.skipped is None], str(declared_in) if declared_in else None,
                             [r for r in results if r.skipped is not None])
-        cli._finish(check.reports, baseline, opts["baseline"], opts["write_baseline"])
-        cli._emit(check, fmt, json_path)
+        common.finish(check.reports, baseline, opts["baseline"], opts["write_baseline"])
+        common.emit(check, fmt, json_path)
     except AuditError as exc:
-        if cli._interrupted(exc):
+        if interrupts.interrupted(exc):
             raise KeyboardInterrupt from exc
-        cli._fail(exc, fmt, json_path)
+        common.fail(exc, fmt, json_path)
     for result in check.skipped:
         click.echo(f"lora-audit: skipped {result.pair.config}: not a LoRA config ({result.skipped})", err=True)
     for result in check.results:

@@ -2,72 +2,37 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
 
-from lora_audit.adapter.diff import AdapterDiff, diff, load_side, params, trainable_on
+import click
+
+from lora_audit.cli import common, streams
+from lora_audit.cli.options import offline_option
+from lora_audit.errors import AuditError
+
+
+@click.command("diff")
+@click.argument("first", metavar="A")
+@click.argument("second", metavar="B")
+@click.option("--base", metavar="MODEL", help="Also count PEFT's trainable parameters of each side on MODEL.")
+@offline_option
+@click.option("--format", "fmt", type=click.Choice(("terminal", "json", "markdown")), default="terminal",
+              show_default=True)
+def diff_command(first: str, second: str, base: str | None, offline: bool | None, fmt: str) -> None:
+    """Compare two adapters (A B), or two LoRA configs: fields, adapted modules, sizes and shapes."""
+    try:
+        sys.exit(run_diff(first, second, fmt, base, offline))
+    except AuditError as exc:
+        common.fail(exc, fmt, None)
 
 
 def run_diff(first: str, second: str, fmt: str, base: str | None = None, offline: bool | None = None) -> int:
+    from lora_audit.adapter.diff import diff, load_side, trainable_on
+    from lora_audit.render.diff import render, render_diff_json
+
     a, b = load_side(first, offline), load_side(second, offline)
     if base is not None:
         a.trainable, b.trainable = trainable_on(base, a, offline), trainable_on(base, b, offline)
     result = diff(a, b)
-    if fmt == "json":
-        sys.stdout.write(json.dumps(result.to_dict(), indent=2) + "\n")
-    else:
-        sys.stdout.write(render(result, markdown=fmt == "markdown"))
+    streams.write_out(render_diff_json(result) if fmt == "json" else render(result, markdown=fmt == "markdown"))
     return 0
-
-
-def _n(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
-
-
-def _v(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def render(d: AdapterDiff, markdown: bool = False) -> str:
-    """The diff as text; markdown uses headings and tables, the terminal aligned plain lines."""
-    from tabulate import tabulate
-
-    fmt = "github" if markdown else "simple"
-    h = "### " if markdown else ""
-    out = [("## " if markdown else "") + f"lora-audit diff: A = {d.a.spec}, B = {d.b.spec}", ""]
-    counts = [["tensors", _n(None if d.a.table is None else len(d.a.table.tensors)),
-               _n(None if d.b.table is None else len(d.b.table.tensors))],
-              ["parameters in the file", _n(params(d.a)), _n(params(d.b))]]
-    if d.a.table is None and d.b.table is None:
-        counts = []  # two configs: nothing on disk to count
-    if d.a.trainable is not None:
-        counts.append(["trainable (PEFT, on --base)", _n(d.a.trainable), _n(d.b.trainable)])
-    if counts:
-        table = tabulate(counts, headers=["", "A", "B"], tablefmt=fmt, colalign=("left", "right", "right"),
-                         disable_numparse=True)
-        out += [f"{h}Sizes", "", table, ""]
-    out += [f"{h}Config fields that differ ({len(d.fields)}; {d.same_fields} the same)", ""]
-    if d.fields:
-        rows = [[name, _v(va), _v(vb)] for name, (va, vb) in d.fields.items()]
-        out += [tabulate(rows, headers=["field", "A", "B"], tablefmt=fmt, disable_numparse=True), ""]
-    else:
-        out += ["none", ""]
-    out += [f"{h}Modules each adapts", ""]
-    out += [f"A: {m}" for m in d.modules_a] + [f"B: {m}" for m in d.modules_b] + [""]
-    if d.a.table is not None and d.b.table is not None:
-        out += [f"{h}Keys whose shapes differ ({len(d.shapes)})", ""]
-        if d.shapes:
-            rows = [[key, str(sa), str(sb)] for key, (sa, sb) in d.shapes.items()]
-            out += [tabulate(rows, headers=["key", "A", "B"], tablefmt=fmt, disable_numparse=True), ""]
-        else:
-            out += ["none", ""]
-        out += [f"{h}Keys in one only", ""]
-        out += [f"only in A: {k}" for k in d.only_a] + [f"only in B: {k}" for k in d.only_b]
-        if not d.only_a and not d.only_b:
-            out.append("none")
-        out.append("")
-    if markdown:
-        out = [line.replace("|", "\\|") if line.startswith(("A: ", "B: ", "only in")) else line for line in out]
-    return "\n".join(out)

@@ -20,7 +20,7 @@ from typing import Any
 
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import check_numbers
-from lora_audit.model.source import path_exists, read_small_text, user_path
+from lora_audit.model.local import path_exists, read_small_text, user_path
 
 ADAPTER_CONFIG_NAME = "adapter_config.json"
 #: Values in one config file, aliases expanded. Real LoRA and framework configs hold tens to hundreds.

@@ -1,4 +1,4 @@
-"""Stage 1a, for files that wrap a model: a diffusers pipeline and a sentence-transformers directory.
+"""Stage 1, for files that wrap a model: a diffusers pipeline and a sentence-transformers directory.
 
 A pipeline's ``model_index.json`` lists its components (``"unet": ["diffusers",
 "UNet2DConditionModel"]``); each model component keeps its own ``<component>/config.json``. Only
@@ -16,14 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from lora_audit.errors import AuditError, first_line
-from lora_audit.model.source import (
-    CONFIG_NAME,
-    MODULES_NAME,
-    ModelSource,
-    fetch_hub_file,
-    load_config_json,
-    read_small_text,
-)
+from lora_audit.model.hub import fetch_hub_file
+from lora_audit.model.local import is_file, load_config_json, read_small_text
+from lora_audit.model.source import CONFIG_NAME, INDEX_NAME, MODULES_NAME, ModelSource
 
 #: Components trained by LoRA on the denoiser, in the order ``--component``'s default tries them.
 DENOISERS = ("transformer", "unet", "prior", "decoder")
@@ -128,6 +123,15 @@ def _locate(
             f"cannot fetch {relative} of {repo_id}: {first_line(exc, 200)}",
             "try again later, or pass a local pipeline directory",
         ) from None
+
+
+def is_sentence_transformers_dir(path: Path) -> bool:
+    """A directory with ``modules.json`` (and no pipeline ``model_index.json``, which wins)."""
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # not allowed to look: reading it reports why
+        return False
+    return is_dir and not is_file(path / INDEX_NAME) and is_file(path / MODULES_NAME)
 
 
 def sentence_transformers_source(spec: str, directory: Path) -> ModelSource:

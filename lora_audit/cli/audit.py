@@ -1,0 +1,201 @@
+"""``lora-audit MODEL`` (the ``audit`` command) and ``lora-audit adapter PATH``: one audit, one report."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from lora_audit.cli import common, interrupts
+from lora_audit.cli.options import csv_list, offline_option, report_options
+from lora_audit.cli.output import resolve_format
+from lora_audit.config.lora_config import TASK_TYPES
+from lora_audit.errors import AuditError
+
+EPILOG = """\b
+Examples:
+  lora-audit Qwen/Qwen2.5-0.5B --targets q_proj,v_proj
+  lora-audit ./my-model --config lora.yaml --format json --json audit.json
+  lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear -r 16 --alpha 32 --tree
+  lora-audit Qwen/Qwen2.5-0.5B --adapter ./my-adapter     check a saved adapter's keys and shapes
+  lora-audit adapter org/my-lora    the same, against its base_model_name_or_path
+  lora-audit diff ./adapter-v1 ./adapter-v2                compare two adapters or LoRA configs
+  lora-audit check              audit every pair in [tool.lora-audit] audits, in one process
+  lora-audit rules              list every rule;  lora-audit rules LA003  explains one
+  lora-audit --version
+
+\b
+Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupted.
+"""
+
+
+@click.command("audit", epilog=EPILOG, context_settings={"max_content_width": 100})
+@click.argument("model", metavar="[MODEL]", required=False)
+@click.option("--adapter", metavar="PATH|HUB_ID",
+              help="Check a saved adapter (directory, .safetensors file or hub id) against MODEL, from its header.")
+@click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
+@offline_option
+@click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
+@click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False), metavar="TYPE",
+              help="PEFT task type (" + ", ".join(TASK_TYPES) + "); also picks the model head.")
+@click.option("--model-class", help="transformers class to build, e.g. LlamaForSequenceClassification.")
+@click.option("--component", metavar="NAME",
+              help="For a diffusers pipeline: the component to audit (unet, transformer, text_encoder...). "
+                   "Default: the denoiser.")
+@click.option("--config", "config_file", metavar="FILE",
+              help="LoRA config: JSON/YAML of LoraConfig fields, adapter_config.json, or its directory.")
+@click.option("--targets", metavar="A,B,...", help="target_modules: names, or all-linear. Default: PEFT's.")
+@click.option("--target-regex", metavar="REGEX", help="target_modules as one regex (full match on module names).")
+@click.option("--target-parameters", callback=csv_list, metavar="A,B,...",
+              help="target_parameters, e.g. mlp.experts.gate_up_proj (fused MoE experts).")
+@click.option("-r", "--rank", type=int, help="LoRA rank r.")
+@click.option("--alpha", type=float, help="lora_alpha.")
+@click.option("--dropout", type=float, help="lora_dropout.")
+@click.option("--bias", type=click.Choice(("none", "all", "lora_only")), help="Which biases train.")
+@click.option("--modules-to-save", callback=csv_list, metavar="A,B,...", help="Modules trained and saved in full.")
+@click.option("--exclude-modules", callback=csv_list, metavar="A,B,...", help="Modules never adapted.")
+@click.option("--layers", metavar="0-11,20", help="layers_to_transform: layer indices and ranges.")
+@click.option("--layers-pattern", callback=csv_list, metavar="NAME", help="Layer container name, e.g. layers or h.")
+@click.option("--rank-pattern", metavar="P=R,...", help="Per-module ranks, e.g. q_proj=32,v_proj=16.")
+@click.option("--alpha-pattern", metavar="P=A,...", help="Per-module alphas, e.g. q_proj=64.")
+@click.option("--dora", is_flag=True, default=None, help="use_dora: weight-decomposed LoRA.")
+@click.option("--rslora", is_flag=True, default=None, help="use_rslora: scale by alpha/sqrt(r).")
+@click.option("--fan-in-fan-out", is_flag=True, default=None, help="fan_in_fan_out (GPT-2 style Conv1D).")
+@report_options("the JSON report")
+@click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
+@click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
+@click.option("--timeout", type=float, metavar="SECONDS",
+              help="Budget for building and applying (default 300, or $LORA_AUDIT_TIMEOUT); past it, exit 2.")
+@click.option("--debug", is_flag=True, help="On an internal error, print the traceback.")
+def audit_command(**opts: Any) -> None:
+    """Audit a LoRA config against MODEL, weightlessly.
+
+    MODEL is a hub id (Qwen/Qwen2.5-0.5B), a model directory, or a config.json. Only config.json
+    is read or downloaded, never weights; popular models are bundled for offline use. Without
+    MODEL, the model the config file names is used: lora-audit axolotl.yml, or
+    lora-audit --config ./adapter.
+    """
+    sys.exit(_run_audit(opts))
+
+
+@click.command("adapter", context_settings={"max_content_width": 100})
+@click.argument("adapter", metavar="PATH|HUB_ID")
+def adapter_command(**opts: Any) -> None:
+    """Audit a saved adapter against the base its adapter_config.json names (or MODEL via --base).
+
+    Reads adapter_config.json and the safetensors header only, never tensor data or pickles.
+    """
+    opts["model"] = opts.pop("base", None)
+    sys.exit(_run_audit(opts))
+
+
+adapter_command.params += [click.Option(["--base"], metavar="MODEL", help="The base model (default: the adapter's "
+                                        "base_model_name_or_path).")]
+adapter_command.params += [p for p in audit_command.params if p.name not in ("model", "adapter")]
+
+
+def _run_audit(opts: dict[str, Any]) -> int:
+    fmt, json_path = resolve_format(opts["fmt"]), opts["json_path"]
+    try:
+        if json_path is not None and not json_path.strip():
+            raise AuditError("usage", "--json was given an empty path", "name the file, e.g. --json audit.json")
+        problem = common.json_path_problem(json_path, common.ARGS) if json_path else None
+        if problem is not None:
+            raise problem
+        from lora_audit.rules.settings import load_settings
+
+        settings = load_settings().merged(common.rule_codes(opts["select"], "--select"),
+                                          common.ignore_keys(opts["ignore"]), opts["fail_on"])
+        overrides = _overrides(opts)
+        model, config_file = _model_and_config(opts["model"], opts["config_file"], opts.get("adapter"))
+        baseline = common.read_baseline(opts["baseline"])
+        with common.status(fmt) as status:
+            from lora_audit.cli.batch import run_audit
+
+            report = run_audit(
+                model,
+                adapter=opts.get("adapter"),
+                config_file=config_file,
+                overrides=overrides,
+                revision=opts["revision"],
+                model_class=opts["model_class"],
+                trust_remote_code=opts["trust_remote_code"],
+                offline=opts["offline"],
+                component=opts["component"],
+                settings=settings,
+                status=status,
+                use_cache=not opts["no_cache"],
+                timeout=opts["timeout"],
+            )
+        common.finish([report], baseline, opts["baseline"], opts["write_baseline"])
+        common.emit(report, fmt, json_path, opts["tree"], opts["coverage"])
+    except AuditError as exc:
+        if interrupts.interrupted(exc):
+            # A Ctrl-C that a library turned into an error we then reported as bad input.
+            raise KeyboardInterrupt from exc
+        common.fail(exc, fmt, json_path)
+    return report.exit_code
+
+
+def _model_and_config(model: str | None, config_file: str | None,
+                      adapter: str | None) -> tuple[str | None, str | None]:
+    """``lora-audit axolotl.yml``: a lone argument that is a LoRA / framework config file is the config."""
+    if model is not None and config_file is None and adapter is None and _is_config_file(model):
+        return None, model
+    if model is None and config_file is None and adapter is None:
+        raise AuditError("model-missing", "no model given",
+                         "pass MODEL (a hub id such as Qwen/Qwen2.5-0.5B, or a path), a config file, or --adapter PATH")
+    return model, config_file
+
+
+def _is_config_file(arg: str) -> bool:
+    from pathlib import Path
+
+    from lora_audit.config.loading import ADAPTER_CONFIG_NAME
+
+    try:
+        path = Path(arg).expanduser()
+        if path.is_dir():
+            return (path / ADAPTER_CONFIG_NAME).is_file() and not (path / "config.json").is_file()
+        return path.is_file() and (path.suffix.lower() in (".yml", ".yaml") or path.name == ADAPTER_CONFIG_NAME)
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: ~ with no home directory
+        return False
+
+
+def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
+    from lora_audit.config.lora_config import parse_layers, parse_list, parse_pattern
+
+    if opts["targets"] is not None and opts["target_regex"] is not None:
+        raise AuditError("usage", "--targets and --target-regex both set target_modules", "use one of them")
+    targets: Any = None
+    # `is not None`: an empty --targets "" is a mistake to report, not a request for PEFT's defaults.
+    if opts["targets"] is not None:
+        targets = parse_list(opts["targets"], "--targets")
+        if len(targets) == 1 and targets[0].lower() == "all-linear":
+            targets = "all-linear"
+    elif opts["target_regex"] is not None:
+        targets = opts["target_regex"]
+    layers_pattern = opts["layers_pattern"]
+    return {
+        "target_modules": targets,
+        "target_parameters": opts["target_parameters"],
+        "r": opts["rank"],
+        "lora_alpha": opts["alpha"],
+        "lora_dropout": opts["dropout"],
+        "bias": opts["bias"],
+        "modules_to_save": opts["modules_to_save"],
+        "exclude_modules": opts["exclude_modules"],
+        "layers_to_transform": parse_layers(opts["layers"]) if opts["layers"] else None,
+        "layers_pattern": layers_pattern[0] if layers_pattern and len(layers_pattern) == 1 else layers_pattern,
+        "rank_pattern": parse_pattern(opts["rank_pattern"], "--rank-pattern", True) if opts["rank_pattern"] else None,
+        "alpha_pattern": (
+            parse_pattern(opts["alpha_pattern"], "--alpha-pattern", False) if opts["alpha_pattern"] else None
+        ),
+        "use_dora": opts["dora"],
+        "use_rslora": opts["rslora"],
+        "fan_in_fan_out": opts["fan_in_fan_out"],
+        "task_type": opts["task_type"].upper() if opts["task_type"] else None,
+    }
+
+
