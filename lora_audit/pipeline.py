@@ -19,7 +19,8 @@ from lora_audit.errors import AuditError, internal_error
 from lora_audit.guards import budget
 from lora_audit.integrations import huggingface_hub as network
 from lora_audit.measure import counts as measure
-from lora_audit.measure import quantization
+from lora_audit.measure.quantization.classify import classify_targets
+from lora_audit.measure.quantization.describe import describe as describe_quantization
 from lora_audit.model.build import from_module
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
@@ -246,10 +247,10 @@ def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[st
     block = (source.config if source is not None else {}).get("quantization_config")
     if block is None and source is None:
         block = getattr(built.config, "quantization_config", None)
-    described = quantization.describe(spec.quantization_request, block, lora_config)
+    described = describe_quantization(spec.quantization_request, block, lora_config)
     if described is not None:
         saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
-        quantization.classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
+        classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
                                       saved=saved, types=snap.types)
     return described
 

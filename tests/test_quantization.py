@@ -15,8 +15,9 @@ import shutil
 import pytest
 
 import lora_audit
-from lora_audit.measure import quantization
-from lora_audit.measure.quantization import BACKENDS, from_checkpoint
+from lora_audit.measure.quantization import backends, classify, describe
+from lora_audit.measure.quantization.backends import BACKENDS
+from lora_audit.measure.quantization.describe import from_checkpoint
 from tests.conftest import FIXTURES, MODELS, TINY
 
 QUANT = FIXTURES / "quantized"
@@ -74,7 +75,7 @@ def test_bitsandbytes_details_and_a_legacy_block_without_quant_method():
 
 
 def test_an_unreadable_block_is_said_not_skipped():
-    q = quantization.describe(None, ["not", "a", "mapping"], {})
+    q = describe.describe(None, ["not", "a", "mapping"], {})
     assert q["method"] == "unknown" and "not a mapping" in q["note"]
 
 
@@ -212,8 +213,8 @@ def test_skip_matching_is_transformers_own():
 
     # "mlp.gate" keeps mlp.gate out of quantization but not mlp.gate_proj (module boundary).
     assert not should_convert_module("model.layers.0.mlp.gate", ["mlp.gate"])
-    assert quantization._skipped("bitsandbytes", "model.layers.0.mlp.gate", "Linear", "mlp.gate")
-    assert not quantization._skipped("bitsandbytes", "model.layers.0.mlp.gate_proj", "Linear", "mlp.gate")
+    assert classify._skipped("bitsandbytes", "model.layers.0.mlp.gate", "Linear", "mlp.gate")
+    assert not classify._skipped("bitsandbytes", "model.layers.0.mlp.gate_proj", "Linear", "mlp.gate")
 
 
 def test_a_published_awq_skip_list_matched_as_transformers_does(tmp_path):
@@ -232,7 +233,7 @@ def test_a_published_awq_skip_list_matched_as_transformers_does(tmp_path):
     from transformers.quantizers.quantizers_utils import should_convert_module
 
     assert not should_convert_module("model.layers.15.self_attn.q_a_proj", ["model.layers.1."])
-    widened = f"{{}} {quantization.REGEX_WIDENED}"
+    widened = f"{{}} {classify.REGEX_WIDENED}"
     expected = {i: f"model.layers.{i}." for i in (0, 1, 2, 60)}
     expected |= {i: widened.format("model.layers.1.") for i in range(10, 20)}
     expected |= {i: widened.format("model.layers.2.") for i in range(20, 30)}
@@ -254,8 +255,8 @@ def test_compressed_tensors_ignore_uses_its_re_prefix():
     assert skipped == {f"model.layers.{i}.mlp.down_proj" for i in range(24)}
     assert q["quantized_targets"] == 48 and q["default_skips"] == []
     # Without "re:" an entry is an exact name (or a class name), never a pattern.
-    assert not quantization._skipped("compressed-tensors", "model.layers.0.mlp.down_proj", "Linear", "down_proj")
-    assert quantization._skipped("compressed-tensors", "model.layers.0.mlp.down_proj", "Linear", "Linear")
+    assert not classify._skipped("compressed-tensors", "model.layers.0.mlp.down_proj", "Linear", "down_proj")
+    assert classify._skipped("compressed-tensors", "model.layers.0.mlp.down_proj", "Linear", "Linear")
 
 
 def test_fused_experts_are_not_quantized_layers():
@@ -296,7 +297,7 @@ def test_backend_limits(request_, config, expected):
 
 def test_loftq_on_a_quantized_base_is_a_warning():
     # PEFT's LoraConfig needs scipy for loftq, so the limit is checked on the config dict directly.
-    q = quantization.describe({"method": "bitsandbytes", "bits": 4}, None, {"init_lora_weights": "loftq"})
+    q = describe.describe({"method": "bitsandbytes", "bits": 4}, None, {"init_lora_weights": "loftq"})
     assert [(u["feature"], u["severity"]) for u in q["unsupported"]] == [("init_lora_weights", "warning")]
     assert "LoftQ will quantize the model itself" in q["unsupported"][0]["message"]
 
@@ -321,7 +322,7 @@ def test_the_limits_quote_the_installed_peft():
     import peft
     from peft.tuners.lora import aqlm, awq, eetq, gptq, hqq, layer, torchao
 
-    assert peft.__version__ == quantization.PEFT_VERSION_READ
+    assert peft.__version__ == backends.PEFT_VERSION_READ
     for module, cls in ((gptq, "GPTQLoraLinear"), (awq, "AwqLoraLinear"), (aqlm, "AqlmLoraLinear")):
         source = inspect.getsource(module)
         assert "does not support DoRA yet" in source and "does not support VeLoRA" in source, cls
@@ -338,7 +339,7 @@ def test_the_limits_quote_the_installed_peft():
 def test_not_trainable_methods_match_transformers():
     import importlib
 
-    for method, cls_name in quantization.NOT_TRAINABLE.items():
+    for method, cls_name in backends.NOT_TRAINABLE.items():
         module_name = {"auto-round": "auto_round", "fbgemm_fp8": "fbgemm_fp8"}.get(method, method.replace("-", "_"))
         module = importlib.import_module(f"transformers.quantizers.quantizer_{module_name}")
         attr = inspect.getattr_static(getattr(module, cls_name), "is_trainable")
@@ -418,9 +419,9 @@ def test_gptq_quantizes_the_decoder_blocks_and_modules_in_block_to_quantize():
     reasons = {item["reason"] for item in report.quantization["unquantized_targets"]}
     assert reasons == {"outside the decoder blocks GPTQ quantizes"}  # lm_head
     assert report.quantization["quantized_targets"] == 48 and report.quantization["default_skips"] == []
-    q = quantization.describe(request, {"quant_method": "gptq", "bits": 4, "block_name_to_quantize": "model.layers",
+    q = describe.describe(request, {"quant_method": "gptq", "bits": 4, "block_name_to_quantize": "model.layers",
                                         "modules_in_block_to_quantize": [["self_attn.q_proj"], ["mlp.down_proj"]]}, {})
-    quantization.classify_targets(q, lora_audit.audit(GPTQ, {"target_modules": ["q_proj", "v_proj"]}).adapted_modules,
+    classify.classify_targets(q, lora_audit.audit(GPTQ, {"target_modules": ["q_proj", "v_proj"]}).adapted_modules,
                                   ["lm_head"])
     assert q["quantized_targets"] == 24
     assert {item["reason"] for item in q["unquantized_targets"]} == {"not in modules_in_block_to_quantize"}

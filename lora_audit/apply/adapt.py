@@ -1,4 +1,4 @@
-"""Stage 3: apply the LoRA config to the meta model with PEFT itself.
+"""Apply the LoRA config to the meta model with PEFT itself.
 
 ``get_peft_model(..., low_cpu_mem_usage=True)`` keeps the LoRA weights on meta, so even a 671B
 model adapts in about a second. Which module each target entry matched is asked of PEFT's own

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from lora_audit.measure.quantization import default_skips
+from lora_audit.measure.quantization.classify import default_skips
 
 if TYPE_CHECKING:
     from torch import nn

@@ -17,11 +17,10 @@ import contextlib
 import errno
 import io
 import os
-import re
 import sys
 from typing import Any, TextIO
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+from lora_audit.render.escape import escape_surrogates
 
 #: Set when stdout failed for a reason the user should hear about (a full disk, not a closed pipe).
 _stdout_problem: list[str] = []
@@ -30,11 +29,6 @@ _stdout_problem: list[str] = []
 def reset() -> None:
     """Forget an earlier run's stdout problem (the CLI runs many times in one test process)."""
     _stdout_problem.clear()
-
-
-def escape_surrogates(text: str) -> str:
-    """``text`` with every lone surrogate written as ``\\udXXX``: encodable in UTF-8, and visible."""
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def ensure_standard_streams() -> None:

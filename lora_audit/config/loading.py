@@ -2,13 +2,13 @@
 
 This module owns everything about the file as a file: where it is (an adapter directory means its
 ``adapter_config.json``), how large it may be, special files, JSON or YAML, and how deeply it may
-nest. What the keys *mean* is the front-ends' business (``lora_audit.frontends``).
+nest. What the keys *mean* is the front-ends' business (``lora_audit.config.frontends``).
 
 The cost of a file is bounded, not only its size: a YAML document is composed (by libyaml when
 PyYAML has it) and its size *with every alias expanded* is counted on the node graph before any
 Python object is built, so an alias bomb (nine levels of ``&a``/``*a`` under any field) is refused
 in milliseconds; a JSON document is counted once parsed. Numbers too large to use are refused with
-their field named (:mod:`lora_audit.numbers`).
+their field named (:mod:`lora_audit.guards.numbers`).
 """
 
 from __future__ import annotations

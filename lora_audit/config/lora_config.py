@@ -1,4 +1,4 @@
-"""Stage 2: resolve the proposed LoRA config from flags, a file, a dict or a ``peft.LoraConfig``.
+"""Resolve the proposed LoRA config from flags, a file, a dict or a ``peft.LoraConfig``.
 
 Flags override the file. Values PEFT 0.21 accepts silently but that cannot train (``r=0``,
 ``lora_dropout=1.5``, ``bias="foo"``) are refused here with a one-line error; everything else

@@ -14,7 +14,7 @@ BaseException inside, so no library's ``except Exception`` can swallow it). C co
 return but releases the GIL (a blocking call) gets a grace period; then the console script reports
 the error itself and exits 2 (:func:`set_hard_exit`). C code that holds the GIL (a regex
 backtracking) stops every thread, the watcher too: that is why user regexes are tried in a child
-process first (:mod:`lora_audit.regex_guard`) and config files are bounded before they are parsed.
+process first (:mod:`lora_audit.guards.regex`) and config files are bounded before they are parsed.
 
 Measured on the largest catalogue models (``/usr/bin/time -f "%e s %M KB" lora-audit
 fixtures/models/<model> --targets all-linear --format json``, 2 shared CPU cores):

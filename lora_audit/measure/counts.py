@@ -1,4 +1,4 @@
-"""Stage 4: read counts off the adapted model, as plain records.
+"""Read counts off the adapted model, as plain records.
 
 Totals come from PEFT's ``get_nb_trainable_parameters()``; the breakdown, the per-layer
 r·(d+k) rows and the tree diff are read off the modules PEFT created, never recomputed from a

@@ -1,4 +1,4 @@
-"""Stage 1b: turn a config.json into a weightless model on the meta device.
+"""Turn a config.json into a weightless model on the meta device.
 
 The head class comes from the config's ``architectures`` (the class the checkpoint was saved
 with), unless ``--model-class`` or ``--task-type`` says otherwise. Custom code from a repository
@@ -65,7 +65,7 @@ class BuiltModel:
     config: Any  #: the transformers config object (None for a plain nn.Module)
     messages: list[PeftMessage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  #: how the class was chosen, when not obvious
-    #: the library that built it (lora_audit.libraries): transformers | diffusers | timm | sentence-transformers
+    #: the library that built it (lora_audit.model.libraries): transformers | diffusers | timm | sentence-transformers
     library: str = "transformers"
 
 

@@ -1,4 +1,4 @@
-"""Stage 1, from the Hugging Face Hub: a hub id's ``config.json`` from the local HF cache, the hub, or the catalogue.
+"""From the Hugging Face Hub: a hub id's ``config.json`` from the local HF cache, the hub, or the catalogue.
 
 A hub id is resolved from the local Hugging Face cache, else by downloading that one file, else
 (offline, gated, unreachable) from the bundled catalogue. Weights are never requested. Every

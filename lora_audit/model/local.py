@@ -1,4 +1,4 @@
-"""Stage 1, on disk: a model directory or config file, read with every limit a config file needs.
+"""On disk: a model directory or config file, read with every limit a config file needs.
 
 A directory holding ``config.json`` (or a diffusers pipeline's ``model_index.json``), or a path to
 the config file itself. Only a regular file is read, or a pipe that delivers in time; nothing here

@@ -1,4 +1,4 @@
-"""Stage 1: locate the model's ``config.json`` (and nothing else), on disk or on the hub.
+"""Locate the model's ``config.json`` (and nothing else), on disk or on the hub.
 
 ``MODEL`` may be a directory holding ``config.json``, a path to a config file, or a hub id
 ``org/name`` (with a revision). Local paths are read by :mod:`~lora_audit.model.local`, hub ids by

@@ -1,4 +1,4 @@
-"""Stage 1's product: a located ``config.json``, where it came from and what it says (:class:`ModelSource`).
+"""A located ``config.json``: where it came from and what it says (:class:`ModelSource`).
 
 The data type and the file names every locator shares; :mod:`~lora_audit.model.locate` finds one.
 """

@@ -1,4 +1,4 @@
-"""Stage 1, for files that wrap a model: a diffusers pipeline and a sentence-transformers directory.
+"""Files that wrap a model: a diffusers pipeline and a sentence-transformers directory.
 
 A pipeline's ``model_index.json`` lists its components (``"unet": ["diffusers",
 "UNet2DConditionModel"]``); each model component keeps its own ``<component>/config.json``. Only

@@ -1,6 +1,6 @@
 """``lora-audit check``'s terminal and markdown renderings: a per-pair summary table, then each pair's findings.
 
-Pure functions of the :class:`~lora_audit.batch.CheckReport` (the JSON, SARIF, GitHub and GitLab
+Pure functions of the :class:`~lora_audit.cli.batch.CheckReport` (the JSON, SARIF, GitHub and GitLab
 formats render its reports with their usual renderers).
 """
 

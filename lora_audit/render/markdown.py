@@ -12,8 +12,8 @@ import re
 
 from tabulate import tabulate
 
-from lora_audit.cli.streams import escape_surrogates
 from lora_audit.render import _common as c
+from lora_audit.render.escape import escape_surrogates
 from lora_audit.report import Report
 
 

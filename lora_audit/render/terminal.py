@@ -17,9 +17,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from lora_audit.cli.streams import escape_surrogates
 from lora_audit.naming import leaf
 from lora_audit.render import _common as c
+from lora_audit.render.escape import escape_surrogates
 from lora_audit.report import Report
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}

@@ -1,4 +1,4 @@
-"""Stage 5: run the rules over the report's facts and attach findings.
+"""Run the rules over the report's facts and attach findings.
 
 Rules are pure functions of the report. Settings decide which rules run (``select``), their
 severity, and which findings are suppressed; a suppressed finding stays in the report, marked,

@@ -6,7 +6,7 @@ When the base is quantized (config.json's ``quantization_config``, or a framewor
 ``load_in_4bit`` / ``adapter: qlora`` / ``quantization_bit``), the LoRA config is checked against
 what this PEFT's LoRA layer for that backend accepts. The list comes from PEFT's own code
 (``peft/tuners/lora/{bnb,gptq,awq,aqlm,eetq,hqq,torchao}.py`` and ``layer.py``, read in PEFT
-0.21.2; see ``lora_audit/quantization.py``): DoRA on GPTQ, AWQ, AQLM and EETQ; ``lora_bias`` on HQQ
+0.21.2; see ``lora_audit/measure/quantization/backends.py``): DoRA on GPTQ, AWQ, AQLM and EETQ; ``lora_bias`` on HQQ
 and torchao; VeLoRA on every quantized backend but torchao; PiSSA / CorDA / MiCA (and OLoRA outside
 bitsandbytes) initialisation on any quantized weight; ``modules_to_save`` on a module that holds a
 quantized layer of an integer-weight backend (bitsandbytes, GPTQ, AWQ, AQLM, EETQ, HQQ: torch

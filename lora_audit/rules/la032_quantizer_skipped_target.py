@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lora_audit.measure.quantization import REGEX_WIDENED
+from lora_audit.measure.quantization.classify import REGEX_WIDENED
 from lora_audit.naming import fold
 from lora_audit.report import Report
 from lora_audit.rules._base import Problem, plural

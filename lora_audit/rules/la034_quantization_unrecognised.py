@@ -3,7 +3,7 @@
 What it checks
 --------------
 config.json's ``quantization_config`` (or a framework request) names a method that is not in
-lora-audit's table of PEFT backends (``lora_audit/quantization.py``: bitsandbytes 4/8-bit, GPTQ,
+lora-audit's table of PEFT backends (``lora_audit/measure/quantization/backends.py``: bitsandbytes 4/8-bit, GPTQ,
 AWQ, AQLM, EETQ, HQQ, torchao, fine-grained FP8, compressed-tensors), nor among the methods
 transformers cannot train (LA033). The method is still reported; which LoRA features PEFT supports
 on it is not checked.

@@ -1,8 +1,8 @@
-"""Stage 1b's registry: one module per library that builds models, chosen from the config files.
+"""The builders' registry: one module per library that builds models, chosen from the config files.
 
 Each module has ``NAME`` (the library, as ``ModelInfo.library`` says it), ``detect(source)``
 (does it recognise this located config?) and ``build(source, ...)`` (a meta-device
-:class:`~lora_audit.build.BuiltModel`). The first module whose ``detect`` answers wins;
+:class:`~lora_audit.model.build.BuiltModel`). The first module whose ``detect`` answers wins;
 transformers comes last and takes the rest. Adding a library is one module and one name here.
 """
 

@@ -1,0 +1,258 @@
+"""The quantization a base is trained under, described: a framework's request and config.json's block, combined.
+
+Two places can ask for it: a framework config (axolotl ``load_in_4bit`` / ``adapter: qlora``,
+LLaMA-Factory ``quantization_bit``, TRL ``load_in_4bit``; a front-end puts it in
+``LoraSpec.quantization_request``) and the checkpoint's own config.json (``quantization_config``:
+bitsandbytes, GPTQ, AWQ, FP8, compressed-tensors, ...). :func:`describe` combines them into the
+report's ``quantization`` object, as transformers 5.24 does in ``quantizers/auto.py``
+``AutoHfQuantizer.merge_quantization_configs`` (the checkpoint's ``quantization_config`` is used; a
+request of another config class raises ``ValueError: The model is quantized with GPTQConfig but you
+are passing a BitsAndBytesConfig config``). Parsing needs neither torch nor transformers.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lora_audit.measure.quantization.backends import (
+    BACKENDS,
+    CONFIG_CLASSES,
+    NOT_TRAINABLE,
+    Backend,
+)
+
+#: Where config.json's block is reported to come from.
+CHECKPOINT_SOURCE = "config.json: quantization_config"
+
+
+#: Skip-list fields, per method (the first one present is used). compressed-tensors calls it ``ignore``.
+_SKIP_FIELDS = ("llm_int8_skip_modules", "modules_to_not_convert", "ignore", "ignored_layers")
+
+
+#: Settings worth showing, when present (everything else stays in config.json).
+_DETAIL_KEYS = (
+    "bnb_4bit_quant_type", "bnb_4bit_use_double_quant", "bnb_4bit_compute_dtype", "bnb_4bit_quant_storage",
+    "llm_int8_threshold", "group_size", "desc_act", "sym", "zero_point", "version", "checkpoint_format",
+    "fmt", "activation_scheme", "weight_block_size", "format", "quantization_status", "nbits", "quant_type",
+    "modules_in_block_to_quantize", "block_name_to_quantize", "dequantize",
+)
+
+
+def from_checkpoint(block: Any) -> dict[str, Any] | None:
+    """config.json's ``quantization_config`` as ``{method, bits, source, details, skip_modules, skip_field}``.
+
+    >>> from_checkpoint({"quant_method": "gptq", "bits": 4, "group_size": 128})["bits"]
+    4
+    """
+    if block is None:
+        return None
+    if hasattr(block, "to_dict"):  # a transformers QuantizationConfigMixin on an in-memory model
+        block = block.to_dict()
+    if not isinstance(block, dict):
+        return {"method": "unknown", "bits": None, "source": CHECKPOINT_SOURCE, "details": {},
+                "skip_modules": [], "skip_field": None,
+                "unreadable": f"quantization_config is a {type(block).__name__}, not a mapping"}
+    method = str(block.get("quant_method") or "").lower().replace("_", "-") if block.get("quant_method") else ""
+    method = {"fbgemm-fp8": "fbgemm_fp8", "fp-quant": "fp_quant"}.get(method, method)
+    if not method and (block.get("load_in_4bit") or block.get("load_in_8bit")):
+        method = "bitsandbytes"  # transformers' BitsAndBytesConfig.from_dict on a pre-quant_method config
+    skip_field = next((k for k in _SKIP_FIELDS if block.get(k) is not None), None)
+    skip = block.get(skip_field) if skip_field else None
+    return {
+        "method": method or "unknown",
+        "bits": _bits(method, block),
+        "source": CHECKPOINT_SOURCE,
+        "details": _details(method, block),
+        "skip_modules": _skip_list(skip),
+        "skip_field": skip_field,
+    }
+
+
+def _skip_list(skip: Any) -> list[str]:
+    if isinstance(skip, str):
+        return [skip]
+    if isinstance(skip, (list, tuple)):
+        return [str(s) for s in skip if isinstance(s, (str, int, float))]
+    return []
+
+
+def _bits(method: str, block: dict[str, Any]) -> int | None:
+    if method == "bitsandbytes":
+        if block.get("load_in_4bit") or block.get("_load_in_4bit"):
+            return 4
+        if block.get("load_in_8bit") or block.get("_load_in_8bit"):
+            return 8
+        return None
+    if method in ("fp8", "mxfp8", "fbgemm_fp8", "eetq"):
+        return 8
+    if method in ("mxfp4", "nvfp4"):
+        return 4
+    if method == "compressed-tensors":
+        widths = {
+            group["weights"].get("num_bits")
+            for group in _groups(block).values()
+            if isinstance(group, dict) and isinstance(group.get("weights"), dict)
+            and isinstance(group["weights"].get("num_bits"), int)
+        }
+        return widths.pop() if len(widths) == 1 else None
+    for key in ("bits", "w_bit", "nbits", "num_bits", "weight_bits"):
+        value = block.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    weights = block.get("weights")  # quanto: "int8", "int4", "float8"
+    match = re.fullmatch(r"[a-z]+(\d+)", weights) if isinstance(weights, str) else None
+    return int(match.group(1)) if match else None
+
+
+def _details(method: str, block: dict[str, Any]) -> dict[str, Any]:
+    out = {k: block[k] for k in _DETAIL_KEYS if k in block and _plain_value(block[k])}
+    if method == "compressed-tensors":
+        for name, group in sorted(_groups(block).items()):
+            if isinstance(group, dict):
+                weights = group.get("weights") if isinstance(group.get("weights"), dict) else {}
+                out[f"{name}.weights"] = ", ".join(
+                    f"{k}={weights[k]}" for k in ("num_bits", "type", "strategy", "group_size") if k in weights
+                )
+                if isinstance(group.get("targets"), list):
+                    out[f"{name}.targets"] = [str(t) for t in group["targets"]]
+    return out
+
+
+def _groups(block: dict[str, Any]) -> dict[str, Any]:
+    groups = block.get("config_groups")
+    return {str(k): v for k, v in groups.items()} if isinstance(groups, dict) else {}
+
+
+def _plain_value(value: Any) -> bool:
+    if isinstance(value, (str, int, float, bool)):
+        return True
+    return isinstance(value, list) and all(isinstance(v, (str, int, float, bool, list)) for v in value)
+
+
+def method_key(method: str, bits: int | None) -> str:
+    if method == "bitsandbytes":
+        return f"bitsandbytes-{bits}bit" if bits in (4, 8) else "bitsandbytes-4bit"
+    return method
+
+
+def describe(
+    request: dict[str, Any] | None, checkpoint_block: Any, lora_config: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The report's ``quantization`` object, before the adapted modules are classified.
+
+    ``request`` is ``LoraSpec.quantization_request``; ``checkpoint_block`` is config.json's
+    ``quantization_config`` (a dict, or transformers' config object on an in-memory model).
+    """
+    checkpoint = from_checkpoint(checkpoint_block)
+    request = _normal_request(request)
+    if request is None and checkpoint is None:
+        return None
+    if checkpoint is None:
+        effective, resolution, conflict = request, "request", None
+    elif request is None:
+        effective, resolution, conflict = checkpoint, "checkpoint", None
+    else:
+        effective, resolution, conflict = checkpoint, *_merge(request, checkpoint)
+    assert effective is not None
+    key = method_key(effective["method"], effective.get("bits"))
+    backend = BACKENDS.get(key)
+    trainable, trainable_note = _trainability(effective["method"], backend)
+    out = {
+        "method": effective["method"],
+        "bits": effective.get("bits"),
+        "source": effective["source"],
+        "details": dict(effective.get("details") or {}),
+        "skip_modules": list(effective.get("skip_modules") or []),
+        "skip_field": effective.get("skip_field"),
+        "default_skips": [],
+        "request": _short(request),
+        "checkpoint": _short(checkpoint),
+        "resolution": resolution,
+        "conflict": conflict,
+        "known": backend is not None,
+        "peft_layer": backend.peft_layer if backend else None,
+        "peft_requires": backend.requires if backend else None,
+        "note": (backend.note if backend else "") or None,
+        "trainable": trainable,
+        "trainable_note": trainable_note or None,
+        "quantized_targets": 0,
+        "unquantized_targets": [],
+        "unsupported": [],
+    }
+    if checkpoint is not None and checkpoint.get("unreadable"):
+        out["note"] = checkpoint["unreadable"]
+    if backend is not None:
+        out["unsupported"] = [
+            {"feature": lim.feature, "value": _plain_json(lora_config.get(lim.feature)), "severity": lim.severity,
+             "message": lim.message}
+            for lim in backend.limits
+            if lim.applies(lora_config)
+        ]
+    return out
+
+
+def _normal_request(request: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not request:
+        return None
+    method = str(request.get("method") or "bitsandbytes").lower()
+    # Framework spellings (LLaMA-Factory's quantization_method "bnb") and transformers' per-bits keys.
+    method = {"bnb": "bitsandbytes", "bitsandbytes_4bit": "bitsandbytes", "bitsandbytes_8bit": "bitsandbytes",
+              "qlora": "bitsandbytes"}.get(method, method)
+    bits = request.get("bits")
+    return {
+        "method": method,
+        "bits": bits if isinstance(bits, int) and not isinstance(bits, bool) else None,
+        "source": str(request.get("source") or "lora config"),
+        "details": {},
+        "skip_modules": [str(s) for s in request.get("skip_modules") or []],
+        "skip_field": request.get("skip_field"),
+    }
+
+
+def _merge(request: dict[str, Any], checkpoint: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
+    """transformers' merge_quantization_configs: the checkpoint's config is used; another class raises."""
+    req_cls = CONFIG_CLASSES.get(request["method"], request["method"])
+    ckpt_cls = CONFIG_CLASSES.get(checkpoint["method"], checkpoint["method"])
+    if req_cls != ckpt_cls:
+        return "conflict", {
+            "kind": "method",
+            "message": (
+                f"{request['source']} asks for {_label(request)}, but the checkpoint is already quantized with "
+                f"{_label(checkpoint)} ({checkpoint['source']}); transformers refuses to load it: 'The model is "
+                f"quantized with {ckpt_cls} but you are passing a {req_cls} config'"
+            ),
+        }
+    if request.get("bits") is not None and checkpoint.get("bits") is not None and request["bits"] != checkpoint["bits"]:
+        return "checkpoint-wins", {
+            "kind": "bits",
+            "message": (
+                f"{request['source']} asks for {_label(request)}, but the checkpoint is already {_label(checkpoint)} "
+                f"({checkpoint['source']}); transformers uses the checkpoint's quantization_config and ignores the "
+                "request"
+            ),
+        }
+    return "agree", None
+
+
+def _label(q: dict[str, Any]) -> str:
+    return f"{q['method']} {q['bits']}-bit" if q.get("bits") else q["method"]
+
+
+def _short(q: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if q is None else {"method": q["method"], "bits": q.get("bits"), "source": q["source"]}
+
+
+def _trainability(method: str, backend: Backend | None) -> tuple[bool | None, str]:
+    if method in NOT_TRAINABLE:
+        return False, (f"transformers' {NOT_TRAINABLE[method]}.is_trainable is False: the Trainer refuses to "
+                       "fine-tune this model (trainer_utils.validate_quantization_for_training)")
+    if backend is None:
+        return None, ""
+    return backend.trainable, backend.trainable_note
+
+
+def _plain_json(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+
