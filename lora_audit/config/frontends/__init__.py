@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from lora_audit.errors import AuditError
 
 if TYPE_CHECKING:
+    from lora_audit.config.training import TrainingSettings
     from lora_audit.config.loading import LoadedFile
     from lora_audit.model.build import BuiltModel
 
@@ -92,6 +93,8 @@ class Translation:
     all_linear_key: str | None = None
     #: a saved adapter (``inference_mode: true``) audited as training sees it
     saved_for_inference: bool = False
+    #: what the file says about the training step (batch, sequence length, precision...): the memory estimate's inputs
+    training: TrainingSettings | None = None
     #: filled by :func:`translate`: keys that look like LoRA but the front-end does not read -> close known keys
     unknown_keys: dict[str, list[str]] = field(default_factory=dict)
     #: filled by :func:`translate`: the framework's own keys that do not shape the LoraConfig
