@@ -47,8 +47,8 @@ from typing import TYPE_CHECKING, Any
 from lora_audit.errors import AuditError
 
 if TYPE_CHECKING:
-    from lora_audit.config.training import TrainingSettings
     from lora_audit.config.loading import LoadedFile
+    from lora_audit.config.training import TrainingSettings
     from lora_audit.model.build import BuiltModel
 
 #: One module per format. Adding a format is one file in this package and one name here.
