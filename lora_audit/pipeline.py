@@ -9,8 +9,7 @@ Each stage takes plain data from the one before; the live models exist only insi
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lora_audit._version import __version__
 from lora_audit.apply.adapt import apply_lora
@@ -25,100 +24,72 @@ from lora_audit.model.build import from_module
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
 from lora_audit.report import Report
+from lora_audit.request import AuditRequest
 from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings
 
+if TYPE_CHECKING:
+    from lora_audit.adapter.source import AdapterFile
+    from lora_audit.apply.adapt import Adaptation
+    from lora_audit.config.lora_config import LoraSpec
+    from lora_audit.model.build import BuiltModel
 
-def audit(
-    model: Any,
-    lora_config: Any = None,
-    *,
-    config_file: str | os.PathLike[str] | None = None,
-    overrides: dict[str, Any] | None = None,
-    revision: str | None = None,
-    task_type: str | None = None,
-    model_class: str | None = None,
-    trust_remote_code: bool = False,
-    offline: bool | None = None,
-    component: str | None = None,
-    settings: Settings | None = None,
-    status: Callable[[str], Any] | None = None,
-    adapter: str | os.PathLike[str] | None = None,
-    quantization_request: dict[str, Any] | None = None,
-    timeout: float | None = None,
-) -> Report:
-    """Audit ``lora_config`` against ``model`` without loading any weights.
 
-    ``model`` is a hub id (``"Qwen/Qwen2.5-0.5B"``), a local directory or config.json, or an
-    already-built ``nn.Module`` (left untouched: a weightless clone is audited), or a diffusers
-    pipeline (``component`` picks its part, default the unet / transformer); None takes the model
-    that ``config_file`` names (axolotl's ``base_model``, ``model_name_or_path``, an adapter's
-    ``base_model_name_or_path``). ``lora_config``
-    is a ``peft.LoraConfig`` or a dict of its fields (left untouched too). ``quantization_request``
-    is the quantization training loads the base with, e.g. ``{"method": "bitsandbytes", "bits": 4}``
-    for QLoRA (it wins over what a config file asks for; config.json's own ``quantization_config``
-    is always read).
+def audit(request: AuditRequest) -> Report:
+    """Audit ``request.lora_config`` against ``request.model`` without loading any weights.
 
-    >>> report = audit("Qwen/Qwen2.5-0.5B", {"r": 8, "target_modules": ["q_proj", "v_proj"]})
-    >>> report.params.trainable, report.ok
-    (540672, True)
+    The public entry point is :func:`lora_audit.audit`, which documents every field of the
+    :class:`~lora_audit.request.AuditRequest` and builds one from its keyword arguments.
 
-    ``adapter`` (a saved adapter's directory, its ``.safetensors`` file, or a hub id) supplies the
-    LoRA config and is checked against the base, key by key, from its header alone; ``model`` may
-    then be None to use the adapter's ``base_model_name_or_path``.
-
-    Building and applying run within a wall-time budget (``timeout`` seconds, else
+    Building and applying run within a wall-time budget (``request.timeout`` seconds, else
     ``$LORA_AUDIT_TIMEOUT``, else 300) and a memory budget (``$LORA_AUDIT_MAX_MEMORY_GB``, else 8).
     Every failure is an :class:`AuditError`: bad input with its own code, a bug as ``internal-error``.
     """
     try:
         network.check_environment()
-        budget.seconds_budget(timeout)  # a bad --timeout is refused before any work
+        budget.seconds_budget(request.timeout)  # a bad --timeout is refused before any work
         budget.memory_budget()
         # Offline before transformers loads a config that names other repositories (a DETR backbone).
-        with network.offline_mode(offline):
-            return _audit(model, lora_config, config_file=config_file, overrides=overrides, revision=revision,
-                          task_type=task_type, model_class=model_class, trust_remote_code=trust_remote_code,
-                          offline=offline, component=component, settings=settings, status=status,
-                          adapter=adapter, quantization_request=quantization_request, timeout=timeout)
+        with network.offline_mode(request.offline):
+            return _audit(request)
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug: still an AuditError, with the cause chained for debugging
         raise internal_error(exc) from exc
 
 
-def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[str, Any] | None,
-           revision: str | None, task_type: str | None, model_class: str | None, trust_remote_code: bool,
-           offline: bool | None, component: str | None, settings: Settings | None,
-           status: Callable[[str], Any] | None, adapter: str | os.PathLike[str] | None,
-           quantization_request: dict[str, Any] | None, timeout: float | None) -> Report:
-    settings = settings or Settings()
-    model_given = model is not None
+def _audit(request: AuditRequest) -> Report:
+    settings = request.settings or Settings()
+    model_given = request.model is not None
     found = None
-    if adapter is not None:
+    if request.adapter is not None:
         from lora_audit.adapter.pipeline_step import resolve_adapter
 
-        found, model, config_file, overrides = resolve_adapter(adapter, model, lora_config, config_file, overrides,
-                                                               offline)
+        found, model, config_file, overrides = resolve_adapter(
+            request.adapter, request.model, request.lora_config, request.config_file, request.overrides,
+            request.offline)
+        request = request.with_changes(model=model, config_file=config_file, overrides=overrides)
         if found.lora_fields is not None:  # a converted kohya file: the LoraConfig diffusers derives
-            lora_config, config_file = dict(found.lora_fields), None
-    if task_type is not None:
-        overrides = {**(overrides or {}), "task_type": task_type}
-    spec = resolve_lora_config(lora_config, config_file, overrides)
-    if quantization_request is not None:
-        spec.quantization_request = {"source": "quantization_request (API)", **quantization_request}
+            request = request.with_changes(lora_config=dict(found.lora_fields), config_file=None)
+    overrides = request.overrides
+    if request.task_type is not None:
+        overrides = {**(overrides or {}), "task_type": request.task_type}
+    spec = resolve_lora_config(request.lora_config, request.config_file, overrides)
+    if request.quantization_request is not None:
+        spec.quantization_request = {"source": "quantization_request (API)", **request.quantization_request}
     task = spec.config.task_type
     task = getattr(task, "value", task)
-    model, model_from, model_class = _model_from_file(model, spec, model_class)
+    model, model_from, model_class = _model_from_file(request.model, spec, request.model_class)
     model_from = model_from if model_given else "file"  # --adapter alone: its adapter_config.json named it
 
-    with budget.limits(timeout):
+    with budget.limits(request.timeout):
         source = None
         if _is_module(model):
-            if component is not None:
+            if request.component is not None:
                 raise AuditError(
                     "component-not-pipeline",
-                    f"component={component!r} applies to a diffusers pipeline path or hub id, not to an nn.Module",
+                    f"component={request.component!r} applies to a diffusers pipeline path or hub id, not to an "
+                    "nn.Module",
                     "pass the component's module itself, without component",
                 )
             built = from_module(model)
@@ -128,8 +99,7 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
 
             try:
                 # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
-                source = model if isinstance(model, ModelSource) else _resolve_base(
-                    model, found, revision, offline, status, component)
+                source = model if isinstance(model, ModelSource) else _resolve_base(model, found, request)
             except AuditError as exc:
                 if model_from != "file" or spec.translation is None:
                     raise
@@ -138,10 +108,10 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
                     f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
                     f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
                 ) from None
-            if status is not None:
-                status("building the model on the meta device")
+            if request.status is not None:
+                request.status("building the model on the meta device")
             built = libraries.build(source, task_type=task, model_class=model_class,
-                                    trust_remote_code=trust_remote_code)
+                                    trust_remote_code=request.trust_remote_code)
             name = source.name if isinstance(model, ModelSource) else os.fspath(model)
         else:
             raise AuditError(
@@ -155,17 +125,16 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
 
             check_base(found, built)
         spec = expand_for_model(spec, built)
-        if status is not None:
-            status("applying the LoRA config with PEFT")
+        if request.status is not None:
+            request.status("applying the LoRA config with PEFT")
         adaptation = apply_lora(built, spec)
-        report = _measure(name, source, built, spec, adaptation, settings, found)
-        if spec.translation is not None:
-            report.lora_config_source = spec.translation.to_report(spec.fields, spec.flags, model_from)
+        report = _measure(name, source, built, spec, adaptation, settings, found, model_from)
         report.findings = run_rules(report, settings)
         return report
 
 
-def _measure(name, source, built, spec, adaptation, settings: Settings, found=None) -> Report:  # noqa: ANN001
+def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: LoraSpec, adaptation: Adaptation,
+             settings: Settings, found: AdapterFile | None, model_from: str) -> Report:
     import peft
     import torch
     import transformers
@@ -173,6 +142,12 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
     snap = adaptation.snapshot
     rows = measure.adapted_modules(adaptation)
     lora_config = spec.as_dict()
+    model = measure.model_info(name, source, built, snap)
+    adapter = None
+    if found is not None:  # while PEFT's model is live: it names the keys it saves
+        from lora_audit.adapter import adapter_facts, base_dims
+
+        adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, model.num_layers), name)
     report = Report(
         tool={
             "name": "lora-audit",
@@ -181,7 +156,7 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
             "transformers": transformers.__version__,
             "torch": torch.__version__,
         },
-        model=measure.model_info(name, source, built, snap),
+        model=model,
         lora_config=lora_config,
         applied=adaptation.peft_model is not None,
         params=measure.param_counts(adaptation),
@@ -200,13 +175,13 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
         bias_params=measure.bias_params(adaptation, rows),
         unknown_config_fields=spec.unknown_fields,
         notes=list(built.notes),
-        fail_on=settings.fail_on,
+        lora_config_source=(
+            spec.translation.to_report(spec.fields, spec.flags, model_from) if spec.translation is not None else None
+        ),
         quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
+        adapter=adapter,
+        fail_on=settings.fail_on,
     )
-    if found is not None:  # while PEFT's model is live: it names the keys it saves
-        from lora_audit.adapter import adapter_facts, base_dims
-
-        report.adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, report.model.num_layers), name)
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
 
@@ -231,14 +206,13 @@ def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[An
     return translation.model, "file", model_class if model_class is not None else translation.model_class
 
 
-def _resolve_base(model, found, revision, offline, status, component=None):  # noqa: ANN001, ANN202
+def _resolve_base(model: str | os.PathLike[str], found: AdapterFile | None, request: AuditRequest) -> ModelSource:
     if found is None:
-        return resolve_model_source(
-            os.fspath(model), revision=revision, offline=offline, status=status, component=component
-        )
+        return resolve_model_source(os.fspath(model), revision=request.revision, offline=request.offline,
+                                    status=request.status, component=request.component)
     from lora_audit.adapter.pipeline_step import resolve_base
 
-    return resolve_base(model, found, revision, offline, status)
+    return resolve_base(model, found, request.revision, request.offline, request.status)
 
 
 def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001

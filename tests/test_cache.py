@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import lora_audit
+from lora_audit import AuditRequest
 from lora_audit.cli import cache
 from lora_audit.model.locate import resolve_model_source
 from tests.conftest import LORA, MODELS, ROOT
@@ -76,8 +77,7 @@ def model_dir(tmp_path):
 
 
 def key_for(folder, lora, **flags):
-    base = {"overrides": None, "revision": None, "task_type": None, "model_class": None, "trust_remote_code": False}
-    return cache.cache_key(resolve_model_source(str(folder)), lora, {**base, **flags})
+    return cache.cache_key(resolve_model_source(str(folder)), AuditRequest(str(folder), config_file=lora, **flags))
 
 
 def test_every_input_changes_the_key(model_dir, monkeypatch):

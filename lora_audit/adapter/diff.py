@@ -16,6 +16,7 @@ from lora_audit.adapter.header import TensorTable
 from lora_audit.adapter.source import MLX_NAME, PICKLE_NAME, SAFETENSORS_NAME, load_adapter
 from lora_audit.model.local import path_exists, user_path
 from lora_audit.naming import fold, template
+from lora_audit.request import AuditRequest
 
 #: Fields that say where or when an adapter was saved, not what it adapts.
 BOOKKEEPING = {"base_model_name_or_path", "revision", "peft_version", "auto_mapping", "inference_mode"}
@@ -143,5 +144,6 @@ def trainable_on(base: str, side: Side, offline: bool | None) -> int:
     from lora_audit.pipeline import audit
 
     if side.kind == "adapter":
-        return audit(base, adapter=side.spec, offline=offline).params.trainable
-    return audit(base, config_file=side.spec, overrides={"inference_mode": False}, offline=offline).params.trainable
+        return audit(AuditRequest(base, adapter=side.spec, offline=offline)).params.trainable
+    request = AuditRequest(base, config_file=side.spec, overrides={"inference_mode": False}, offline=offline)
+    return audit(request).params.trainable

@@ -12,6 +12,7 @@ from lora_audit.cli.options import csv_list, offline_option, report_options
 from lora_audit.cli.output import resolve_format
 from lora_audit.config.lora_config import TASK_TYPES
 from lora_audit.errors import AuditError
+from lora_audit.request import AuditRequest
 
 EPILOG = """\b
 Examples:
@@ -113,8 +114,8 @@ def _run_audit(opts: dict[str, Any]) -> int:
         with common.status(fmt) as status:
             from lora_audit.cli.batch import run_audit
 
-            report = run_audit(
-                model,
+            request = AuditRequest(
+                model=model,
                 adapter=opts.get("adapter"),
                 config_file=config_file,
                 overrides=overrides,
@@ -125,9 +126,9 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 component=opts["component"],
                 settings=settings,
                 status=status,
-                use_cache=not opts["no_cache"],
                 timeout=opts["timeout"],
             )
+            report = run_audit(request, use_cache=not opts["no_cache"])
         common.finish([report], baseline, opts["baseline"], opts["write_baseline"])
         common.emit(report, fmt, json_path, opts["tree"], opts["coverage"])
     except AuditError as exc:

@@ -27,6 +27,7 @@ from typing import Any
 
 from lora_audit.errors import AuditError
 from lora_audit.report import Report
+from lora_audit.request import AuditRequest
 from lora_audit.rules.settings import Settings, find_pyproject, settings_table
 
 #: Keys of one entry of ``audits``: the model, its LoRA config, and the audit flags that make sense per pair.
@@ -106,33 +107,29 @@ class CheckReport:
 
 
 # --------------------------------------------------------------------------- one audit
-def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
-    """``pipeline.audit(model, **kwargs)`` behind the result cache (see ``cache.py``): same report.
+def run_audit(request: AuditRequest, *, use_cache: bool = True) -> Report:
+    """``pipeline.audit(request)`` behind the result cache (see ``cache.py``): same report.
 
     Not cached: a saved adapter (``adapter``: its inputs are the adapter's files), a diffusers
     pipeline component, a model named only by the config file, and an nn.Module.
     """
     from lora_audit.cli import cache
 
-    kwargs["settings"] = settings = kwargs.get("settings") or Settings()
-    for optional in ("adapter", "component", "timeout"):  # the audit's time budget: a cache hit needs none
-        if kwargs.get(optional) is None:
-            kwargs.pop(optional, None)
-    if not (use_cache and "adapter" not in kwargs and "component" not in kwargs and cache.enabled()
+    settings = request.settings or Settings()
+    request = request.with_changes(settings=settings)
+    model = request.model
+    if not (use_cache and request.adapter is None and request.component is None and cache.enabled()
             and isinstance(model, (str, os.PathLike))):
-        return _pipeline(model, **kwargs)
+        return _pipeline(request)
     # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
     from lora_audit.integrations import huggingface_hub as network
     from lora_audit.model.locate import resolve_model_source
 
-    offline, revision = kwargs.get("offline"), kwargs.get("revision")
     network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used
-    with network.offline_mode(offline):
-        source = resolve_model_source(os.fspath(model), revision=revision, offline=offline,
-                                      status=kwargs.get("status"))
-    flags = {key: kwargs.get(key) for key in ("overrides", "revision", "task_type", "model_class")}
-    flags["trust_remote_code"] = bool(kwargs.get("trust_remote_code", False))
-    report, hit = cache.cached(source, kwargs.get("config_file"), flags, lambda: _pipeline(source, **kwargs))
+    with network.offline_mode(request.offline):
+        source = resolve_model_source(os.fspath(model), revision=request.revision, offline=request.offline,
+                                      status=request.status)
+    report, hit = cache.cached(source, request, lambda: _pipeline(request.with_changes(model=source)))
     if hit:
         from lora_audit.rules.engine import run_rules
 
@@ -141,10 +138,10 @@ def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
     return report
 
 
-def _pipeline(model: Any, **kwargs: Any) -> Report:
+def _pipeline(request: AuditRequest) -> Report:
     from lora_audit.pipeline import audit
 
-    return audit(model, **kwargs)
+    return audit(request)
 
 
 # --------------------------------------------------------------------------- which pairs
@@ -251,19 +248,20 @@ def run_pairs(pairs: Sequence[Pair], settings: Settings, *, offline: bool | None
 
 
 def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: bool) -> Report:
-    kwargs = dict(config_file=pair.config, overrides=pair.overrides or None, revision=pair.revision,
-                  task_type=pair.task_type, model_class=pair.model_class, trust_remote_code=pair.trust_remote_code,
-                  offline=offline, settings=settings, use_cache=use_cache)
+    request = AuditRequest(
+        model=pair.model, config_file=pair.config, overrides=pair.overrides or None, revision=pair.revision,
+        task_type=pair.task_type, model_class=pair.model_class, trust_remote_code=pair.trust_remote_code,
+        offline=offline, settings=settings,
+    )
     adapter = _saved_adapter(pair.config)
     if adapter is not None:
         # A saved adapter: its adapter_config.json is the LoRA config, and names its base (unless given).
-        kwargs["config_file"] = None
-        return run_audit(pair.model, adapter=adapter, **kwargs)
+        return run_audit(request.with_changes(config_file=None, adapter=adapter), use_cache=use_cache)
     if pair.model is not None:
-        return run_audit(pair.model, **kwargs)
+        return run_audit(request, use_cache=use_cache)
     try:
         # A framework config (axolotl, LLaMA-Factory, TRL) names its own base model.
-        return run_audit(None, **kwargs)
+        return run_audit(request, use_cache=use_cache)
     except AuditError as exc:
         if exc.code not in ("invalid-model", "model-missing"):
             raise

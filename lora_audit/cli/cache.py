@@ -40,7 +40,9 @@ from typing import Any
 
 from lora_audit import report as report_module
 from lora_audit._version import __version__
+from lora_audit.model.source import ModelSource
 from lora_audit.report import Report
+from lora_audit.request import AuditRequest
 
 ENV_DIR = "LORA_AUDIT_CACHE_DIR"
 ENV_OFF = "LORA_AUDIT_NO_CACHE"
@@ -68,8 +70,12 @@ def enabled(no_cache: bool = False) -> bool:
 
 
 # --------------------------------------------------------------------------- the key
-def cache_key(source: Any, config_file: str | os.PathLike[str] | None, flags: dict[str, Any]) -> str | None:
-    """SHA-256 of every input of the audit's facts; None when an input cannot be read cheaply."""
+def cache_key(source: ModelSource, request: AuditRequest) -> str | None:
+    """SHA-256 of every input of the audit's facts; None when an input cannot be read cheaply.
+
+    ``source`` is the located model; of ``request``, the config file and :meth:`AuditRequest.cache_flags`.
+    """
+    config_file, flags = request.config_file, request.cache_flags()
     digest = hashlib.sha256()
 
     def add(label: str, value: Any) -> None:
@@ -236,14 +242,9 @@ def _convert(hint: Any, value: Any) -> Any:
     return value
 
 
-def cached(
-    source: Any,
-    config_file: str | os.PathLike[str] | None,
-    flags: dict[str, Any],
-    run: Callable[[], Report],
-) -> tuple[Report, bool]:
+def cached(source: ModelSource, request: AuditRequest, run: Callable[[], Report]) -> tuple[Report, bool]:
     """``run()``'s report, or the cached facts for the same inputs: (report without fresh findings?, hit)."""
-    key = cache_key(source, config_file, flags)
+    key = cache_key(source, request)
     if key is not None:
         hit = load(key)
         if hit is not None:
