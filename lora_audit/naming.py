@@ -1,11 +1,14 @@
-"""Module names for people: fold repeated blocks, group identical rows, suggest near misses."""
+"""Module names and sizes for people: fold repeated blocks, group identical rows, suggest near misses.
+
+Rules and renderers both write names this way, so a finding and the table beside it agree.
+"""
 
 from __future__ import annotations
 
 import difflib
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 _NUMBER = re.compile(r"(?<=\.)\d+(?=\.|$)|^\d+(?=\.|$)")
 
@@ -106,3 +109,10 @@ def did_you_mean(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     if tail != word:
         close += [c for c in difflib.get_close_matches(tail, pool, n=n, cutoff=0.75) if c not in close]
     return close[:n]
+
+
+def input_size(in_features: int, kernel_size: Sequence[int] | None = None) -> str:
+    """A layer's k as written: ``896`` for a Linear, ``320×3×3`` for a convolution (c_in and its kernel)."""
+    if kernel_size:
+        return "×".join([f"{in_features:,}", *map(str, kernel_size)])
+    return f"{in_features:,}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lora_audit.naming import fold, indexed, ranges, summarize, template
+from lora_audit.naming import fold, indexed, input_size, ranges, summarize, template
 from lora_audit.report import AdaptedModule, BlockCoverage, Report, TargetMatch
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
@@ -147,9 +147,7 @@ def shape_text(module_type: str, shape: list[int]) -> str:
 
 def in_text(row: AdaptedModule) -> str:
     """k as the table shows it: ``320`` for a Linear, ``320×3×3`` for a convolution (c_in and its kernel)."""
-    if row.kernel_size:
-        return "×".join([n(row.in_features), *map(str, row.kernel_size)])
-    return n(row.in_features)
+    return input_size(row.in_features, row.kernel_size)
 
 
 def kind_note(row: AdaptedModule) -> str:

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lora_audit.render._common import in_text
+from lora_audit.naming import input_size
 from lora_audit.report import Report
 from lora_audit.rules._base import Problem
 from lora_audit.rules._facts import effective_in, group_subject, row_groups
@@ -54,7 +54,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             subject=group_subject(costly),
             message=(
                 f"r·(d+k) = {row.lora_params:,} >= d·k = {row.dense_params:,} "
-                f"(r={row.r}, k={in_text(row)}, d={row.out_features}"
+                f"(r={row.r}, k={input_size(row.in_features, row.kernel_size)}, d={row.out_features}"
                 + (f", {len(costly)} modules" if len(costly) > 1 else "")
                 + "): LoRA here is no smaller than the weight it adapts"
             ),

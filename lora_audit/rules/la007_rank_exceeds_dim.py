@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from lora_audit.render._common import in_text
+from lora_audit.naming import input_size
 from lora_audit.report import Report
 from lora_audit.rules._base import Problem
 from lora_audit.rules._facts import effective_in, group_subject, row_groups
@@ -47,10 +47,11 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             continue
         row = over[0]
         cap = min(effective_in(row), row.out_features)
+        k = input_size(row.in_features, row.kernel_size)
         yield Problem(
             subject=group_subject(over),
             message=(
-                f"r={row.r} > min(d, k) = {cap} (k={in_text(row)}, d={row.out_features}): "
+                f"r={row.r} > min(d, k) = {cap} (k={k}, d={row.out_features}): "
                 f"{row.r - cap} of the {row.r} ranks can never be used"
             ),
             hint=f"cap the rank at {cap} or below here (--rank-pattern {row.name.rsplit('.', 1)[-1]}={cap})",
