@@ -23,7 +23,7 @@ from lora_audit.measure.quantization.describe import describe as describe_quanti
 from lora_audit.model.build import from_module
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
-from lora_audit.report import Report
+from lora_audit.report import AdaptedModule, QuantizationFacts, Report, ToolInfo
 from lora_audit.request import AuditRequest
 from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings
@@ -149,13 +149,8 @@ def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: Lor
 
         adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, model.num_layers), name)
     report = Report(
-        tool={
-            "name": "lora-audit",
-            "version": __version__,
-            "peft": peft.__version__,
-            "transformers": transformers.__version__,
-            "torch": torch.__version__,
-        },
+        tool=ToolInfo(name="lora-audit", version=__version__, peft=peft.__version__,
+                      transformers=transformers.__version__, torch=torch.__version__),
         model=model,
         lora_config=lora_config,
         applied=adaptation.peft_model is not None,
@@ -167,9 +162,7 @@ def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: Lor
         coverage=measure.coverage(snap, adaptation.targets),
         peft_messages=built.messages + adaptation.messages,
         modules=measure.module_tree(snap),
-        apply_error=(
-            {"type": adaptation.error_type, "message": adaptation.error} if adaptation.error else None
-        ),
+        apply_error=adaptation.error,
         pattern_matches=measure.pattern_matches(adaptation, rows, lora_config),
         exclude_matches=adaptation.exclude_matches,
         bias_params=measure.bias_params(adaptation, rows),
@@ -215,18 +208,19 @@ def _resolve_base(model: str | os.PathLike[str], found: AdapterFile | None, requ
     return resolve_base(model, found, request.revision, request.offline, request.status)
 
 
-def _quantization(spec, source, built, lora_config, rows, adaptation) -> dict[str, Any] | None:  # noqa: ANN001
+def _quantization(spec: LoraSpec, source: ModelSource | None, built: BuiltModel, lora_config: dict[str, Any],
+                  rows: list[AdaptedModule], adaptation: Adaptation) -> QuantizationFacts | None:
     snap = adaptation.snapshot
     # config.json as published (source.config), or the config object of an in-memory model.
     block = (source.config if source is not None else {}).get("quantization_config")
     if block is None and source is None:
         block = getattr(built.config, "quantization_config", None)
     described = describe_quantization(spec.quantization_request, block, lora_config)
-    if described is not None:
-        saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
-        classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
-                                      saved=saved, types=snap.types)
-    return described
+    if described is None:
+        return None
+    saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
+    return classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
+                            saved=saved, types=snap.types)
 
 
 def _is_module(value: Any) -> bool:

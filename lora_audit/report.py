@@ -182,6 +182,331 @@ class PeftMessage:
     message: str
 
 
+@dataclass(frozen=True)
+class ToolInfo:
+    """The versions that produced the report: lora-audit's and the libraries' that decided every count."""
+
+    name: str
+    version: str
+    peft: str
+    transformers: str
+    torch: str
+
+
+@dataclass(frozen=True)
+class ApplyError:
+    """PEFT's exception when it refused the whole config."""
+
+    type: str  #: the exception's class name
+    message: str
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the entry a finding is about was written: a config file and (when known) its line."""
+
+    file: str
+    line: int | None
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """Which front-end read the LoRA config file, what it translated the file to, and where each key was written."""
+
+    format: str  #: the front-end's name: peft, axolotl, llamafactory, trl
+    file: str | None
+    model: str | None  #: the base model the file names
+    model_key: str | None  #: the key that named it (``base_model``, ``model_name_or_path``...)
+    model_from: str  #: file | argument: whether the audited model came from the file or from MODEL
+    steps: list[str]  #: what the framework did to the file's keys, in words, in order
+    #: the LoraConfig fields the framework hands PEFT (PEFT's names, JSON values), before flags
+    fields: dict[str, Any]
+    flags: dict[str, Any]  #: fields given as flags, which win over the file
+    sources: dict[str, list[str]]  #: LoraConfig field -> the file keys it came from
+    #: keys that look like LoRA but the front-end does not read -> close known keys (LA026)
+    unknown_keys: dict[str, list[str]]
+    ignored_keys: list[str]  #: the framework's own keys that do not shape the LoraConfig (training, data)
+    saved_for_inference: bool  #: a saved adapter (``inference_mode: true``), audited as training loads it
+    all_linear_key: str | None  #: the framework's every-linear-layer switch, when the file used it
+    field_keys: dict[str, str]  #: how the framework spells LoraConfig fields
+    key_lines: dict[str, int]  #: the line of each top-level key
+    entry_lines: dict[str, dict[str, int]]  #: per source key: the line of each list item or mapping key
+
+    def location_of(self, subject: str) -> Location | None:
+        """Where a finding about ``subject`` points: the file and the line of the entry or key.
+
+        ``subject`` is a config entry (``c_proj``, as a list item of the key it came from), a file key
+        (``lora_target_moduels``), or a LoraConfig field (``target_modules``: the line of the key that
+        set it). An entry the framework added (axolotl's ``lora_target_linear`` names) points at that key.
+        """
+        if not self.file:
+            return None
+        for keys in self.sources.values():
+            for key in keys:
+                line = self.entry_lines.get(key, {}).get(subject)
+                if line is not None:
+                    return Location(self.file, line)
+        if subject in self.key_lines:
+            return Location(self.file, self.key_lines[subject])
+        for name, keys in self.sources.items():
+            value = self.fields.get(name)
+            members = value if isinstance(value, (list, dict)) else ()
+            if subject == name or subject in members:
+                for key in keys:
+                    if key in self.key_lines:
+                        return Location(self.file, self.key_lines[key])
+        return None
+
+
+@dataclass(frozen=True)
+class QuantizationRef:
+    """One place that names a quantization: a framework's request, or config.json's block."""
+
+    method: str
+    bits: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class QuantizationConflict:
+    """A request that transformers refuses (``method``) or ignores (``bits``) on this checkpoint."""
+
+    kind: str  #: method | bits
+    message: str
+
+
+@dataclass(frozen=True)
+class UnquantizedTarget:
+    """An adapted module the quantizer leaves in full precision, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnsupportedFeature:
+    """A LoRA setting PEFT does not support (or ignores) on this quantization backend."""
+
+    feature: str  #: the LoraConfig field (``use_dora``, ``init_lora_weights``), or ``modules_to_save``
+    value: str | int | float | bool | None  #: the config's value, shown in the finding
+    severity: str  #: error | warning
+    message: str
+
+
+@dataclass(frozen=True)
+class QuantizationFacts:
+    """The quantization the base is trained under: what was asked, what transformers uses, what it spares."""
+
+    #: quant_method as transformers names it: bitsandbytes, gptq, awq, fp8, compressed-tensors, ...
+    method: str
+    bits: int | None  #: weight bits; None when the config does not say one number
+    source: str  #: where the effective quantization comes from (``config.json: quantization_config``)
+    #: the method's settings worth showing (group_size, bnb_4bit_quant_type, fmt...), as config.json gives them
+    details: dict[str, Any]
+    skip_modules: list[str]  #: the quantizer's own skip list, as written
+    skip_field: str | None  #: the field it came from: llm_int8_skip_modules, modules_to_not_convert, ignore
+    #: modules transformers keeps in full precision by default (get_keys_to_not_convert), where it adds them
+    default_skips: list[str]
+    request: QuantizationRef | None  #: what the framework config asked for
+    checkpoint: QuantizationRef | None  #: what config.json's quantization_config says
+    resolution: str  #: request | checkpoint | agree | checkpoint-wins | conflict
+    conflict: QuantizationConflict | None
+    known: bool  #: lora-audit knows which LoRA features PEFT supports on this backend
+    peft_layer: str | None  #: the PEFT layer that wraps quantized layers
+    peft_requires: str | None  #: the package that layer needs
+    note: str | None
+    trainable: bool | None  #: whether transformers' Trainer fine-tunes this quantization (None: it depends)
+    trainable_note: str | None
+    quantized_targets: int  #: adapted modules on quantized layers
+    unquantized_targets: list[UnquantizedTarget]
+    unsupported: list[UnsupportedFeature]
+
+
+@dataclass(frozen=True)
+class BaseDims:
+    """The base model's sizes a saved adapter is checked against."""
+
+    architecture: str
+    model_type: str
+    hidden_size: int | None
+    num_layers: int | None
+    vocab_size: int | None
+
+
+@dataclass(frozen=True)
+class ConversionFacts:
+    """How diffusers read a kohya-ss or diffusers-pipeline LoRA file into the denoiser's PEFT keys."""
+
+    #: kohya | diffusers (the JSON key is ``from``, a Python keyword)
+    from_format: str
+    diffusers_version: str
+    function: str  #: the diffusers conversion function called
+    component: str  #: unet | transformer: the denoiser the converted keys load into
+    config_from: str  #: keys (diffusers derives the LoraConfig from them) | metadata (lora_adapter_metadata)
+    file_tensors: int
+    denoiser_tensors: int  #: converted tensors, audited against the base
+    text_encoder_tensors: int  #: text-encoder tensors in the file (lora_te*, text_encoder*.), not audited
+    text_encoder_keys: list[str]  #: their names (the first 2000)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = plain_fields(self)
+        return {"from": out.pop("from_format"), **out}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConversionFacts:
+        return cls(from_format=data["from"], **{k: v for k, v in data.items() if k != "from"})
+
+
+@dataclass(frozen=True)
+class AdapterTensors:
+    """A saved adapter's safetensors header: sizes, tensors, parameters by dtype."""
+
+    file_bytes: int | None  #: size on disk (None for a hub file: only its header was fetched)
+    header_bytes: int
+    data_bytes: int  #: the data the header lists
+    truncated: bool  #: the file is shorter than its header says
+    tensors: int
+    params: int
+    tensor_bytes: int
+    dtypes: dict[str, int]  #: safetensors dtype -> parameters
+
+
+@dataclass(frozen=True)
+class KeyMismatch:
+    """A key both the file and PEFT have, with another shape in the file."""
+
+    key: str
+    module: str
+    role: str  #: lora_A | lora_B | lora_B_bias | lora_embedding_A | lora_embedding_B | dora_magnitude | ... | copy
+    file_shape: list[int]
+    expected_shape: list[int]
+    kind: str  #: rank | in_features | out_features | rows | shape
+
+
+@dataclass(frozen=True)
+class BaseWeight:
+    """A base-model weight saved with the adapter (``save_embedding_layers``)."""
+
+    key: str
+    file_shape: list[int]
+    base_shape: list[int]
+    kind: str | None  #: None when the shapes agree; rows (another vocabulary size) | shape
+
+
+@dataclass(frozen=True)
+class AdapterFit:
+    """The base the file's shapes fit: its hidden size and block count, against this base's."""
+
+    hidden_size: int | None
+    num_layers: int | None
+    expected_num_layers: int | None
+    hidden_differs: bool
+    layers_differ: bool
+    #: bundled catalogue models of the file's sizes, when they differ from this base's (else absent)
+    candidates: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = plain_fields(self)
+        if self.candidates is None:
+            del out["candidates"]
+        return out
+
+
+@dataclass(frozen=True)
+class AdapterComparison:
+    """The file's tensor table against the keys and shapes PEFT creates for this config on this base."""
+
+    expected_tensors: int
+    expected_params: int
+    matched: int
+    missing_count: int
+    unexpected_count: int
+    mismatched_count: int
+    missing: list[str]  #: keys PEFT creates that the file lacks (the first 2000)
+    unexpected: list[str]  #: file keys PEFT does not create (the first 2000)
+    mismatched: list[KeyMismatch]  #: the first 2000
+    base_weights: list[BaseWeight]
+    fits: AdapterFit
+
+
+@dataclass(frozen=True)
+class AdapterFacts:
+    """A saved adapter checked against this base (``--adapter``).
+
+    In the JSON report the sections are flat, as they have always been: ``table``'s and
+    ``comparison``'s fields sit beside the adapter's own, present only when the file was read
+    (``inspected``) and compared (``compared``).
+    """
+
+    spec: str  #: the adapter as given: a path or hub id
+    source: str  #: local | hub | hf-cache
+    file: str  #: the weights file: a path, or repo:filename
+    config_file: str | None  #: adapter_config.json; None for a converted kohya / diffusers file
+    format: str  #: peft | pickle | kohya | diffusers
+    base_model_name_or_path: str | None
+    base_given: str | None  #: the base audited
+    base_names_match: bool  #: base_model_name_or_path names the base audited (same id, or same directory)
+    peft_version: str | None  #: the PEFT version that saved the adapter
+    base: BaseDims
+    conversion: ConversionFacts | None = None  #: kohya and diffusers files only
+    note: str | None = None  #: why the table was not read (a pickle file)
+    table: AdapterTensors | None = None  #: None for a pickle file, never unpickled
+    comparison: AdapterComparison | None = None
+
+    @property
+    def inspected(self) -> bool:
+        """The tensor table was read (not for a pickle file)."""
+        return self.table is not None
+
+    @property
+    def compared(self) -> bool:
+        """The table was compared with PEFT's expected keys."""
+        return self.comparison is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "spec": self.spec, "source": self.source, "file": self.file, "config_file": self.config_file,
+            "format": self.format, "inspected": self.inspected, "compared": self.compared,
+            "base_model_name_or_path": self.base_model_name_or_path, "base_given": self.base_given,
+            "base_names_match": self.base_names_match, "peft_version": self.peft_version, "base": plain(self.base),
+        }
+        if self.conversion is not None:
+            out["conversion"] = plain(self.conversion)
+        if self.note is not None:
+            out["note"] = self.note
+        if self.table is not None:
+            out.update(plain_fields(self.table))
+        if self.comparison is not None:
+            out.update(plain_fields(self.comparison))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdapterFacts:
+        """The facts back from :meth:`to_dict` (the result cache)."""
+        table = comparison = None
+        if data["inspected"]:
+            table = AdapterTensors(**{f.name: data[f.name] for f in dataclasses.fields(AdapterTensors)})
+        if data["compared"]:
+            fits = data["fits"]
+            comparison = AdapterComparison(
+                **{f.name: data[f.name] for f in dataclasses.fields(AdapterComparison)
+                   if f.name not in ("mismatched", "base_weights", "fits")},
+                mismatched=[KeyMismatch(**row) for row in data["mismatched"]],
+                base_weights=[BaseWeight(**row) for row in data["base_weights"]],
+                fits=AdapterFit(**fits),
+            )
+        conversion = data.get("conversion")
+        return cls(
+            **{f.name: data[f.name] for f in dataclasses.fields(cls)
+               if f.name not in ("base", "conversion", "note", "table", "comparison")},
+            base=BaseDims(**data["base"]),
+            conversion=None if conversion is None else ConversionFacts.from_dict(conversion),
+            note=data.get("note"),
+            table=table,
+            comparison=comparison,
+        )
+
+
 @dataclass
 class Finding:
     code: str
@@ -192,15 +517,15 @@ class Finding:
     hint: str
     suppressed: bool = False
     suppression_reason: str | None = None
-    #: where the entry this finding is about was written: {"file": str, "line": int | None}
-    location: dict[str, Any] | None = None
+    #: where the entry this finding is about was written
+    location: Location | None = None
 
 
 @dataclass
 class Report:
     """Everything lora-audit knows about one (model, LoRA config) pair."""
 
-    tool: dict[str, str]
+    tool: ToolInfo
     model: ModelInfo
     lora_config: dict[str, Any]
     applied: bool  #: False when PEFT refused the config (see findings)
@@ -212,8 +537,8 @@ class Report:
     coverage: list[BlockCoverage]
     peft_messages: list[PeftMessage]
     modules: list[ModuleNode]
-    #: PEFT's exception when it refused the whole config: {"type", "message"}
-    apply_error: dict[str, str] | None = None
+    #: PEFT's exception when it refused the whole config
+    apply_error: ApplyError | None = None
     #: rank_pattern / alpha_pattern key -> the adapted modules it sets (PEFT's get_pattern_key)
     pattern_matches: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     #: exclude_modules entry -> modules the targets match that this entry keeps out
@@ -224,11 +549,11 @@ class Report:
     #: how the model class was chosen, when it was not the config's own architecture
     notes: list[str] = field(default_factory=list)
     #: which front-end read the LoRA config file and what it translated it to (None: flags or API only)
-    lora_config_source: dict[str, Any] | None = None
+    lora_config_source: ConfigSource | None = None
     #: the quantization the base is trained under (framework flags or config.json's quantization_config)
-    quantization: dict[str, Any] | None = None
+    quantization: QuantizationFacts | None = None
     #: a saved adapter's tensor table checked against this base (``--adapter``)
-    adapter: dict[str, Any] | None = None
+    adapter: AdapterFacts | None = None
     findings: list[Finding] = field(default_factory=list)
     fail_on: str = "error"
     #: True when the facts came from the result cache (identical inputs and versions; rules re-run)
@@ -290,6 +615,10 @@ class Report:
         return json.dumps(self.to_dict(), indent=indent)
 
 
+#: Facts with a ``to_dict`` of their own: the JSON keeps the layout it had when they were dicts.
+OWN_LAYOUT = (ConversionFacts, AdapterFit, AdapterFacts)
+
+
 def failing_findings(findings: list[Finding], fail_on: str) -> list[Finding]:
     if fail_on == "never":
         return []
@@ -298,9 +627,14 @@ def failing_findings(findings: list[Finding], fail_on: str) -> list[Finding]:
 
 
 def plain(value: Any) -> Any:
-    """JSON-ready data: dataclasses and dicts as objects, sets sorted, enums as their values."""
+    """JSON-ready data: dataclasses and dicts as objects, sets sorted, enums as their values.
+
+    The facts whose JSON is laid out otherwise than their fields (:data:`OWN_LAYOUT`) render themselves.
+    """
+    if isinstance(value, OWN_LAYOUT):
+        return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return plain_fields(value)
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):
@@ -312,6 +646,11 @@ def plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
+
+
+def plain_fields(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as JSON-ready data, in field order."""
+    return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
 
 
 def error_document(error: dict[str, str]) -> dict[str, Any]:

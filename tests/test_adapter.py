@@ -140,22 +140,23 @@ def test_correct_adapters_give_no_finding_and_every_key_matches(adapters, name):
     report = audit(str(QWEN), adapter=adapters[name])
     facts = report.adapter
     assert _codes(report) == []
-    assert facts["compared"] and facts["missing_count"] == facts["unexpected_count"] == facts["mismatched_count"] == 0
+    compared = facts.comparison
+    assert facts.compared and compared.missing_count == compared.unexpected_count == compared.mismatched_count == 0
     # embedding weights save_pretrained stores beside an adapted embedding are base weights, of the base's shape
-    saved_base = facts["base_weights"]
-    assert all(b["file_shape"] == b["base_shape"] for b in saved_base)
-    assert [b["key"] for b in saved_base] == (
+    saved_base = compared.base_weights
+    assert all(b.file_shape == b.base_shape for b in saved_base)
+    assert [b.key for b in saved_base] == (
         ["base_model.model.model.embed_tokens.base_layer.weight"] if name == "kinds" else [])
-    assert facts["matched"] == facts["expected_tensors"] == facts["tensors"] - len(saved_base)
+    assert compared.matched == compared.expected_tensors == facts.table.tensors - len(saved_base)
     # the adapter holds exactly the parameters PEFT trains for its config (inference_mode: true is not applied)
-    base_weight_params = sum(b["file_shape"][0] * b["file_shape"][1] for b in saved_base)
-    assert facts["params"] - base_weight_params == facts["expected_params"] == report.params.trainable > 0
+    base_weight_params = sum(b.file_shape[0] * b.file_shape[1] for b in saved_base)
+    assert facts.table.params - base_weight_params == compared.expected_params == report.params.trainable > 0
 
 
 def test_correct_classification_adapter_has_its_head(adapters):
     report = audit(str(BERT), adapter=adapters["cls"])
     assert _codes(report) == []
-    assert report.adapter["matched"] == report.adapter["tensors"]
+    assert report.adapter.comparison.matched == report.adapter.table.tensors
     # the saved config lists classifier and score because PEFT added them for SEQ_CLS: not the user's typos
     assert json.loads((adapters["cls"] / "adapter_config.json").read_text())["modules_to_save"] == ["classifier",
                                                                                                     "score"]
@@ -166,7 +167,7 @@ def test_correct_classification_adapter_has_its_head(adapters):
 def test_same_base_by_another_path_is_the_same_base(adapters, monkeypatch):
     monkeypatch.chdir(QWEN.parent.parent)
     report = audit("tiny/qwen2/", adapter=adapters["correct"])
-    assert report.adapter["base_names_match"] and "LA045" not in _codes(report)
+    assert report.adapter.base_names_match and "LA045" not in _codes(report)
 
 
 def test_resized_vocabulary(adapters):
@@ -203,7 +204,7 @@ def test_renamed_keys(adapters):
     missing = [f for f in report.findings if f.code == "LA041"]
     assert {f.subject for f in missing} == {
         "model.layers.(0-1).self_attn.q_proj.lora_A.weight", "model.layers.(0-1).self_attn.q_proj.lora_B.weight"}
-    assert report.adapter["unexpected_count"] == report.adapter["missing_count"] == 4
+    assert report.adapter.comparison.unexpected_count == report.adapter.comparison.missing_count == 4
 
 
 def test_wrong_rank_in_the_file(adapters):
@@ -232,11 +233,11 @@ def test_garbage_or_truncated_data_still_audits(adapters, tmp_path):
     header, data = _header(weights)
     _write(weights, header, b"\xff" * len(data))
     report = audit(str(QWEN), adapter=garbage)
-    assert _codes(report) == [] and report.adapter["matched"] == good["matched"]
+    assert _codes(report) == [] and report.adapter.comparison.matched == good.comparison.matched
 
     _write(weights, header, data[:100])
     report = audit(str(QWEN), adapter=garbage)
-    assert report.adapter["matched"] == good["matched"] and report.adapter["truncated"]
+    assert report.adapter.comparison.matched == good.comparison.matched and report.adapter.table.truncated
     assert "100 of" in _one(report, "LA046").message
 
 
@@ -286,7 +287,7 @@ def test_pickle_adapter_is_never_unpickled(adapters, tmp_path):
     assert not marker.exists()
     finding = _one(report, "LA047")
     assert "never unpickles" in finding.message and "weights_only=True" in finding.hint
-    assert report.adapter["format"] == "pickle" and not report.adapter["inspected"]
+    assert report.adapter.format == "pickle" and not report.adapter.inspected
     assert report.params.trainable > 0  # the config is still audited
 
 
@@ -379,8 +380,8 @@ def test_hub_adapter_reads_only_the_config_and_header_ranges(fake_hub, adapters,
     fake_hub.add("someone/tiny-lora", files={"adapter_config.json": config, "adapter_model.safetensors": weights})
     report = audit(str(QWEN), adapter="someone/tiny-lora")
     validate(report.to_dict())
-    assert report.adapter["source"] == "hub" and report.adapter["matched"] == 9 and _codes(report) == []
-    assert report.adapter["file_bytes"] is None  # only the header was fetched
+    assert report.adapter.source == "hub" and report.adapter.comparison.matched == 9 and _codes(report) == []
+    assert report.adapter.table.file_bytes is None  # only the header was fetched
     assert set(fake_hub.requested_files) == {"adapter_config.json", "adapter_model.safetensors"}
     weight_gets = [r for f, r in fake_hub.gets if f == "adapter_model.safetensors"]
     assert weight_gets == ["bytes=0-100000"]  # one range: the header, never the whole file
@@ -393,7 +394,7 @@ def test_hub_adapter_reads_only_the_config_and_header_ranges(fake_hub, adapters,
     fake_hub.add("someone/long-header", files={"adapter_config.json": config, "adapter_model.safetensors": weights})
     fake_hub.gets.clear()
     report = audit(str(QWEN), adapter="someone/long-header")
-    assert report.adapter["matched"] == 9
+    assert report.adapter.comparison.matched == 9
     weight_gets = [r for f, r in fake_hub.gets if f == "adapter_model.safetensors"]
     assert weight_gets == ["bytes=0-100000", f"bytes=8-{len(blob) + 7}"]
 
@@ -471,17 +472,17 @@ def test_unexpected_and_missing_keys_are_those_peft_drops(adapters, recwarn):
     state = load_file(adapters["renamed"] / "adapter_model.safetensors")  # our own test file
     result = set_peft_model_state_dict(peft_model, state)
     report = audit(str(QWEN), adapter=adapters["renamed"])
-    assert len(result.unexpected_keys) == report.adapter["unexpected_count"] == 4
+    assert len(result.unexpected_keys) == report.adapter.comparison.unexpected_count == 4
     assert all(".query." in k for k in result.unexpected_keys)
     # PEFT's missing keys include every base weight; the adapter's own are the LoRA ones
-    assert len([k for k in result.missing_keys if ".lora_" in k]) == report.adapter["missing_count"] == 4
+    assert len([k for k in result.missing_keys if ".lora_" in k]) == report.adapter.comparison.missing_count == 4
 
 
 @pytest.mark.parametrize("case", ["wrong-rank", "resized", "bigger"])
 def test_shape_findings_are_adapters_peft_cannot_load(adapters, case):
     with pytest.raises(RuntimeError, match="size mismatch"):
         _load_with_peft(adapters[case], QWEN)
-    assert audit(str(QWEN), adapter=adapters[case]).adapter["mismatched_count"] > 0
+    assert audit(str(QWEN), adapter=adapters[case]).adapter.comparison.mismatched_count > 0
 
 
 def test_correct_adapter_loads_in_peft(adapters):

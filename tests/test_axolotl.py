@@ -16,6 +16,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageText
 
 import lora_audit
 from lora_audit.errors import AuditError
+from lora_audit.report import Location
 from tests.conftest import FIXTURES, MODELS
 
 AXOLOTL = FIXTURES / "axolotl"
@@ -74,9 +75,9 @@ def test_counts_equal_peft_on_the_config_axolotl_builds(fixture, validate):
     report = lora_audit.audit(model, config_file=AXOLOTL / fixture)
     assert (report.params.trainable, report.params.total) == (ref_trainable, ref_total)
     assert (report.params.trainable, report.params.total) == (trainable, total)
-    assert report.lora_config_source["format"] == "axolotl"
-    assert report.lora_config_source["model_from"] == ("file" if model is None else "argument")
-    assert not report.lora_config_source["unknown_keys"]  # real examples: every LoRA key understood
+    assert report.lora_config_source.format == "axolotl"
+    assert report.lora_config_source.model_from == ("file" if model is None else "argument")
+    assert not report.lora_config_source.unknown_keys  # real examples: every LoRA key understood
     assert not [f for f in report.findings if f.code in ("LA019", "LA025")]  # never PEFT's defaults, no noise
     validate(report.to_dict())
 
@@ -116,12 +117,12 @@ def test_qlora_asks_for_4_bit_and_a_string_target_stays_a_regex():
 
 def test_linear_expansion_unites_the_list_and_drops_the_output_embedding():
     report = lora_audit.audit(None, config_file=FIXTURES / "lora" / "axolotl-qwen.yml")
-    fields = report.lora_config_source["fields"]
+    fields = report.lora_config_source.fields
     assert fields["target_modules"] == ["down_proj", "embed_tokens", "gate_proj", "k_proj", "o_proj", "q_proj",
                                         "up_proj", "v_proj"]
     assert fields["modules_to_save"] == ["lm_head"] and fields["task_type"] == "CAUSAL_LM"
-    assert report.lora_config_source["steps"][0].startswith("lora_target_linear -> 7 names: down_proj, gate_proj")
-    assert "united with lora_target_modules (2) -> 8 names" in report.lora_config_source["steps"]
+    assert report.lora_config_source.steps[0].startswith("lora_target_linear -> 7 names: down_proj, gate_proj")
+    assert "united with lora_target_modules (2) -> 8 names" in report.lora_config_source.steps
     plain = get_peft_model(_reference_model("Qwen/Qwen2.5-0.5B"), LoraConfig(
         r=16, lora_alpha=32, lora_dropout=0.05, target_modules=fields["target_modules"], modules_to_save=["lm_head"],
         bias="none", task_type="CAUSAL_LM"))
@@ -144,9 +145,9 @@ def test_model_comes_from_the_file_and_model_wins():
     typo = FIXTURES / "lora" / "axolotl-typo.yml"
     from_file = lora_audit.audit(None, config_file=typo)
     assert from_file.model.name == "Qwen/Qwen2.5-0.5B"
-    assert from_file.lora_config_source["model_from"] == "file"
+    assert from_file.lora_config_source.model_from == "file"
     given = lora_audit.audit("openai-community/gpt2", config_file=typo)
-    assert given.model.model_type == "gpt2" and given.lora_config_source["model_from"] == "argument"
+    assert given.model.model_type == "gpt2" and given.lora_config_source.model_from == "argument"
 
 
 def test_unreachable_model_in_the_file_says_to_pass_model():
@@ -169,19 +170,19 @@ def test_lora_looking_keys_warn_with_did_you_mean_and_point_at_their_line():
     typo = by_subject["lora_target_moduels"]
     assert (typo.code, typo.severity) == ("LA026", "warning")
     assert "lora_target_modules" in typo.hint
-    assert typo.location == {"file": str(FIXTURES / "lora" / "axolotl-typo.yml"), "line": 10}
+    assert typo.location == Location(str(FIXTURES / "lora" / "axolotl-typo.yml"), 10)
     assert by_subject["peft_use_dora_typo"].code == "LA026"
-    assert by_subject["c_attn"].code == "LA001" and by_subject["c_attn"].location["line"] == 16
+    assert by_subject["c_attn"].code == "LA001" and by_subject["c_attn"].location.line == 16
     codes = {f.code for f in report.findings}
     assert "LA025" not in codes  # training keys are no findings
-    assert set(report.lora_config_source["ignored_keys"]) == {"sequence_len", "micro_batch_size", "learning_rate"}
+    assert set(report.lora_config_source.ignored_keys) == {"sequence_len", "micro_batch_size", "learning_rate"}
 
 
 def test_peft_json_findings_point_at_lines():
     report = lora_audit.audit("Qwen/Qwen2.5-0.5B", config_file=FIXTURES / "lora" / "tutorial-gpt2-names.json")
     located = {f.subject: f.location for f in report.findings if f.code == "LA001"}
     assert set(located) == {"c_proj", "c_attn"}
-    assert {loc["line"] for loc in located.values()} == {4}
+    assert {loc.line for loc in located.values()} == {4}
 
 
 def test_flags_have_no_file_location():
@@ -198,9 +199,9 @@ def test_saved_adapter_audits_with_its_training_numbers():
     [info] = [f for f in report.findings if f.code == "LA027"]
     assert info.severity == "info" and "is_trainable=True" in info.message
     text = (FIXTURES / "lora" / "adapter" / "adapter_config.json").read_text().splitlines()
-    assert info.location["file"].endswith("adapter_config.json")
-    assert '"inference_mode": true' in text[info.location["line"] - 1]
-    assert report.lora_config_source["saved_for_inference"] is True
+    assert info.location.file.endswith("adapter_config.json")
+    assert '"inference_mode": true' in text[info.location.line - 1]
+    assert report.lora_config_source.saved_for_inference is True
     assert report.lora_config["inference_mode"] is False
 
 
@@ -226,13 +227,13 @@ def test_cli_without_model_or_config(cli):
 
 def test_leaf_names_on_a_vlm_reach_whole_blocks_and_the_vision_tower():
     report = lora_audit.audit(None, config_file=FIXTURES / "lora" / "axolotl-qwen2-vl-linear.yml")
-    steps = report.lora_config_source["steps"][0]
+    steps = report.lora_config_source.steps[0]
     assert steps.startswith("lora_target_linear -> 13 names: 0, 2, down_proj, fc1, fc2")
     la029 = {f.subject: f for f in report.findings if f.code == "LA029"}
     assert la029["0"].severity == "warning" and "model.visual.blocks.0" in la029["0"].message
     assert la029["model.visual"].severity == "info" and "fc1, fc2, proj, qkv" in la029["model.visual"].message
     # axolotl hands PEFT the name '0', which matches whole blocks: PEFT refuses, as it would in training
-    assert not report.applied and "Qwen2VLVisionBlock" in report.apply_error["message"]
+    assert not report.applied and "Qwen2VLVisionBlock" in report.apply_error.message
 
 
 def test_model_type_picks_the_head_and_the_head_the_task_type(tmp_path):

@@ -17,6 +17,7 @@ from lora_audit.render import _ci
 from lora_audit.render.github import escape_data, escape_property, render_github
 from lora_audit.render.gitlab import render_gitlab
 from lora_audit.render.sarif import render_sarif, sarif_document
+from lora_audit.report import Location
 from lora_audit.rules import RULES
 from lora_audit.rules.settings import Settings
 from tests.conftest import LORA, MODELS, ROOT
@@ -99,7 +100,7 @@ def test_fingerprints_are_stable_and_ignore_the_message(audits):
 
 def test_location_is_the_entry_file_and_line_when_known(audits, sarif_validator):
     report = lora_audit.audit(QWEN, config_file=LORA / "tutorial-gpt2-names.json")
-    report.findings[0].location = {"file": str(ROOT / "train" / "lora.yaml"), "line": 7}
+    report.findings[0].location = Location(str(ROOT / "train" / "lora.yaml"), 7)
     document = assert_valid(sarif_validator, render_sarif(report, str(ROOT)))
     physical = document["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
     assert physical == {"artifactLocation": {"uri": "train/lora.yaml"}, "region": {"startLine": 7}}
@@ -123,7 +124,7 @@ def test_github_escaping_follows_the_toolkit():
 def test_github_escapes_what_it_prints(audits):
     report = lora_audit.audit(QWEN, config_file=LORA / "tutorial-gpt2-names.json")
     report.findings[0].subject = "a,b:c"
-    report.findings[0].location = {"file": "we,ird:name.yaml", "line": 3}
+    report.findings[0].location = Location("we,ird:name.yaml", 3)
     line = render_github(report).splitlines()[0]
     assert line.startswith("::error file=we%2Cird%3Aname.yaml,line=3,title=LA001 target-unmatched::a,b:c: ")
     assert "\n" not in line and "%0Afix: " in line

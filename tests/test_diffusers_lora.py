@@ -87,13 +87,13 @@ def test_sdxl_script_file_matches_every_key_and_counts_what_diffusers_loads(tmp_
     assert all(".lora.down." in k or ".lora.up." in k for k in _keys(path))  # the older diffusers naming
     report = audit(TINY / "unet", adapter=path)
     a = report.adapter
-    assert a["format"] == "diffusers" and a["compared"] and a["config_file"] is None
-    assert (a["matched"], a["missing_count"], a["unexpected_count"], a["mismatched_count"]) == (
-        a["expected_tensors"], 0, 0, 0)
-    assert a["expected_tensors"] == 96
-    conv = a["conversion"]
-    assert (conv["from"], conv["component"], conv["config_from"]) == ("diffusers", "unet", "keys")
-    assert "convert_unet_state_dict_to_peft" in conv["function"]
+    assert a.format == "diffusers" and a.compared and a.config_file is None
+    c = a.comparison
+    assert (c.matched, c.missing_count, c.unexpected_count, c.mismatched_count) == (c.expected_tensors, 0, 0, 0)
+    assert c.expected_tensors == 96
+    conv = a.conversion
+    assert (conv.from_format, conv.component, conv.config_from) == ("diffusers", "unet", "keys")
+    assert "convert_unet_state_dict_to_peft" in conv.function
     lora, config, adapted = _diffusers_loads("unet", path, "unet")
     assert report.params.trainable == lora
     assert (report.lora_config["r"], report.lora_config["lora_alpha"]) == (config.r, config.lora_alpha) == (4, 4)
@@ -105,8 +105,9 @@ def test_flux_script_file_takes_its_lora_config_from_the_metadata(tmp_path):
     path = _flux_script_file(tmp_path, alpha=8)
     report = audit(TINY / "flux", adapter=path)
     a = report.adapter
-    assert a["conversion"]["config_from"] == "metadata" and a["conversion"]["component"] == "transformer"
-    assert a["matched"] == a["expected_tensors"] > 0 and a["unexpected_count"] == a["missing_count"] == 0
+    assert a.conversion.config_from == "metadata" and a.conversion.component == "transformer"
+    c = a.comparison
+    assert c.matched == c.expected_tensors > 0 and c.unexpected_count == c.missing_count == 0
     lora, config, adapted = _diffusers_loads("flux", path, "transformer")
     assert report.params.trainable == lora and {row.name for row in report.adapted_modules} == adapted
     # alpha 8 comes only from the metadata: derived from the keys it would be the rank, 4
@@ -121,7 +122,7 @@ def test_a_file_for_another_unet_is_a_shape_finding(tmp_path):
     config["cross_attention_dim"] = 48  # to_k / to_v of the cross-attention read 48 features, not 32
     (other / "config.json").write_text(json.dumps(config))
     report = audit(other, adapter=path)
-    assert report.adapter["mismatched_count"] > 0
+    assert report.adapter.comparison.mismatched_count > 0
     assert "LA042" in {f.code for f in report.findings}
 
 
@@ -141,7 +142,7 @@ def test_text_encoder_keys_are_named_not_audited(tmp_path):
             "dtype": "F32", "shape": [1, 1], "data_offsets": [end - 4, end]}
 
     report = audit(TINY / "unet", adapter=_rewrite(path, tmp_path / "te.safetensors", add_text_encoder))
-    assert report.adapter["matched"] == 96
+    assert report.adapter.comparison.matched == 96
     [finding] = [f for f in report.findings if f.code == "LA048"]
     assert "1 text-encoder tensors (text_encoder.)" in finding.message
 
@@ -185,8 +186,8 @@ def test_hub_repository_with_a_diffusers_lora_is_read_from_its_header(tmp_path, 
     fake_hub.add("someone/sdxl-style", None, files={"pytorch_lora_weights.safetensors": path.read_bytes()})
     report = audit(TINY / "unet", adapter="someone/sdxl-style")
     a = report.adapter
-    assert (a["format"], a["source"], a["matched"], a["unexpected_count"]) == ("diffusers", "hub", 96, 0)
-    assert a["file"] == "someone/sdxl-style:pytorch_lora_weights.safetensors"
+    assert (a.format, a.source, a.comparison.matched, a.comparison.unexpected_count) == ("diffusers", "hub", 96, 0)
+    assert a.file == "someone/sdxl-style:pytorch_lora_weights.safetensors"
     weights = [rng for name, rng in fake_hub.gets if name == "pytorch_lora_weights.safetensors"]
     assert weights and all(rng is not None for rng in weights)  # the header by range requests, never the data
     fake_hub.add("someone/not-a-lora", None, files={"README.md": b"hi"})

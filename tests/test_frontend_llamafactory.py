@@ -75,9 +75,9 @@ def test_llama3_all_linear_examples_equal_peft(name, llama3_counts):
     assert report.lora_config["task_type"] == "CAUSAL_LM"
     # The framework's own keys (dataset, template, learning_rate, loraplus_lr_ratio...) are not findings.
     assert report.unknown_config_fields == []
-    assert report.lora_config_source["unknown_keys"] == {}
-    assert report.lora_config_source["format"] == "llamafactory"
-    assert report.lora_config_source["ignored_keys"] == []  # every key is one LLaMA-Factory accepts
+    assert report.lora_config_source.unknown_keys == {}
+    assert report.lora_config_source.format == "llamafactory"
+    assert report.lora_config_source.ignored_keys == []  # every key is one LLaMA-Factory accepts
     assert not any(f.code in ("LA025", "LA026") for f in report.findings)
 
 
@@ -109,8 +109,8 @@ def test_qlora_example_asks_for_bitsandbytes_4bit():
     }
     assert resolve_lora_config(file=LF / "llama3_lora_sft.yaml").quantization_request is None
     report = audit(LLAMA3, config_file=LF / "llama3_lora_sft_otfq.yaml", offline=True)
-    assert (report.quantization["method"], report.quantization["bits"]) == ("bitsandbytes", 4)
-    assert report.quantization["source"].endswith(
+    assert (report.quantization.method, report.quantization.bits) == ("bitsandbytes", 4)
+    assert report.quantization.source.endswith(
         "llama3_lora_sft_otfq.yaml: quantization_bit, quantization_method: bnb")
     assert report.findings == []  # LoRA on bitsandbytes 4-bit: nothing PEFT refuses
 
@@ -137,7 +137,7 @@ def test_vlm_example_keeps_the_vision_tower_and_projector_frozen():
     assert not any(".visual." in row.name for row in report.adapted_modules)
     # 196 deliberate one-module paths are not 196 "partial coverage" notes (LA022), nor anything else.
     assert report.findings == []
-    assert any("patch_target_modules: 196 module paths" in s for s in report.lora_config_source["steps"])
+    assert any("patch_target_modules: 196 module paths" in s for s in report.lora_config_source.steps)
 
 
 def test_vlm_with_the_vision_tower_unfrozen_adapts_its_linear_layers(tmp_path):
@@ -238,7 +238,7 @@ def test_findings_point_at_the_llamafactory_line(tmp_path):
     assert report.model.name == "Qwen/Qwen2.5-0.5B"
     found = {f.code: f for f in report.findings}
     assert found["LA001"].subject == "c_attn"
-    assert (found["LA001"].location["line"], found["LA026"].location["line"]) == (5, 6)
+    assert (found["LA001"].location.line, found["LA026"].location.line) == (5, 6)
     assert "lora_target" in found["LA026"].hint
     assert set(found) == {"LA001", "LA026"}  # learning_rate, stage: LLaMA-Factory's own, not findings
 

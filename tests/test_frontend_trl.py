@@ -91,8 +91,8 @@ def test_load_in_4bit_is_the_quantization_request():
     }
     assert spec.translation.model == MISTRAL
     report = audit(MISTRAL, config_file=TRL / "zephyr-sft-config_qlora.yaml", offline=True)
-    assert (report.quantization["method"], report.quantization["bits"]) == ("bitsandbytes", 4)
-    assert report.quantization["source"].endswith("zephyr-sft-config_qlora.yaml: load_in_4bit")
+    assert (report.quantization.method, report.quantization.bits) == ("bitsandbytes", 4)
+    assert report.quantization.source.endswith("zephyr-sft-config_qlora.yaml: load_in_4bit")
 
 
 def test_trls_own_example_without_use_peft_is_not_lora():
@@ -179,6 +179,6 @@ def test_findings_point_at_the_trl_line(tmp_path):
                     "- c_attn\nlora_modules_to_sav: [lm_head]\nlearning_rate: 2.0e-4\n")
     report = audit("Qwen/Qwen2.5-0.5B", config_file=path, offline=True)
     found = {f.code: f for f in report.findings}
-    assert (found["LA001"].location["line"], found["LA026"].location["line"]) == (5, 6)
+    assert (found["LA001"].location.line, found["LA026"].location.line) == (5, 6)
     assert "lora_modules_to_save" in found["LA026"].hint
     assert set(found) == {"LA001", "LA026"}

@@ -66,12 +66,12 @@ def unet_file(tmp_path_factory):
 def test_correct_kohya_unet_file_matches_every_converted_key(unet_file):
     report = audit(TINY / "unet", adapter=unet_file)
     a = report.adapter
-    assert a["format"] == "kohya" and a["compared"] and a["config_file"] is None
-    assert (a["expected_tensors"], a["matched"], a["missing_count"], a["unexpected_count"], a["mismatched_count"]) == (
-        96, 96, 0, 0, 0)
-    assert a["conversion"]["function"] == "_convert_non_diffusers_lora_to_diffusers"
-    assert a["conversion"]["component"] == "unet"
-    assert (a["conversion"]["file_tensors"], a["conversion"]["denoiser_tensors"]) == (144, 96)
+    assert a.format == "kohya" and a.compared and a.config_file is None
+    c = a.comparison
+    assert (c.expected_tensors, c.matched, c.missing_count, c.unexpected_count, c.mismatched_count) == (96, 96, 0, 0, 0)
+    assert a.conversion.function == "_convert_non_diffusers_lora_to_diffusers"
+    assert a.conversion.component == "unet"
+    assert (a.conversion.file_tensors, a.conversion.denoiser_tensors) == (144, 96)
     # the LoraConfig diffusers derives: rank from lora_B shapes, alpha from the .alpha scalars
     assert (report.lora_config["r"], report.lora_config["lora_alpha"]) == (4, 8)
     assert report.findings == []
@@ -89,7 +89,7 @@ def test_wrong_rank_is_a_shape_finding(tmp_path):
     key = next(k for k in tensors if k.endswith("attn1_to_q.lora_down.weight"))
     tensors[key] = torch.zeros(3, tensors[key].shape[1])  # rank 3 down, rank 4 up: a broken file
     report = audit(TINY / "unet", adapter=_write(tmp_path / "bad.safetensors", tensors))
-    assert report.adapter["mismatched_count"] >= 1
+    assert report.adapter.comparison.mismatched_count >= 1
     assert "LA042" in {f.code for f in report.findings}
 
 
@@ -101,7 +101,7 @@ def test_unknown_key_is_an_unexpected_key_finding(tmp_path):
                     f"{stem}.alpha": torch.tensor(4.0)})
     report = audit(TINY / "unet", adapter=_write(tmp_path / "extra.safetensors", tensors))
     a = report.adapter
-    assert (a["matched"], a["unexpected_count"], a["missing_count"]) == (96, 2, 0)
+    assert (a.comparison.matched, a.comparison.unexpected_count, a.comparison.missing_count) == (96, 2, 0)
     codes = {f.code for f in report.findings}
     assert {"LA001", "LA044"} <= codes, codes  # a target in a block the base lacks; keys for another base
 
@@ -112,7 +112,7 @@ def test_text_encoder_keys_are_named_not_dropped(tmp_path):
     tensors.update({f"{stem}.lora_down.weight": torch.zeros(4, 32), f"{stem}.lora_up.weight": torch.zeros(32, 4),
                     f"{stem}.alpha": torch.tensor(4.0)})
     report = audit(TINY / "unet", adapter=_write(tmp_path / "te.safetensors", tensors))
-    assert report.adapter["matched"] == 96 and report.adapter["conversion"]["text_encoder_tensors"] == 3
+    assert report.adapter.comparison.matched == 96 and report.adapter.conversion.text_encoder_tensors == 3
     [finding] = [f for f in report.findings if f.code == "LA048"]
     assert finding.severity == "info" and "3 text-encoder tensors" in finding.message
 
@@ -136,10 +136,10 @@ def _flux_kohya(rank: int) -> dict[str, torch.Tensor]:
 def test_kohya_flux_file_is_converted_to_transformer_keys(tmp_path):
     report = audit(TINY / "flux", adapter=_write(tmp_path / "flux.safetensors", _flux_kohya(5)))
     a = report.adapter
-    assert a["conversion"]["function"] == "_convert_kohya_flux_lora_to_diffusers"
-    assert a["conversion"]["component"] == "transformer"
+    assert a.conversion.function == "_convert_kohya_flux_lora_to_diffusers"
+    assert a.conversion.component == "transformer"
     # qkv splits into to_q/to_k/to_v (add_q/k/v_proj for txt): 2 blocks x (2x3 + 2) x 2 + 2 single x 2 = 36
-    assert (a["conversion"]["file_tensors"], a["expected_tensors"], a["matched"]) == (30, 36, 36)
+    assert (a.conversion.file_tensors, a.comparison.expected_tensors, a.comparison.matched) == (30, 36, 36)
     assert report.findings == []
 
 
@@ -208,7 +208,8 @@ def test_sd15_catalogue_unet_kohya_file_matches_diffusers_add_adapter(tmp_path):
     tensors = {k: torch.tensor(4.0) if k.endswith(".alpha") else torch.zeros(v.shape) for k, v in kohya.items()}
     report = audit(model_id, adapter=_write(tmp_path / "sd15.safetensors", tensors))
     a = report.adapter
-    assert (a["expected_tensors"], a["matched"], a["unexpected_count"], a["mismatched_count"]) == (256, 256, 0, 0)
+    c = a.comparison
+    assert (c.expected_tensors, c.matched, c.unexpected_count, c.mismatched_count) == (256, 256, 0, 0)
     assert report.params.trainable == sum(v.numel() for v in peft_keys.values()) == 1_594_368
     assert (report.lora_config["r"], report.lora_config["lora_alpha"]) == (8, 4)
     assert report.findings == []

@@ -18,6 +18,7 @@ import lora_audit
 from lora_audit.measure.quantization import backends, classify, describe
 from lora_audit.measure.quantization.backends import BACKENDS
 from lora_audit.measure.quantization.describe import from_checkpoint
+from lora_audit.report import QuantizationRef
 from tests.conftest import FIXTURES, MODELS, TINY
 
 QUANT = FIXTURES / "quantized"
@@ -43,9 +44,9 @@ def _block(path):
 def test_deepseek_v3_published_fp8_block_is_read():
     block = json.loads((MODELS / "deepseek-ai--DeepSeek-V3" / "config.json").read_text())["quantization_config"]
     q = from_checkpoint(block)
-    assert (q["method"], q["bits"], q["source"]) == ("fp8", 8, "config.json: quantization_config")
-    assert q["details"] == {"fmt": "e4m3", "activation_scheme": "dynamic", "weight_block_size": [128, 128]}
-    assert q["skip_modules"] == [] and q["skip_field"] is None
+    assert (q.method, q.bits, q.source) == ("fp8", 8, "config.json: quantization_config")
+    assert q.details == {"fmt": "e4m3", "activation_scheme": "dynamic", "weight_block_size": [128, 128]}
+    assert q.skip_modules == [] and q.skip_field is None
 
 
 @pytest.mark.parametrize(
@@ -63,20 +64,20 @@ def test_deepseek_v3_published_fp8_block_is_read():
 )
 def test_each_method_is_read(fixture, method, bits, skip_field, skips):
     q = from_checkpoint(_block(QUANT / fixture))
-    assert (q["method"], q["bits"], q["skip_field"], q["skip_modules"]) == (method, bits, skip_field, skips)
+    assert (q.method, q.bits, q.skip_field, q.skip_modules) == (method, bits, skip_field, skips)
 
 
 def test_bitsandbytes_details_and_a_legacy_block_without_quant_method():
     q = from_checkpoint(_block(BNB4))
-    assert q["details"]["bnb_4bit_quant_type"] == "nf4" and q["details"]["bnb_4bit_use_double_quant"] is True
+    assert q.details["bnb_4bit_quant_type"] == "nf4" and q.details["bnb_4bit_use_double_quant"] is True
     # Older bnb checkpoints wrote only load_in_8bit: transformers reads them as bitsandbytes too.
-    assert from_checkpoint({"load_in_8bit": True})["method"] == "bitsandbytes"
-    assert from_checkpoint({"load_in_8bit": True})["bits"] == 8
+    assert from_checkpoint({"load_in_8bit": True}).method == "bitsandbytes"
+    assert from_checkpoint({"load_in_8bit": True}).bits == 8
 
 
 def test_an_unreadable_block_is_said_not_skipped():
     q = describe.describe(None, ["not", "a", "mapping"], {})
-    assert q["method"] == "unknown" and "not a mapping" in q["note"]
+    assert q.method == "unknown" and "not a mapping" in q.note
 
 
 # --------------------------------------------------------------------------- counts stay logical
@@ -103,7 +104,7 @@ def test_deepseek_v3_counts_equal_with_and_without_its_fp8_block(tmp_path):
     assert without.quantization is None
     assert with_block.params == without.params
     assert with_block.params.base == 671_026_404_352
-    assert with_block.quantization["method"] == "fp8" and with_block.quantization["quantized_targets"] == 122
+    assert with_block.quantization.method == "fp8" and with_block.quantization.quantized_targets == 122
 
 
 def test_the_meta_model_is_not_quantized(tmp_path):
@@ -147,18 +148,18 @@ def test_a_request_filled_by_a_front_end_reaches_the_report(monkeypatch, tmp_pat
     (tmp_path / "train.yaml").write_text("quantization_bit: 8\n")
     report = lora_audit.audit(QWEN, config_file=tmp_path / "train.yaml")
     q = report.quantization
-    assert (q["method"], q["bits"], q["source"], q["resolution"]) == (
+    assert (q.method, q.bits, q.source, q.resolution) == (
         "bitsandbytes", 8, "train.yaml: quantization_bit", "request")
     assert report.params.trainable == 1_449_984
     # An explicit API request wins over the file's.
     q = lora_audit.audit(QWEN, config_file=tmp_path / "train.yaml", quantization_request=BNB_REQUEST).quantization
-    assert (q["bits"], q["source"]) == (4, "qlora.yml: load_in_4bit")
+    assert (q.bits, q.source) == (4, "qlora.yml: load_in_4bit")
 
 
 def test_request_agreeing_with_the_checkpoint_is_quiet():
     report = lora_audit.audit(BNB4, TARGETS, quantization_request=BNB_REQUEST)
-    assert report.quantization["resolution"] == "agree"
-    assert report.quantization["source"] == "config.json: quantization_config"
+    assert report.quantization.resolution == "agree"
+    assert report.quantization.source == "config.json: quantization_config"
     assert _codes(report) == []
 
 
@@ -169,8 +170,8 @@ def test_bnb_request_on_a_gptq_checkpoint_is_the_conflict_transformers_raises(va
     report = lora_audit.audit(GPTQ, TARGETS, quantization_request=BNB_REQUEST)
     validate(report.to_dict())
     q = report.quantization
-    assert q["resolution"] == "conflict" and q["method"] == "gptq"  # the base really is GPTQ
-    assert q["request"] == {"method": "bitsandbytes", "bits": 4, "source": "qlora.yml: load_in_4bit"}
+    assert q.resolution == "conflict" and q.method == "gptq"  # the base really is GPTQ
+    assert q.request == QuantizationRef(method="bitsandbytes", bits=4, source="qlora.yml: load_in_4bit")
     finding = next(f for f in report.findings if f.code == "LA031")
     assert finding.severity == "error"
     with pytest.raises(ValueError) as raised:
@@ -187,7 +188,7 @@ def test_other_bits_of_the_same_method_the_checkpoint_wins():
 
     report = lora_audit.audit(BNB8_SKIP, TARGETS, quantization_request=BNB_REQUEST)
     q = report.quantization
-    assert (q["resolution"], q["bits"]) == ("checkpoint-wins", 8)
+    assert (q.resolution, q.bits) == ("checkpoint-wins", 8)
     assert [f.severity for f in report.findings if f.code == "LA031"] == ["warning"]
     with pytest.warns(UserWarning):
         merged = AutoHfQuantizer.merge_quantization_configs(_block(BNB8_SKIP), BitsAndBytesConfig(load_in_4bit=True))
@@ -198,11 +199,11 @@ def test_other_bits_of_the_same_method_the_checkpoint_wins():
 def test_llm_int8_skip_modules_replaces_transformers_defaults():
     report = lora_audit.audit(BNB8_SKIP, {"target_modules": ["q_proj", "down_proj", "lm_head"]})
     q = report.quantization
-    assert q["default_skips"] == []  # a given skip list replaces the defaults (get_modules_to_not_convert)
-    reasons = {item["name"]: item["reason"] for item in q["unquantized_targets"]}
+    assert q.default_skips == []  # a given skip list replaces the defaults (get_modules_to_not_convert)
+    reasons = {item.name: item.reason for item in q.unquantized_targets}
     assert reasons["model.layers.0.mlp.down_proj"] == "llm_int8_skip_modules: down_proj"
     assert reasons["lm_head"] == "llm_int8_skip_modules: lm_head"
-    assert q["quantized_targets"] == 24
+    assert q.quantized_targets == 24
     la032 = [f for f in report.findings if f.code == "LA032"]
     assert [(f.severity, f.subject) for f in la032] == [("info", "model.layers.(0-23).mlp.down_proj, lm_head")]
     assert "(llm_int8_skip_modules: down_proj, lm_head)" in la032[0].message
@@ -225,8 +226,8 @@ def test_a_published_awq_skip_list_matched_as_transformers_does(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(raw))
     report = lora_audit.audit(tmp_path, {"target_modules": ["q_a_proj", "lm_head"]})
     q = report.quantization
-    assert (q["method"], q["bits"], q["skip_field"]) == ("awq", 4, "modules_to_not_convert")
-    reasons = {item["name"]: item["reason"] for item in q["unquantized_targets"]}
+    assert (q.method, q.bits, q.skip_field) == ("awq", 4, "modules_to_not_convert")
+    reasons = {item.name: item.reason for item in q.unquantized_targets}
     # transformers reads each entry as a regex from the start, up to a module boundary: the "." in
     # "model.layers.1." matches any character, so layers 10-19 are kept in full precision too (and
     # 20-29 by "model.layers.2."). vLLM reads the same list as substrings; transformers 5.24 does not.
@@ -241,7 +242,7 @@ def test_a_published_awq_skip_list_matched_as_transformers_does(tmp_path):
         **{f"model.layers.{i}.self_attn.q_a_proj": f"modules_to_not_convert: {entry}" for i, entry in expected.items()},
         "lm_head": "transformers default: lm_head",  # AWQ always adds transformers' defaults
     }
-    assert q["quantized_targets"] == 61 - 24
+    assert q.quantized_targets == 61 - 24
     la032 = {(f.severity, f.subject) for f in report.findings if f.code == "LA032"}
     assert ("warning", "model.layers.(10-19).self_attn.q_a_proj") in la032
     assert ("info", "model.layers.(0-2,60).self_attn.q_a_proj") in la032
@@ -251,9 +252,9 @@ def test_a_published_awq_skip_list_matched_as_transformers_does(tmp_path):
 def test_compressed_tensors_ignore_uses_its_re_prefix():
     report = lora_audit.audit(CT, {"target_modules": ["q_proj", "down_proj", "up_proj"]})
     q = report.quantization
-    skipped = {item["name"] for item in q["unquantized_targets"]}
+    skipped = {item.name for item in q.unquantized_targets}
     assert skipped == {f"model.layers.{i}.mlp.down_proj" for i in range(24)}
-    assert q["quantized_targets"] == 48 and q["default_skips"] == []
+    assert q.quantized_targets == 48 and q.default_skips == []
     # Without "re:" an entry is an exact name (or a class name), never a pattern.
     assert not classify._skipped("compressed-tensors", "model.layers.0.mlp.down_proj", "Linear", "down_proj")
     assert classify._skipped("compressed-tensors", "model.layers.0.mlp.down_proj", "Linear", "Linear")
@@ -265,9 +266,9 @@ def test_fused_experts_are_not_quantized_layers():
         {"target_modules": ["q_proj"], "target_parameters": ["mlp.experts.down_proj"]},
         quantization_request=BNB_REQUEST,
     )
-    reasons = {item["reason"] for item in report.quantization["unquantized_targets"]}
+    reasons = {item.reason for item in report.quantization.unquantized_targets}
     assert reasons == {"fused expert parameter: the quantizer replaces Linear layers"}
-    assert report.quantization["quantized_targets"] == 32
+    assert report.quantization.quantized_targets == 32
 
 
 # --------------------------------------------------------------------------- PEFT's limits per backend
@@ -298,13 +299,13 @@ def test_backend_limits(request_, config, expected):
 def test_loftq_on_a_quantized_base_is_a_warning():
     # PEFT's LoraConfig needs scipy for loftq, so the limit is checked on the config dict directly.
     q = describe.describe({"method": "bitsandbytes", "bits": 4}, None, {"init_lora_weights": "loftq"})
-    assert [(u["feature"], u["severity"]) for u in q["unsupported"]] == [("init_lora_weights", "warning")]
-    assert "LoftQ will quantize the model itself" in q["unsupported"][0]["message"]
+    assert [(u.feature, u.severity) for u in q.unsupported] == [("init_lora_weights", "warning")]
+    assert "LoftQ will quantize the model itself" in q.unsupported[0].message
 
 
 def test_limits_are_quiet_when_every_adapted_module_stays_full_precision():
     report = lora_audit.audit(GPTQ, {"target_modules": ["lm_head"], "use_dora": True})
-    assert report.quantization["quantized_targets"] == 0
+    assert report.quantization.quantized_targets == 0
     assert "LA030" not in {f.code for f in report.findings}
 
 
@@ -353,7 +354,7 @@ def test_fbgemm_fp8_cannot_be_trained_and_quanto_is_unrecognised():
     assert "LA034" not in {f.code for f in fbgemm.findings}
     quanto = lora_audit.audit(QUANT / "qwen2.5-0.5b-quanto-int8", TARGETS)
     assert ("LA034", "warning", "quantization") in _codes(quanto)
-    assert quanto.quantization["known"] is False and quanto.quantization["unsupported"] == []
+    assert quanto.quantization.known is False and quanto.quantization.unsupported == []
 
 
 # --------------------------------------------------------------------------- in-memory model, rendering, CLI
@@ -366,7 +367,7 @@ def test_an_in_memory_model_with_a_quantization_config():
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     report = lora_audit.audit(model, {"target_modules": ["q_proj"], "use_dora": True})
-    assert report.quantization["method"] == "gptq"
+    assert report.quantization.method == "gptq"
     assert ("LA030", "error", "use_dora") in _codes(report)
 
 
@@ -416,23 +417,24 @@ def test_counts_on_a_quantized_config_equal_peft_on_real_full_precision_weights(
 def test_gptq_quantizes_the_decoder_blocks_and_modules_in_block_to_quantize():
     request = {"method": "gptq", "bits": 4}
     report = lora_audit.audit(GPTQ, {"target_modules": ["q_proj", "v_proj", "lm_head"]})
-    reasons = {item["reason"] for item in report.quantization["unquantized_targets"]}
+    reasons = {item.reason for item in report.quantization.unquantized_targets}
     assert reasons == {"outside the decoder blocks GPTQ quantizes"}  # lm_head
-    assert report.quantization["quantized_targets"] == 48 and report.quantization["default_skips"] == []
+    assert report.quantization.quantized_targets == 48 and report.quantization.default_skips == []
     q = describe.describe(request, {"quant_method": "gptq", "bits": 4, "block_name_to_quantize": "model.layers",
                                         "modules_in_block_to_quantize": [["self_attn.q_proj"], ["mlp.down_proj"]]}, {})
-    classify.classify_targets(q, lora_audit.audit(GPTQ, {"target_modules": ["q_proj", "v_proj"]}).adapted_modules,
+    assert q is not None and q.quantized_targets == 0  # describe() leaves the classification to classify_targets
+    q = classify.classify_targets(q, lora_audit.audit(GPTQ, {"target_modules": ["q_proj", "v_proj"]}).adapted_modules,
                                   ["lm_head"])
-    assert q["quantized_targets"] == 24
-    assert {item["reason"] for item in q["unquantized_targets"]} == {"not in modules_in_block_to_quantize"}
+    assert q.quantized_targets == 24
+    assert {item.reason for item in q.unquantized_targets} == {"not in modules_in_block_to_quantize"}
 
 
 def test_the_model_classes_keep_in_fp32_modules_are_skipped_too():
     """T5 declares _keep_in_fp32_modules = ["wo"]: transformers' quantizers add it to every skip list."""
     report = lora_audit.audit("google-t5/t5-base", {"target_modules": ["q", "wo"]}, quantization_request=BNB_REQUEST)
-    reasons = {item["name"]: item["reason"] for item in report.quantization["unquantized_targets"]}
+    reasons = {item.name: item.reason for item in report.quantization.unquantized_targets}
     assert reasons["encoder.block.0.layer.1.DenseReluDense.wo"] == "keep_in_fp32_modules: wo"
-    assert len(reasons) == 24 and report.quantization["quantized_targets"] == 36
+    assert len(reasons) == 24 and report.quantization.quantized_targets == 36
 
 
 def test_modules_to_save_on_a_quantized_layer_cannot_train():

@@ -8,7 +8,7 @@ meta, for any model size. ``save_embedding_layers=False``: embedding weights sav
 adapter are base weights, matched against the model's own parameters instead (PEFT 0.21.2,
 ``peft/utils/save_and_load.py``: they load into the base model with ``strict=False``).
 
-The result is plain data for ``Report.adapter``; the rules LA040-LA047 read it.
+The result is :class:`~lora_audit.report.AdapterFacts` for ``Report.adapter``; the rules LA040-LA048 read it.
 """
 
 from __future__ import annotations
@@ -16,10 +16,24 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from lora_audit.adapter.header import tensor_bytes
 from lora_audit.adapter.source import PICKLE_ADVICE, AdapterFile
+from lora_audit.report import (
+    AdapterComparison,
+    AdapterFacts,
+    AdapterFit,
+    AdapterTensors,
+    BaseDims,
+    BaseWeight,
+    KeyMismatch,
+)
+
+if TYPE_CHECKING:
+    from lora_audit.model.build import BuiltModel
 
 PREFIX = "base_model.model."
 #: Key endings and the role of the tensor in PEFT's LoRA layers (longest first).
@@ -45,34 +59,31 @@ def role_of(key: str) -> tuple[str, str]:
     return name.rsplit(".", 1)[0], "copy"
 
 
-def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], base_given: str | None) -> dict[str, Any]:
-    """The ``Report.adapter`` section: the file's table against PEFT's expected table for this base."""
+def adapter_facts(found: AdapterFile, peft_model: Any, base: BaseDims, base_given: str | None) -> AdapterFacts:
+    """The ``Report.adapter`` facts: the file's table against PEFT's expected table for this base."""
     config = found.config
-    facts: dict[str, Any] = {
-        "spec": found.spec,
-        "source": found.kind,
-        "file": found.weights_name,
-        "config_file": None if found.config_path is None else str(found.config_path),
-        "format": found.format,
-        "inspected": found.table is not None,
-        "compared": False,
-        "base_model_name_or_path": config.get("base_model_name_or_path"),
-        "base_given": base_given,
-        "base_names_match": _same_base(config.get("base_model_name_or_path"), base_given),
-        "peft_version": config.get("peft_version"),
-        "base": base,
-    }
-    if found.conversion is not None:
-        facts["conversion"] = found.conversion
+    facts = AdapterFacts(
+        spec=found.spec,
+        source=found.kind,
+        file=found.weights_name,
+        config_file=None if found.config_path is None else str(found.config_path),
+        format=found.format,
+        base_model_name_or_path=config.get("base_model_name_or_path"),
+        base_given=base_given,
+        base_names_match=_same_base(config.get("base_model_name_or_path"), base_given),
+        peft_version=config.get("peft_version"),
+        base=base,
+        conversion=found.conversion,
+    )
     if found.table is None:
-        facts["note"] = f"{found.weights_name} is a pickle file: lora-audit never unpickles it. {PICKLE_ADVICE}"
-        return facts
+        return replace(facts, note=f"{found.weights_name} is a pickle file: lora-audit never unpickles it. "
+                                   f"{PICKLE_ADVICE}")
     table = found.table
     file_shapes = {k: shape for k, (_dtype, shape) in table.tensors.items()}
     dtypes: Counter[str] = Counter()
     for dtype, shape in table.tensors.values():
         dtypes[dtype] += math.prod(shape)
-    facts.update(
+    tensors = AdapterTensors(
         file_bytes=table.file_bytes,
         header_bytes=table.header_bytes,
         data_bytes=table.data_bytes,
@@ -84,7 +95,11 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
     )
     # PEFT refused the config (nothing matched on this base): it creates no key, so none in the file fits
     expected, base_params = _expected(peft_model) if peft_model is not None else ({}, {})
-    matched, mismatched, missing, unexpected, base_weights = 0, [], [], [], []
+    matched = 0
+    mismatched: list[KeyMismatch] = []
+    missing: list[str] = []
+    unexpected: list[str] = []
+    base_weights: list[BaseWeight] = []
     for key, shape in expected.items():
         if key not in file_shapes:
             missing.append(key)
@@ -99,14 +114,11 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
         param = _model_parameter(key, base_params)
         if param is not None:
             base_shape = list(base_params[param])
-            base_weights.append({
-                "key": key, "file_shape": shape, "base_shape": base_shape,
-                "kind": None if shape == base_shape else _copy_kind(shape, base_shape, base),
-            })
+            base_weights.append(BaseWeight(key=key, file_shape=shape, base_shape=base_shape,
+                                           kind=None if shape == base_shape else _copy_kind(shape, base_shape, base)))
         else:
             unexpected.append(key)
-    facts.update(
-        compared=True,
+    comparison = AdapterComparison(
         expected_tensors=len(expected),
         expected_params=sum(math.prod(s) for s in expected.values()),
         matched=matched,
@@ -119,7 +131,7 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: dict[str, Any], bas
         base_weights=base_weights,
         fits=_fits(file_shapes, expected, mismatched, base),
     )
-    return facts
+    return replace(facts, table=tensors, comparison=comparison)
 
 
 def _same_base(claimed: Any, given: str | None) -> bool:
@@ -173,7 +185,7 @@ def module_of(key: str) -> str:
     return name
 
 
-def _mismatch(key: str, file_shape: list[int], expected: list[int], base: dict[str, Any]) -> dict[str, Any]:
+def _mismatch(key: str, file_shape: list[int], expected: list[int], base: BaseDims) -> KeyMismatch:
     module, role = role_of(key)
     kind = "shape"
     if len(file_shape) == len(expected) == 2:
@@ -186,19 +198,18 @@ def _mismatch(key: str, file_shape: list[int], expected: list[int], base: dict[s
             elif file_shape[other] != expected[other]:
                 kind = {"lora_A": "in_features", "lora_B": "out_features", "lora_embedding_A": "rows",
                         "lora_embedding_B": "out_features"}[role]
-                if kind == "rows" and expected[other] != base.get("vocab_size"):
+                if kind == "rows" and expected[other] != base.vocab_size:
                     kind = "in_features"
         elif role == "copy":
             kind = _copy_kind(file_shape, expected, base)
     elif role == "dora_magnitude":
         kind = "out_features"
-    return {"key": key, "module": module, "role": role, "file_shape": file_shape, "expected_shape": expected,
-            "kind": kind}
+    return KeyMismatch(key=key, module=module, role=role, file_shape=file_shape, expected_shape=expected, kind=kind)
 
 
-def _copy_kind(file_shape: list[int], expected: list[int], base: dict[str, Any]) -> str:
+def _copy_kind(file_shape: list[int], expected: list[int], base: BaseDims) -> str:
     """``rows`` for an embedding / output-head copy with another vocabulary size, else ``shape``."""
-    vocab = base.get("vocab_size")
+    vocab = base.vocab_size
     if (len(file_shape) == len(expected) and file_shape[1:] == expected[1:] and file_shape[0] != expected[0]
             and vocab is not None and expected[0] == vocab):
         return "rows"
@@ -208,35 +219,36 @@ def _copy_kind(file_shape: list[int], expected: list[int], base: dict[str, Any])
 _INDEX = re.compile(r"\.(\d+)\.")
 
 
-def _layer_count(keys: Any) -> int | None:
+def _layer_count(keys: Iterable[str]) -> int | None:
     """One more than the highest block index in the keys (``model.layers.31.`` -> 32)."""
     indices = [int(m.group(1)) for k in keys if (m := _INDEX.search(k))]
     return max(indices) + 1 if indices else None
 
 
-def _fits(file_shapes: dict[str, list[int]], expected: dict[str, Any], mismatched: list[dict[str, Any]],
-          base: dict[str, Any]) -> dict[str, Any]:
+def _fits(file_shapes: dict[str, list[int]], expected: Mapping[str, tuple[int, ...]], mismatched: list[KeyMismatch],
+          base: BaseDims) -> AdapterFit:
     """What the file's shapes say about the base it was trained on: hidden size and block count."""
-    hidden = base.get("hidden_size")
+    hidden = base.hidden_size
     seen: Counter[int] = Counter()
     for row in mismatched:
-        f, e = row["file_shape"], row["expected_shape"]
-        if row["kind"] == "in_features" and e[-1] == hidden:
+        f, e = row.file_shape, row.expected_shape
+        if row.kind == "in_features" and e[-1] == hidden:
             seen[f[-1]] += 1
-        elif row["kind"] == "out_features" and e[0] == hidden:
+        elif row.kind == "out_features" and e[0] == hidden:
             seen[f[0]] += 1
     file_hidden = seen.most_common(1)[0][0] if seen else None
     file_layers, expected_layers = _layer_count(file_shapes), _layer_count(expected)
-    out: dict[str, Any] = {
-        "hidden_size": file_hidden,
-        "num_layers": file_layers,
-        "expected_num_layers": expected_layers,
-        "hidden_differs": file_hidden is not None and file_hidden != hidden,
-        "layers_differ": None not in (file_layers, expected_layers) and file_layers != expected_layers,
-    }
-    if out["hidden_differs"] or out["layers_differ"]:
-        out["candidates"] = _catalogue_candidates(file_hidden or hidden, file_layers)
-    return out
+    hidden_differs = file_hidden is not None and file_hidden != hidden
+    layers_differ = file_layers is not None and expected_layers is not None and file_layers != expected_layers
+    return AdapterFit(
+        hidden_size=file_hidden,
+        num_layers=file_layers,
+        expected_num_layers=expected_layers,
+        hidden_differs=hidden_differs,
+        layers_differ=layers_differ,
+        candidates=_catalogue_candidates(file_hidden or hidden, file_layers) if hidden_differs or layers_differ
+        else None,
+    )
 
 
 def _catalogue_candidates(hidden: int | None, layers: int | None) -> list[str]:
@@ -259,22 +271,22 @@ def _catalogue_candidates(hidden: int | None, layers: int | None) -> list[str]:
     return out
 
 
-def base_dims(built: Any, num_layers: int | None) -> dict[str, Any]:
+def base_dims(built: BuiltModel, num_layers: int | None) -> BaseDims:
     """The base model's sizes the adapter is checked against."""
     config = built.config
     text = getattr(config, "get_text_config", lambda: config)() if config is not None else None
 
-    def first(*names: str) -> Any:
+    def first(*names: str) -> int | None:
         for name in names:
             value = getattr(text, name, None)
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
         return None
 
-    return {
-        "architecture": built.class_name,
-        "model_type": built.model_type,
-        "hidden_size": first("hidden_size", "d_model", "n_embd"),
-        "num_layers": num_layers,
-        "vocab_size": first("vocab_size"),
-    }
+    return BaseDims(
+        architecture=built.class_name,
+        model_type=built.model_type,
+        hidden_size=first("hidden_size", "d_model", "n_embd"),
+        num_layers=num_layers,
+        vocab_size=first("vocab_size"),
+    )

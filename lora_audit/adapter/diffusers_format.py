@@ -32,6 +32,7 @@ from typing import Any
 from lora_audit.adapter.header import TensorTable
 from lora_audit.adapter.kohya import _TORCH, _plain, conversion_facts, denoiser_table
 from lora_audit.errors import AuditError, first_line
+from lora_audit.report import ConversionFacts
 
 COMPONENTS = ("unet", "transformer")
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"  #: diffusers.loaders.lora_base.LORA_WEIGHT_NAME_SAFE
@@ -39,7 +40,7 @@ TEXT_ENCODER_PREFIXES = ("text_encoder.", "text_encoder_2.", "text_encoder_3.")
 METADATA_KEY = "lora_adapter_metadata"  #: diffusers.loaders.lora_base.LORA_ADAPTER_METADATA_KEY
 
 
-def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTable, dict[str, Any], dict[str, Any]]:
+def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTable, dict[str, Any], ConversionFacts]:
     """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a diffusers file.
 
     Only the header is used (``path`` may be None: a hub file's header came by a range request).

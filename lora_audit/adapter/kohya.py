@@ -28,10 +28,15 @@ import json
 import math
 import struct
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lora_audit.adapter.header import TensorTable
 from lora_audit.errors import AuditError, first_line
+from lora_audit.report import ConversionFacts
+
+if TYPE_CHECKING:
+    from lora_audit.adapter.source import AdapterFile
+    from lora_audit.model.build import BuiltModel
 
 #: safetensors dtype <-> torch dtype name
 _TORCH = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -42,7 +47,7 @@ PEFT_PREFIX = "base_model.model."
 TEXT_ENCODER_PREFIXES = ("lora_te_", "lora_te1_", "lora_te2_", "lora_te3_")
 
 
-def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dict[str, Any], dict[str, Any]]:
+def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dict[str, Any], ConversionFacts]:
     """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a local kohya file."""
     import torch
 
@@ -103,21 +108,21 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
 def conversion_facts(
     source: str, function: str, component: str, config_from: str, file_table: TensorTable, out: TensorTable,
     text_keys: list[str],
-) -> dict[str, Any]:
+) -> ConversionFacts:
     """The report's ``adapter.conversion``: how diffusers read a kohya or diffusers file."""
     import diffusers
 
-    return {
-        "from": source,
-        "diffusers_version": diffusers.__version__,
-        "function": function,
-        "component": component,
-        "config_from": config_from,
-        "file_tensors": len(file_table.tensors),
-        "denoiser_tensors": len(out.tensors),
-        "text_encoder_tensors": len(text_keys),
-        "text_encoder_keys": text_keys[:2000],
-    }
+    return ConversionFacts(
+        from_format=source,
+        diffusers_version=diffusers.__version__,
+        function=function,
+        component=component,
+        config_from=config_from,
+        file_tensors=len(file_table.tensors),
+        denoiser_tensors=len(out.tensors),
+        text_encoder_tensors=len(text_keys),
+        text_encoder_keys=text_keys[:2000],
+    )
 
 
 def denoiser_table(state: dict[str, Any], file_table: TensorTable) -> TensorTable:
@@ -182,19 +187,19 @@ def _scalar(handle: Any, path: Path, table: TensorTable, offsets: Any, dtype: st
 _FROM = {"kohya": "kohya-ss", "diffusers": "diffusers pipeline"}
 
 
-def check_base(found: Any, built: Any) -> None:
+def check_base(found: AdapterFile, built: BuiltModel) -> None:
     """A converted kohya or diffusers file is audited against the denoiser its keys load into, nothing else."""
-    conversion = getattr(found, "conversion", None)
-    if not conversion:
+    conversion = found.conversion
+    if conversion is None:
         return
-    component = conversion["component"]
+    component = conversion.component
     fits = getattr(built, "library", None) == "diffusers" and (
         built.class_name.startswith("UNet") if component == "unet" else "Transformer" in built.class_name)
     if not fits:
         kind = "a UNet (SD 1.x / SDXL)" if component == "unet" else "a diffusion transformer (Flux, SD3, Wan...)"
         raise AuditError(
             "adapter-base-mismatch",
-            f"{found.spec} is a {_FROM[conversion['from']]} LoRA for {kind} ({component}. keys as diffusers "
+            f"{found.spec} is a {_FROM[conversion.from_format]} LoRA for {kind} ({component}. keys as diffusers "
             f"loads them); the base is {built.class_name}",
             f"pass the pipeline's {component}: lora-audit PIPELINE --component {component} --adapter {found.spec}",
         )

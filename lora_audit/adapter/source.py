@@ -20,6 +20,7 @@ from lora_audit.adapter.header import TensorTable, read_local_header, table_from
 from lora_audit.errors import AuditError, first_line
 from lora_audit.model.hub import hub_timeout, is_offline
 from lora_audit.model.local import looks_like_path, path_exists, read_small_text, user_path
+from lora_audit.report import ConversionFacts
 
 CONFIG_NAME = "adapter_config.json"
 SAFETENSORS_NAME = "adapter_model.safetensors"
@@ -48,7 +49,7 @@ class AdapterFile:
     #: the LoraConfig fields diffusers derives for a kohya or diffusers file (kohya.py, diffusers_format.py), else None
     lora_fields: dict[str, Any] | None = None
     #: how a kohya or diffusers file was read (diffusers version, function, text-encoder keys), else None
-    conversion: dict[str, Any] | None = None
+    conversion: ConversionFacts | None = None
 
 
 def load_adapter(spec: str, revision: str | None = None, offline: bool | None = None) -> AdapterFile:

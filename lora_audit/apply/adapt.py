@@ -23,7 +23,7 @@ from lora_audit.capture import capture_messages
 from lora_audit.config.lora_config import LoraSpec
 from lora_audit.guards import regex as regex_guard
 from lora_audit.model.build import BuiltModel
-from lora_audit.report import PeftMessage, SavedMatch, TargetMatch
+from lora_audit.report import ApplyError, PeftMessage, SavedMatch, TargetMatch
 
 __all__ = ["ADAPTER", "Adaptation", "Snapshot", "apply_lora", "peft_text"]
 
@@ -40,8 +40,8 @@ class Adaptation:
     targets: list[TargetMatch]
     modules_to_save: list[SavedMatch]
     messages: list[PeftMessage]
-    error: str | None = None  #: PEFT's message when nothing could be applied
-    error_type: str | None = None
+    #: PEFT's exception (class name and message) when nothing could be applied
+    error: ApplyError | None = None
     #: pattern -> (kind of refusal, PEFT's message) for entries the audit ran without
     refused: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: exclude_modules entry -> the modules the targets match that it keeps out
@@ -96,6 +96,7 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
     targets = target_matches(spec.entries, final, peft_model, snap, refused, built)
     saved = saved_matches(final, spec, snap, after, refused_saved)
     excluded = exclude_matches(spec.config.exclude_modules, final, snap)
+    message = None if error is None else peft_text(error)
     return Adaptation(
         exclude_matches=excluded,
         snapshot=snap,
@@ -105,8 +106,7 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
         targets=targets,
         modules_to_save=saved,
         messages=messages,
-        error=None if error is None else peft_text(error),
-        error_type=None if error is None else type(error).__name__,
+        error=ApplyError(type(error).__name__, message) if error is not None and message else None,
         refused=refused,
         refused_saved=refused_saved,
     )

@@ -32,6 +32,7 @@ import json
 import os
 import sys
 import tempfile
+import types
 import typing
 from collections.abc import Callable
 from importlib import metadata
@@ -217,6 +218,9 @@ _HINTS: dict[type, dict[str, Any]] = {}
 def _build(cls: type, data: Any) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected an object")
+    from_dict = getattr(cls, "from_dict", None)
+    if from_dict is not None:  # a fact whose JSON is laid out otherwise than its fields (AdapterFacts)
+        return from_dict(data)
     hints = _HINTS.get(cls)
     if hints is None:
         hints = _HINTS[cls] = typing.get_type_hints(cls, vars(report_module))
@@ -233,6 +237,11 @@ def _build(cls: type, data: Any) -> Any:
 def _convert(hint: Any, value: Any) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):  # ``X | None``: a fact that may be absent
+        if value is None and type(None) in args:
+            return None
+        facts = [arg for arg in args if dataclasses.is_dataclass(arg)]
+        return _convert(facts[0], value) if len(facts) == 1 else value
     if dataclasses.is_dataclass(hint):
         return _build(hint, value)
     if origin is list and args and dataclasses.is_dataclass(args[0]):

@@ -18,33 +18,36 @@ def size_text(count: int | None) -> str:
 def adapter_rows(report: Report) -> list[tuple[str, str]]:
     """``(label, text)`` rows describing ``report.adapter``; empty when no adapter was audited."""
     a = report.adapter
-    if not a:
+    if a is None:
         return []
-    rows = [("file", f"{a['file']} ({a['source']})")]
-    if a.get("base_model_name_or_path"):
-        rows.append(("base", f"adapter_config.json says {a['base_model_name_or_path']}"))
-    if not a.get("inspected"):
+    rows = [("file", f"{a.file} ({a.source})")]
+    if a.base_model_name_or_path:
+        rows.append(("base", f"adapter_config.json says {a.base_model_name_or_path}"))
+    table = a.table
+    if table is None:
         rows.append(("format", "pickle: not inspected (never unpickled)"))
         return rows
-    dtypes = ", ".join(f"{d} {n(p)}" for d, p in a["dtypes"].items())
-    conv = a.get("conversion")
-    if conv:
-        kind, verb = ("kohya-ss", "converted") if conv["from"] == "kohya" else ("diffusers pipeline", "read")
-        config = ", LoraConfig from its metadata" if conv.get("config_from") == "metadata" else ""
-        rows.append(("format", f"{kind} safetensors, {n(conv['file_tensors'])} tensors, {verb} by diffusers "
-                     f"{conv['diffusers_version']} ({conv['function']}) as {n(a['tensors'])} {conv['component']} "
-                     f"tensors, {n(a['params'])} parameters ({dtypes}){config}"))
+    dtypes = ", ".join(f"{d} {n(p)}" for d, p in table.dtypes.items())
+    conv = a.conversion
+    if conv is not None:
+        kind, verb = ("kohya-ss", "converted") if conv.from_format == "kohya" else ("diffusers pipeline", "read")
+        config = ", LoraConfig from its metadata" if conv.config_from == "metadata" else ""
+        rows.append(("format", f"{kind} safetensors, {n(conv.file_tensors)} tensors, {verb} by diffusers "
+                     f"{conv.diffusers_version} ({conv.function}) as {n(table.tensors)} {conv.component} "
+                     f"tensors, {n(table.params)} parameters ({dtypes}){config}"))
     else:
-        rows.append(("format", f"PEFT safetensors, {n(a['tensors'])} tensors, {n(a['params'])} parameters ({dtypes})"))
-    size = f"{size_text(a['file_bytes'])} on disk" if a.get("file_bytes") is not None else "header only (hub)"
-    if a.get("truncated"):
-        size += f", TRUNCATED: the header lists {size_text(a['data_bytes'])} of data"
+        rows.append(("format", f"PEFT safetensors, {n(table.tensors)} tensors, {n(table.params)} parameters "
+                     f"({dtypes})"))
+    size = f"{size_text(table.file_bytes)} on disk" if table.file_bytes is not None else "header only (hub)"
+    if table.truncated:
+        size += f", TRUNCATED: the header lists {size_text(table.data_bytes)} of data"
     rows.append(("size", f"{size}; PEFT trains {n(report.params.trainable)} parameters with this config"))
-    if a.get("compared"):
-        keys = f"{n(a['matched'])} of {n(a['expected_tensors'])} expected keys match"
-        keys += f" · {n(a['missing_count'])} missing · {n(a['unexpected_count'])} unexpected"
-        keys += f" · {n(a['mismatched_count'])} with another shape"
-        if a["base_weights"]:
-            keys += f" · {n(len(a['base_weights']))} base weights saved with it"
+    c = a.comparison
+    if c is not None:
+        keys = f"{n(c.matched)} of {n(c.expected_tensors)} expected keys match"
+        keys += f" · {n(c.missing_count)} missing · {n(c.unexpected_count)} unexpected"
+        keys += f" · {n(c.mismatched_count)} with another shape"
+        if c.base_weights:
+            keys += f" · {n(len(c.base_weights))} base weights saved with it"
         rows.append(("keys", keys))
     return rows

@@ -28,10 +28,10 @@ class Where:
 
 
 def where(report: Report, finding: Finding, root: str | None = None) -> Where:
-    loc = finding.location or {}
-    if loc.get("file"):
-        line = loc.get("line")
-        return Where(_relative(str(loc["file"]), root), line if isinstance(line, int) and line > 0 else None, True)
+    loc = finding.location
+    if loc is not None and loc.file:
+        line = loc.line
+        return Where(_relative(loc.file, root), line if line is not None and line > 0 else None, True)
     if report.model.source_kind in LOCAL_KINDS:
         return Where(_relative(report.model.source, root), None, True)
     return Where(report.model.name, None, False)

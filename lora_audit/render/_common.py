@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lora_audit.naming import fold, indexed, input_size, ranges, summarize, template
-from lora_audit.report import AdaptedModule, BlockCoverage, Report, TargetMatch
+from lora_audit.report import AdaptedModule, BlockCoverage, Location, Report, TargetMatch
 
 ICONS = {"error": "✖", "warning": "▲", "info": "●"}
 
@@ -71,27 +71,27 @@ def library_text(report: Report) -> str:
 def quantization_lines(report: Report) -> list[str]:
     """The base's quantization in a few plain lines (empty when it is not quantized)."""
     q = report.quantization
-    if not q:
+    if q is None:
         return []
-    bits = f", {q['bits']}-bit" if q.get("bits") else ""
-    main = f"{q['method']}{bits} (from {q['source']})"
-    request = q.get("request")
-    if request and q["resolution"] == "agree":
-        main += f"; {request['source']} asks for the same"
-    elif request and q["resolution"] in ("conflict", "checkpoint-wins"):
-        label = f"{request['method']}, {request['bits']}-bit" if request.get("bits") else request["method"]
-        main += f"; {request['source']} asks for {label}: {q['resolution']}"
-    details = ", ".join(f"{k}={_plain(v)}" for k, v in q["details"].items())
+    bits = f", {q.bits}-bit" if q.bits else ""
+    main = f"{q.method}{bits} (from {q.source})"
+    request = q.request
+    if request and q.resolution == "agree":
+        main += f"; {request.source} asks for the same"
+    elif request and q.resolution in ("conflict", "checkpoint-wins"):
+        label = f"{request.method}, {request.bits}-bit" if request.bits else request.method
+        main += f"; {request.source} asks for {label}: {q.resolution}"
+    details = ", ".join(f"{k}={_plain(v)}" for k, v in q.details.items())
     lines = [main + (f" · {details}" if details else "")]
-    if q.get("peft_layer"):
-        lines.append(f"PEFT wraps quantized layers as {q['peft_layer']}"
-                     + (f" (needs {q['peft_requires']})" if q.get("peft_requires") else ""))
-    if q["skip_modules"]:
-        lines.append(f"not quantized ({q['skip_field']}): {', '.join(q['skip_modules'])}")
-    if q.get("default_skips"):
-        lines.append(f"not quantized (transformers default): {', '.join(q['default_skips'])}")
-    unquantized = len(q["unquantized_targets"])
-    lines.append(f"adapted modules on quantized layers: {q['quantized_targets']:,}"
+    if q.peft_layer:
+        lines.append(f"PEFT wraps quantized layers as {q.peft_layer}"
+                     + (f" (needs {q.peft_requires})" if q.peft_requires else ""))
+    if q.skip_modules:
+        lines.append(f"not quantized ({q.skip_field}): {', '.join(q.skip_modules)}")
+    if q.default_skips:
+        lines.append(f"not quantized (transformers default): {', '.join(q.default_skips)}")
+    unquantized = len(q.unquantized_targets)
+    lines.append(f"adapted modules on quantized layers: {q.quantized_targets:,}"
                  + (f", in full precision: {unquantized:,}" if unquantized else ""))
     lines.append("parameter counts are logical (from shapes), not the quantized storage")
     return lines
@@ -271,20 +271,19 @@ __all__ = [
 def config_source_lines(report: Report) -> list[str]:
     """Which front-end read the config file, the model it named, and each step of its translation."""
     source = report.lora_config_source
-    if not source:
+    if source is None:
         return []
     model = ""
-    if source.get("model"):
-        if source.get("model_from") == "file":
-            model = f" · model from {source.get('model_key')}: {source['model']}"
-        elif source["model"] != report.model.name:
-            model = f" · names {source['model']} ({source.get('model_key')}); MODEL {report.model.name} wins"
-    lines = [f"{source['format']} {source['file']}{model}"]
-    lines += [f"  {source['format']} {step}" for step in source.get("steps", [])]
-    ignored = source.get("ignored_keys") or []
-    if ignored:
-        lines.append(f"  {plural_keys(len(ignored))} of {source['format']}'s own (training, data...) not about LoRA: "
-                     "not checked")
+    if source.model:
+        if source.model_from == "file":
+            model = f" · model from {source.model_key}: {source.model}"
+        elif source.model != report.model.name:
+            model = f" · names {source.model} ({source.model_key}); MODEL {report.model.name} wins"
+    lines = [f"{source.format} {source.file}{model}"]
+    lines += [f"  {source.format} {step}" for step in source.steps]
+    if source.ignored_keys:
+        lines.append(f"  {plural_keys(len(source.ignored_keys))} of {source.format}'s own (training, data...) not "
+                     "about LoRA: not checked")
     return lines
 
 
@@ -292,9 +291,8 @@ def plural_keys(count: int) -> str:
     return f"{count} key{'' if count == 1 else 's'}"
 
 
-def location_text(location: dict | None) -> str:
+def location_text(location: Location | None) -> str:
     """``lora.yml:12`` for a finding's location; empty when it has none."""
-    if not location:
+    if location is None:
         return ""
-    line = location.get("line")
-    return f"{location['file']}:{line}" if line is not None else str(location["file"])
+    return f"{location.file}:{location.line}" if location.line is not None else location.file

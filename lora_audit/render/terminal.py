@@ -81,7 +81,7 @@ def _print_whole(console: Console, item: RenderableType) -> None:
 
 def _header(report: Report) -> Group:
     m = report.model
-    title = Text.assemble(("lora-audit ", "bold"), (report.tool["version"], "dim"), " · ", (m.name, "bold"))
+    title = Text.assemble(("lora-audit ", "bold"), (report.tool.version, "dim"), " · ", (m.name, "bold"))
     lines = [
         title,
         Text(f"model   {c.model_line(report)}"),

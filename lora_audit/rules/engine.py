@@ -7,7 +7,6 @@ with its reason.
 
 from __future__ import annotations
 
-from lora_audit.config.frontends import locate
 from lora_audit.report import Finding, Report
 from lora_audit.rules import RULES
 from lora_audit.rules.settings import Settings
@@ -17,6 +16,7 @@ def run_rules(report: Report, settings: Settings | None = None) -> list[Finding]
     settings = settings or Settings()
     selected = set(settings.select) if settings.select else None
     findings: list[Finding] = []
+    source = report.lora_config_source
     for rule in RULES:
         if selected is not None and rule.code not in selected:
             continue
@@ -29,7 +29,7 @@ def run_rules(report: Report, settings: Settings | None = None) -> list[Finding]
                 subject=problem.subject,
                 message=problem.message,
                 hint=problem.hint,
-                location=locate(report.lora_config_source, problem.subject),
+                location=source.location_of(problem.subject) if source is not None else None,
             )
             reason = settings.ignore.get(f"{rule.code}:{problem.subject}", settings.ignore.get(rule.code))
             if reason is not None:

@@ -52,7 +52,7 @@ def attention_targets(report: Report) -> list[str]:
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     if report.adapted_modules:
         return
-    error = (report.apply_error or {}).get("message", "")
+    error = report.apply_error.message if report.apply_error else ""
     suggested = attention_targets(report)
     suggestion = f"--targets {','.join(suggested)}" if suggested else "--targets all-linear"
     defaults = next((t for t in report.targets if t.kind == "defaults"), None)

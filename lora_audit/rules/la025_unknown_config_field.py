@@ -45,7 +45,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         close = did_you_mean(name, known)
         yield Problem(
             subject=name,
-            message=f"{name!r} is not a LoraConfig field in PEFT {report.tool['peft']}: it is ignored",
+            message=f"{name!r} is not a LoraConfig field in PEFT {report.tool.peft}: it is ignored",
             hint=f"did you mean {', '.join(close)}?" if close else "upgrade PEFT to the version that wrote the file, "
                  "or remove the field",
         )

@@ -41,11 +41,11 @@ SEVERITY = "warning"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     source = report.lora_config_source
-    if not source:
+    if source is None:
         return
-    for key, close in source.get("unknown_keys", {}).items():
+    for key, close in source.unknown_keys.items():
         yield Problem(
             subject=key,
-            message=f"{source['format']} does not read {key!r}: it is ignored, and the default applies",
+            message=f"{source.format} does not read {key!r}: it is ignored, and the default applies",
             hint=f"did you mean {', '.join(close)}?" if close else "fix the spelling, or remove the key",
         )

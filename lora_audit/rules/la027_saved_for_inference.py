@@ -39,7 +39,7 @@ SEVERITY = "info"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     source = report.lora_config_source
-    if not source or not source.get("saved_for_inference"):
+    if source is None or not source.saved_for_inference:
         return
     yield Problem(
         subject="inference_mode",

@@ -46,15 +46,16 @@ SEVERITY = "warning"
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     if not report.model.fused_expert_parameters or not report.applied:
         return
-    source = report.lora_config_source or {}
+    source = report.lora_config_source
     all_linear = [t for t in report.targets if t.kind == "all-linear"]
-    key = source.get("all_linear_key") or ("all-linear" if all_linear else None)
+    key = (source.all_linear_key if source is not None else None) or ("all-linear" if all_linear else None)
     if key is None:
         return
     if any(row.experts > 1 for row in report.adapted_modules):
         return
     suffixes = fused_parameter_suffixes(report)
-    param_key = (source.get("field_keys") or {}).get("target_parameters", "target_parameters")
+    field_keys = source.field_keys if source is not None else {}
+    param_key = field_keys.get("target_parameters", "target_parameters")
     dropout = "" if not report.lora_config.get("lora_dropout") else \
         " with lora_dropout: 0 (PEFT's ParamWrapper for fused experts takes no dropout)"
     yield Problem(

@@ -50,8 +50,8 @@ TOWER_PARTS = ("visual", "vision_tower", "vision_model", "vision", "audio_tower"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
-    source = report.lora_config_source or {}
-    key = source.get("all_linear_key")
+    source = report.lora_config_source
+    key = source.all_linear_key if source is not None else None
     if not key:
         return
     for target in report.targets:

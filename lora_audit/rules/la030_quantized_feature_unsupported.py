@@ -50,20 +50,19 @@ SEVERITY = "error"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     q = report.quantization
-    if not q:
+    if q is None:
         return
-    backend = f"{q['method']} ({q['bits']}-bit)" if q.get("bits") else q["method"]
-    for limit in q.get("unsupported", []):
-        value = limit.get("value")
-        setting = f"{limit['feature']}={value!r}" if value is not None else limit["feature"]
-        verb = "does not support" if limit["severity"] == "error" else "ignores or advises against"
-        scope = f" ({q['quantized_targets']:,} adapted modules are quantized)"
-        if limit["feature"] == "modules_to_save":
+    backend = f"{q.method} ({q.bits}-bit)" if q.bits else q.method
+    for limit in q.unsupported:
+        setting = f"{limit.feature}={limit.value!r}" if limit.value is not None else limit.feature
+        verb = "does not support" if limit.severity == "error" else "ignores or advises against"
+        scope = f" ({q.quantized_targets:,} adapted modules are quantized)"
+        if limit.feature == "modules_to_save":
             scope = ""
         yield Problem(
-            subject=limit["feature"],
-            message=f"PEFT {report.tool['peft']} {verb} {setting} on a base quantized with {backend}{scope}: "
-                    f"{limit['message']}",
-            hint=f"drop {limit['feature']}, or train on a base that is not {q['method']}-quantized",
-            severity=limit["severity"],
+            subject=limit.feature,
+            message=f"PEFT {report.tool.peft} {verb} {setting} on a base quantized with {backend}{scope}: "
+                    f"{limit.message}",
+            hint=f"drop {limit.feature}, or train on a base that is not {q.method}-quantized",
+            severity=limit.severity,
         )

@@ -44,15 +44,14 @@ SEVERITY = "error"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
-    q = report.quantization
-    if not q or not q.get("conflict"):
+    conflict = report.quantization.conflict if report.quantization is not None else None
+    if conflict is None:
         return
-    conflict = q["conflict"]
     yield Problem(
         subject="quantization",
-        message=conflict["message"],
+        message=conflict.message,
         hint=("remove the framework's quantization flags: the checkpoint is already quantized"
-              if conflict["kind"] == "method"
+              if conflict.kind == "method"
               else "make the request match the checkpoint's quantization, or drop it"),
-        severity="error" if conflict["kind"] == "method" else "warning",
+        severity="error" if conflict.kind == "method" else "warning",
     )

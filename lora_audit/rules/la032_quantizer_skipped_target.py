@@ -51,17 +51,17 @@ SEVERITY = "info"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     q = report.quantization
-    if not q or not q.get("unquantized_targets"):
+    if q is None or not q.unquantized_targets:
         return
     # One finding per skip field (listing its entries that matched), one per regex-widened entry, one per other reason.
     groups: dict[str, tuple[list[str], list[str]]] = {}
-    fields = {q.get("skip_field") or "skip list", "transformers default"}
-    for item in q["unquantized_targets"]:
-        reason = item["reason"]
+    fields = {q.skip_field or "skip list", "transformers default"}
+    for item in q.unquantized_targets:
+        reason = item.reason
         field, _, entry = reason.partition(": ")
         key = field if field in fields and REGEX_WIDENED not in reason else reason
         names, entries = groups.setdefault(key, ([], []))
-        names.append(item["name"])
+        names.append(item.name)
         if key == field and entry not in entries:
             entries.append(entry)
     for key, (names, entries) in groups.items():
@@ -71,7 +71,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             subject=", ".join(fold(names)),
             message=(
                 f"{plural(len(names), 'adapted module')} {'stays' if len(names) == 1 else 'stay'} in full precision "
-                f"under {q['method']} quantization ({reason}); {q['quantized_targets']:,} adapted modules are quantized"
+                f"under {q.method} quantization ({reason}); {q.quantized_targets:,} adapted modules are quantized"
             ),
             hint=("escape the entry's dots or anchor it (transformers reads skip entries as regexes from the start "
                   "of the name), or list the modules by full name"

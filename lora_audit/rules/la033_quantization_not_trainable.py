@@ -44,18 +44,18 @@ SEVERITY = "error"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     q = report.quantization
-    if not q:
+    if q is None:
         return
-    if q.get("trainable") is False:
+    if q.trainable is False:
         yield Problem(
             subject="quantization",
-            message=f"the base is {q['method']}-quantized ({q['source']}): {q['trainable_note']}",
+            message=f"the base is {q.method}-quantized ({q.source}): {q.trainable_note}",
             hint="fine-tune the full-precision base, or load it dequantized where the method allows",
         )
-    elif q.get("trainable") is None and q.get("trainable_note"):
+    elif q.trainable is None and q.trainable_note:
         yield Problem(
             subject="quantization",
-            message=f"the base is {q['method']}-quantized ({q['source']}): {q['trainable_note']}",
+            message=f"the base is {q.method}-quantized ({q.source}): {q.trainable_note}",
             hint="check that condition on the training machine",
             severity="info",
         )

@@ -42,14 +42,14 @@ SEVERITY = "warning"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     q = report.quantization
-    if not q or q.get("known") or q.get("trainable") is False:
+    if q is None or q.known or q.trainable is False:
         return
-    note = f" ({q['note']})" if q.get("note") else ""
+    note = f" ({q.note})" if q.note else ""
     yield Problem(
         subject="quantization",
         message=(
-            f"the base is quantized with {q['method']!r} ({q['source']}){note}: lora-audit does not know which LoRA "
-            f"features PEFT {report.tool['peft']} supports on it, so none were checked; counts are logical (from "
+            f"the base is quantized with {q.method!r} ({q.source}){note}: lora-audit does not know which LoRA "
+            f"features PEFT {report.tool.peft} supports on it, so none were checked; counts are logical (from "
             "shapes)"
         ),
         hint="check PEFT's documentation for this backend, or train on a supported quantization",

@@ -46,8 +46,8 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = compared(report)
     if adapter is None:
         return
-    keys = [k for k in adapter["unexpected"] if not explained_by_layers(adapter, k)]
-    expected = {short(k) for k in adapter["missing"]}
+    keys = [k for k in adapter.unexpected if not explained_by_layers(adapter, k)]
+    expected = {short(k) for k in adapter.missing}
     groups = key_groups(keys)
     for subject, keys in groups:
         close = did_you_mean(short(keys[0]), expected, n=1)

@@ -45,7 +45,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         return
     from lora_audit.adapter.compare import role_of
 
-    missing = [k for k in adapter["missing"] if not explained_by_layers(adapter, k)]
+    missing = [k for k in adapter.missing if not explained_by_layers(adapter, k)]
     for subject, keys in key_groups(missing):
         module, role = role_of(keys[0])
         name = short(module).rsplit(".", 1)[-1]

@@ -46,13 +46,13 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = compared(report)
     if adapter is None:
         return
-    rows = [r for r in adapter["mismatched"] if r["kind"] != "rows" and not explained_by_hidden(adapter, r)]
+    rows = [r for r in adapter.mismatched if r.kind != "rows" and not explained_by_hidden(adapter, r)]
     for subject, members in row_groups(rows):
         row = members[0]
-        f, e = row["file_shape"], row["expected_shape"]
+        f, e = row.file_shape, row.expected_shape
         n = f"{len(members)} tensors" if len(members) > 1 else "the tensor"
-        if row["kind"] == "rank":
-            dim = 0 if row["role"] in ("lora_A", "lora_embedding_A") else 1
+        if row.kind == "rank":
+            dim = 0 if row.role in ("lora_A", "lora_embedding_A") else 1
             message = (
                 f"rank {f[dim]:,} in the file, PEFT gives r={e[dim]:,} for this module "
                 f"({n}: {shape(f)} in the file, {shape(e)} expected)"
@@ -63,7 +63,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
             )
         else:
             what = {"in_features": "in_features differ", "out_features": "out_features differ"}.get(
-                row["kind"], "shapes differ")
+                row.kind, "shapes differ")
             message = (
                 f"{what}: {shape(f)} in the file, {shape(e)} on {report.model.class_name} ({n}); "
                 "loading stops with a size-mismatch error"

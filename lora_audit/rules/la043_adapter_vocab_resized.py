@@ -44,19 +44,18 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = compared(report)
     if adapter is None:
         return
-    rows = [r for r in adapter["mismatched"] if r["kind"] == "rows"]
-    rows += [
-        {**b, "expected_shape": b["base_shape"], "role": "copy"} for b in adapter["base_weights"] if b["kind"] == "rows"
-    ]
+    # (key, role, shape in the file, shape on this base): mismatched LoRA tensors, and base weights saved with them
+    rows = [(r.key, r.role, r.file_shape, r.expected_shape) for r in adapter.mismatched if r.kind == "rows"]
+    rows += [(b.key, "copy", b.file_shape, b.base_shape) for b in adapter.base_weights if b.kind == "rows"]
     from lora_audit.adapter.compare import module_of
 
-    by_module: dict[str, list[dict[str, Any]]] = {}
+    by_module: dict[str, list[tuple[str, str, list[int], list[int]]]] = {}
     for row in rows:
-        by_module.setdefault(module_of(row["key"]), []).append(row)
+        by_module.setdefault(module_of(row[0]), []).append(row)
     for module, members in by_module.items():
-        row = members[0]
-        dim = 1 if row["role"] == "lora_embedding_A" else 0
-        have, base = row["file_shape"][dim], row["expected_shape"][dim]
+        _key, role, file_shape, base_shape = members[0]
+        dim = 1 if role == "lora_embedding_A" else 0
+        have, base = file_shape[dim], base_shape[dim]
         yield Problem(
             subject=module,
             message=(

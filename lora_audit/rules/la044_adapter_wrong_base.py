@@ -41,24 +41,24 @@ SEVERITY = "error"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
-    adapter = compared(report)
-    if adapter is None:
+    comparison = compared(report)
+    if report.adapter is None or comparison is None:
         return
-    fits, base = adapter["fits"], adapter["base"]
+    fits, base = comparison.fits, report.adapter.base
     parts_file, parts_base = [], []
-    if fits["hidden_differs"]:
-        parts_file.append(f"hidden size {fits['hidden_size']:,}")
-        parts_base.append(f"{base['hidden_size']:,}")
-    if fits["layers_differ"]:
-        parts_file.append(f"{fits['num_layers']} layers")
-        parts_base.append(f"{fits['expected_num_layers']} adapted layers")
-    no_match = adapter["matched"] == 0 and adapter["unexpected_count"] > 0
+    if fits.hidden_differs:
+        parts_file.append(f"hidden size {fits.hidden_size:,}")
+        parts_base.append(f"{base.hidden_size:,}")
+    if fits.layers_differ:
+        parts_file.append(f"{fits.num_layers} layers")
+        parts_base.append(f"{fits.expected_num_layers} adapted layers")
+    no_match = comparison.matched == 0 and comparison.unexpected_count > 0
     if not parts_file and not no_match:
         return
-    base_name = adapter.get("base_given") or report.model.name
+    base_name = report.adapter.base_given or report.model.name
     if parts_file:
-        sized = sum(explained_by_hidden(adapter, r) for r in adapter["mismatched"])
-        layered = sum(explained_by_layers(adapter, k) for k in adapter["missing"] + adapter["unexpected"])
+        sized = sum(explained_by_hidden(comparison, r) for r in comparison.mismatched)
+        layered = sum(explained_by_layers(comparison, k) for k in comparison.missing + comparison.unexpected)
         effects = []
         if sized:
             effects.append(f"{sized:,} tensors have other sizes")
@@ -72,10 +72,10 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     else:
         message = (
             f"no tensor of the adapter matches a parameter PEFT creates on {report.model.class_name} "
-            f"({adapter['unexpected_count']:,} unexpected): it was saved for another architecture or with other names"
+            f"({comparison.unexpected_count:,} unexpected): it was saved for another architecture or with other names"
         )
-    candidates = fits.get("candidates") or []
-    claimed = adapter.get("base_model_name_or_path")
+    candidates = fits.candidates or []
+    claimed = report.adapter.base_model_name_or_path
     hint = "audit the adapter against the base it was trained on"
     if claimed and claimed != base_name:
         hint += f" (its base_model_name_or_path says {claimed})"

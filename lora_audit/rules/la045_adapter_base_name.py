@@ -41,13 +41,11 @@ SEVERITY = "info"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = report.adapter
-    if not adapter:
+    if adapter is None or adapter.base_names_match:
         return
-    claimed, given = adapter.get("base_model_name_or_path"), adapter.get("base_given")
-    if adapter.get("base_names_match", True):
-        return
+    claimed, given = adapter.base_model_name_or_path, adapter.base_given
     yield Problem(
-        subject=claimed,
+        subject=str(claimed),
         message=f"the adapter's base_model_name_or_path is {claimed!r}, the base audited is {given!r}",
         hint="make sure this is the base the adapter was trained on (a local path or mirror of it is fine)",
     )

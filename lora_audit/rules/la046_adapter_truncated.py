@@ -38,13 +38,14 @@ SEVERITY = "error"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = report.adapter
-    if not adapter or not adapter.get("truncated"):
+    table = adapter.table if adapter is not None else None
+    if adapter is None or table is None or not table.truncated:
         return
-    on_disk = max(0, adapter["file_bytes"] - 8 - adapter["header_bytes"])
+    on_disk = max(0, (table.file_bytes or 0) - 8 - table.header_bytes)
     yield Problem(
-        subject=adapter["file"],
+        subject=adapter.file,
         message=(
-            f"{on_disk:,} of {adapter['data_bytes']:,} data bytes are on disk: the file is truncated and "
+            f"{on_disk:,} of {table.data_bytes:,} data bytes are on disk: the file is truncated and "
             "will not load (its header, all this audit reads, is intact)"
         ),
         hint="copy or download the adapter again",

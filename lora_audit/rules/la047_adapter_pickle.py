@@ -42,10 +42,10 @@ SEVERITY = "warning"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = report.adapter
-    if not adapter or adapter.get("format") != "pickle":
+    if adapter is None or adapter.format != "pickle":
         return
     yield Problem(
-        subject=adapter["file"],
+        subject=adapter.file,
         message="the adapter's weights are a pickle file: lora-audit never unpickles, so its keys and shapes "
         "are not checked (only adapter_config.json is)",
         hint="convert it: torch.load(path, weights_only=True), then safetensors.torch.save_file(..., "

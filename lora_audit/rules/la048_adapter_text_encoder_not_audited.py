@@ -43,16 +43,16 @@ SEVERITY = "info"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = report.adapter
-    conversion = (adapter or {}).get("conversion") or {}
-    count = conversion.get("text_encoder_tensors") or 0
-    if not count:
+    conversion = adapter.conversion if adapter is not None else None
+    if adapter is None or conversion is None or not conversion.text_encoder_tensors:
         return
-    prefixes = sorted({k.split(".", 1)[0] + "." if conversion["from"] == "diffusers"
-                       else "_".join(k.split("_", 2)[:2]) + "_" for k in conversion["text_encoder_keys"]})
+    count = conversion.text_encoder_tensors
+    prefixes = sorted({k.split(".", 1)[0] + "." if conversion.from_format == "diffusers"
+                       else "_".join(k.split("_", 2)[:2]) + "_" for k in conversion.text_encoder_keys})
     yield Problem(
-        subject=adapter["file"],
+        subject=adapter.file,
         message=f"{count:,} text-encoder tensors ({'/'.join(prefixes)}) are in the file but not audited against "
-        f"the {conversion['component']} (only its {conversion['denoiser_tensors']:,} denoiser tensors are)",
+        f"the {conversion.component} (only its {conversion.denoiser_tensors:,} denoiser tensors are)",
         hint="audit the text encoder separately, or save the LoRA with diffusers' save_lora_weights() and audit "
         "each component",
     )

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lora_audit.errors import AuditError
+from lora_audit.report import ConfigSource, plain
 
 if TYPE_CHECKING:
     from lora_audit.config.loading import LoadedFile
@@ -105,66 +106,33 @@ class Translation:
     key_lines: dict[str, int] = field(default_factory=dict)
     entry_lines: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def to_report(self, fields: dict[str, Any], flags: dict[str, Any], model_from: str) -> dict[str, Any]:
-        """The JSON ``lora_config_source`` object: what the framework hands PEFT, and how it got there."""
-        from lora_audit.report import plain
-
-        return {
-            "format": self.format,
-            "file": self.file,
-            "model": self.model,
-            "model_key": self.model_key,
-            "model_from": model_from,
-            "steps": list(self.steps),
-            "fields": plain({k: v for k, v in fields.items() if k not in flags}),
-            "flags": plain(dict(flags)),
-            "sources": {k: list(v) for k, v in sorted(self.sources.items()) if k not in flags},
-            "unknown_keys": {k: list(v) for k, v in self.unknown_keys.items()},
-            "ignored_keys": list(self.ignored_keys),
-            "saved_for_inference": self.saved_for_inference,
-            "all_linear_key": self.all_linear_key,
-            "field_keys": dict(self.field_keys),
-            "key_lines": dict(self.key_lines),
-            "entry_lines": {k: dict(v) for k, v in self.entry_lines.items()
-                            if any(k in keys for keys in self.sources.values())},
-        }
+    def to_report(self, fields: dict[str, Any], flags: dict[str, Any], model_from: str) -> ConfigSource:
+        """The report's ``lora_config_source``: what the framework hands PEFT, and how it got there."""
+        return ConfigSource(
+            format=self.format,
+            file=self.file,
+            model=self.model,
+            model_key=self.model_key,
+            model_from=model_from,
+            steps=list(self.steps),
+            fields=plain({k: v for k, v in fields.items() if k not in flags}),
+            flags=plain(dict(flags)),
+            sources={k: list(v) for k, v in sorted(self.sources.items()) if k not in flags},
+            unknown_keys={k: list(v) for k, v in self.unknown_keys.items()},
+            ignored_keys=list(self.ignored_keys),
+            saved_for_inference=self.saved_for_inference,
+            all_linear_key=self.all_linear_key,
+            field_keys=dict(self.field_keys),
+            key_lines=dict(self.key_lines),
+            entry_lines={k: dict(v) for k, v in self.entry_lines.items()
+                         if any(k in keys for keys in self.sources.values())},
+        )
 
 
 def named_model(data: dict[str, Any], *keys: str) -> tuple[str | None, str | None]:
     """``(model, key)``: the first of ``keys`` whose value is a non-blank string, stripped, and that key."""
     key = next((k for k in keys if isinstance(data.get(k), str) and data[k].strip()), None)
     return (data[key].strip() if key else None), key
-
-
-def locate(source: dict[str, Any] | None, subject: str) -> dict[str, Any] | None:
-    """The ``{file, line}`` a finding about ``subject`` points at, from a report's ``lora_config_source``.
-
-    ``subject`` is a config entry (``c_proj``, as a list item of the key it came from), a file key
-    (``lora_target_moduels``), or a LoraConfig field (``target_modules``: the line of the key that
-    set it). An entry the framework added (axolotl's ``lora_target_linear`` names) points at that key.
-    """
-    if not source or not source.get("file"):
-        return None
-    where = source["file"]
-    sources: dict[str, list[str]] = source.get("sources", {})
-    key_lines: dict[str, int] = source.get("key_lines", {})
-    entry_lines: dict[str, dict[str, int]] = source.get("entry_lines", {})
-    for keys in sources.values():
-        for key in keys:
-            line = entry_lines.get(key, {}).get(subject)
-            if line is not None:
-                return {"file": where, "line": line}
-    if subject in key_lines:
-        return {"file": where, "line": key_lines[subject]}
-    fields = source.get("fields", {})
-    for name, keys in sources.items():
-        value = fields.get(name)
-        members = value if isinstance(value, (list, dict)) else ()
-        if subject == name or subject in members:
-            for key in keys:
-                if key in key_lines:
-                    return {"file": where, "line": key_lines[key]}
-    return None
 
 
 def _load_modules() -> tuple[Any, ...]:
@@ -268,5 +236,5 @@ def _hint_for(data: dict[str, Any], default: str) -> str:
     return default
 
 
-__all__ = ["BY_NAME", "FRONTENDS", "Expansion", "Translation", "detect", "line_index", "locate", "sort_keys",
+__all__ = ["BY_NAME", "FRONTENDS", "Expansion", "Translation", "detect", "line_index", "sort_keys",
            "translate"]

@@ -17,10 +17,13 @@ transformers' own matcher when it runs.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from lora_audit.measure.quantization.backends import BACKENDS, INTEGER_STORAGE, SAVED_LIMIT
 from lora_audit.measure.quantization.describe import method_key
+from lora_audit.report import AdaptedModule, QuantizationFacts, UnquantizedTarget, UnsupportedFeature
 
 #: Marks a skip entry that transformers matched as a regex where its literal text is not in the name
 #: ("model.layers.1." keeps model.layers.15 out: its "." matches any character).
@@ -28,35 +31,37 @@ REGEX_WIDENED = "(matched as a regex: not literally in the name)"
 
 
 def classify_targets(
-    quantization: dict[str, Any],
-    rows: list[Any],
-    default_skips: list[str],
-    keep_in_fp32: list[str] = (),
-    saved: list[str] = (),
-    types: dict[str, str] | None = None,
-) -> None:
-    """Split the adapted modules into those on quantized layers and those the quantizer leaves alone.
+    quantization: QuantizationFacts,
+    rows: Sequence[AdaptedModule],
+    default_skips: Sequence[str],
+    keep_in_fp32: Sequence[str] = (),
+    saved: Sequence[str] = (),
+    types: Mapping[str, str] | None = None,
+) -> QuantizationFacts:
+    """The quantization facts completed: which adapted modules sit on quantized layers, which the quantizer spares.
 
-    ``rows`` are the report's AdaptedModule records. A module is quantized when its base layer is one
-    of the types the quantizer replaces and no skip entry matches it (transformers' own
-    ``should_convert_module``; compressed-tensors' ``match_name`` for its ``ignore`` list). GPTQ
-    checkpoints quantize the decoder blocks only (``block_name_to_quantize``, else every numbered
-    block), and within them ``modules_in_block_to_quantize`` when given. Each module left alone gets
-    the reason. Feature limits are kept only when some adapted module is quantized.
+    ``quantization`` is what :func:`~lora_audit.measure.quantization.describe.describe` returned (it
+    is not changed: a completed copy is returned). ``rows`` are the report's AdaptedModule records. A
+    module is quantized when its base layer is one of the types the quantizer replaces and no skip
+    entry matches it (transformers' own ``should_convert_module``; compressed-tensors' ``match_name``
+    for its ``ignore`` list). GPTQ checkpoints quantize the decoder blocks only
+    (``block_name_to_quantize``, else every numbered block), and within them
+    ``modules_in_block_to_quantize`` when given. Each module left alone gets the reason. Feature
+    limits are kept only when some adapted module is quantized.
 
     ``saved`` are the modules ``modules_to_save`` wraps and ``types`` the base model's module types:
     on a backend with integer weights, a saved module holding a quantized layer cannot train.
     """
-    method = quantization["method"]
-    key = method_key(method, quantization.get("bits"))
+    method = quantization.method
+    key = method_key(method, quantization.bits)
     backend = BACKENDS.get(key)
     quant_types = backend.quantized_types if backend else ("Linear",)
     own_rules = method in ("compressed-tensors", "gptq")
     # transformers adds its defaults when the config gives no list (AWQ always adds them).
-    uses_defaults = not own_rules and (not quantization["skip_field"] or method == "awq")
-    quantization["default_skips"] = sorted(default_skips) if uses_defaults else []
-    skips = [(entry, quantization["skip_field"] or "skip list") for entry in quantization["skip_modules"]]
-    skips += [(entry, "transformers default") for entry in quantization["default_skips"]]
+    uses_defaults = not own_rules and (not quantization.skip_field or method == "awq")
+    defaults = sorted(default_skips) if uses_defaults else []
+    skips = [(entry, quantization.skip_field or "skip list") for entry in quantization.skip_modules]
+    skips += [(entry, "transformers default") for entry in defaults]
     if not own_rules:
         skips += [(entry, "keep_in_fp32_modules") for entry in keep_in_fp32]
 
@@ -66,7 +71,7 @@ def classify_targets(
         if base_type not in quant_types:
             return f"{base_type} is not a layer type the quantizer replaces"
         if method == "gptq":
-            outside = _outside_gptq_blocks(name, quantization["details"])
+            outside = _outside_gptq_blocks(name, quantization.details)
             if outside:
                 return outside
         hit = next(((entry, where) for entry, where in skips if _skipped(method, name, base_type, entry)), None)
@@ -78,17 +83,14 @@ def classify_targets(
         return reason
 
     quantized = 0
-    unquantized: list[dict[str, str]] = []
+    unquantized: list[UnquantizedTarget] = []
     for row in rows:
         reason = why_unquantized(row.name, row.base_type, row.experts)
         if reason is None:
             quantized += 1
         else:
-            unquantized.append({"name": row.name, "reason": reason})
-    quantization["quantized_targets"] = quantized
-    quantization["unquantized_targets"] = unquantized
-    if not quantized:
-        quantization["unsupported"] = []
+            unquantized.append(UnquantizedTarget(name=row.name, reason=reason))
+    unsupported = list(quantization.unsupported) if quantized else []
     if key in INTEGER_STORAGE and saved and types:
         stuck = [
             name for name in saved
@@ -96,10 +98,10 @@ def classify_targets(
                    for member in types if member == name or member.startswith(name + "."))
         ]
         if stuck:
-            quantization["unsupported"].append(
-                {"feature": "modules_to_save", "value": ", ".join(stuck), "severity": "error",
-                 "message": SAVED_LIMIT}
-            )
+            unsupported.append(UnsupportedFeature(feature="modules_to_save", value=", ".join(stuck), severity="error",
+                                                  message=SAVED_LIMIT))
+    return replace(quantization, default_skips=defaults, quantized_targets=quantized,
+                   unquantized_targets=unquantized, unsupported=unsupported)
 
 
 def _outside_gptq_blocks(name: str, details: dict[str, Any]) -> str | None:

@@ -13,6 +13,7 @@ are passing a BitsAndBytesConfig config``). Parsing needs neither torch nor tran
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from lora_audit.measure.quantization.backends import (
@@ -20,6 +21,12 @@ from lora_audit.measure.quantization.backends import (
     CONFIG_CLASSES,
     NOT_TRAINABLE,
     Backend,
+)
+from lora_audit.report import (
+    QuantizationConflict,
+    QuantizationFacts,
+    QuantizationRef,
+    UnsupportedFeature,
 )
 
 #: Where config.json's block is reported to come from.
@@ -39,10 +46,31 @@ _DETAIL_KEYS = (
 )
 
 
-def from_checkpoint(block: Any) -> dict[str, Any] | None:
-    """config.json's ``quantization_config`` as ``{method, bits, source, details, skip_modules, skip_field}``.
+@dataclass(frozen=True)
+class Quantization:
+    """One side parsed: config.json's ``quantization_config``, or a framework's request."""
 
-    >>> from_checkpoint({"quant_method": "gptq", "bits": 4, "group_size": 128})["bits"]
+    method: str
+    bits: int | None
+    source: str
+    details: dict[str, Any]
+    skip_modules: list[str]
+    skip_field: str | None
+    #: why config.json's block could not be read (it is not a mapping)
+    unreadable: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.bits}-bit" if self.bits else self.method
+
+    def ref(self) -> QuantizationRef:
+        return QuantizationRef(method=self.method, bits=self.bits, source=self.source)
+
+
+def from_checkpoint(block: Any) -> Quantization | None:
+    """config.json's ``quantization_config`` parsed: method, bits, details, and the skip list.
+
+    >>> from_checkpoint({"quant_method": "gptq", "bits": 4, "group_size": 128}).bits
     4
     """
     if block is None:
@@ -50,23 +78,23 @@ def from_checkpoint(block: Any) -> dict[str, Any] | None:
     if hasattr(block, "to_dict"):  # a transformers QuantizationConfigMixin on an in-memory model
         block = block.to_dict()
     if not isinstance(block, dict):
-        return {"method": "unknown", "bits": None, "source": CHECKPOINT_SOURCE, "details": {},
-                "skip_modules": [], "skip_field": None,
-                "unreadable": f"quantization_config is a {type(block).__name__}, not a mapping"}
+        return Quantization(method="unknown", bits=None, source=CHECKPOINT_SOURCE, details={}, skip_modules=[],
+                            skip_field=None,
+                            unreadable=f"quantization_config is a {type(block).__name__}, not a mapping")
     method = str(block.get("quant_method") or "").lower().replace("_", "-") if block.get("quant_method") else ""
     method = {"fbgemm-fp8": "fbgemm_fp8", "fp-quant": "fp_quant"}.get(method, method)
     if not method and (block.get("load_in_4bit") or block.get("load_in_8bit")):
         method = "bitsandbytes"  # transformers' BitsAndBytesConfig.from_dict on a pre-quant_method config
     skip_field = next((k for k in _SKIP_FIELDS if block.get(k) is not None), None)
     skip = block.get(skip_field) if skip_field else None
-    return {
-        "method": method or "unknown",
-        "bits": _bits(method, block),
-        "source": CHECKPOINT_SOURCE,
-        "details": _details(method, block),
-        "skip_modules": _skip_list(skip),
-        "skip_field": skip_field,
-    }
+    return Quantization(
+        method=method or "unknown",
+        bits=_bits(method, block),
+        source=CHECKPOINT_SOURCE,
+        details=_details(method, block),
+        skip_modules=_skip_list(skip),
+        skip_field=skip_field,
+    )
 
 
 def _skip_list(skip: Any) -> list[str]:
@@ -138,61 +166,60 @@ def method_key(method: str, bits: int | None) -> str:
 
 def describe(
     request: dict[str, Any] | None, checkpoint_block: Any, lora_config: dict[str, Any]
-) -> dict[str, Any] | None:
-    """The report's ``quantization`` object, before the adapted modules are classified.
+) -> QuantizationFacts | None:
+    """The report's ``quantization`` facts, before the adapted modules are classified.
 
     ``request`` is ``LoraSpec.quantization_request``; ``checkpoint_block`` is config.json's
     ``quantization_config`` (a dict, or transformers' config object on an in-memory model).
+    :func:`~lora_audit.measure.quantization.classify.classify_targets` completes them.
     """
     checkpoint = from_checkpoint(checkpoint_block)
-    request = _normal_request(request)
-    if request is None and checkpoint is None:
-        return None
-    if checkpoint is None:
-        effective, resolution, conflict = request, "request", None
-    elif request is None:
-        effective, resolution, conflict = checkpoint, "checkpoint", None
+    asked = _normal_request(request)
+    conflict: QuantizationConflict | None = None
+    if checkpoint is not None:
+        effective = checkpoint
+        resolution, conflict = ("checkpoint", None) if asked is None else _merge(asked, checkpoint)
+    elif asked is not None:
+        effective, resolution = asked, "request"
     else:
-        effective, resolution, conflict = checkpoint, *_merge(request, checkpoint)
-    assert effective is not None
-    key = method_key(effective["method"], effective.get("bits"))
+        return None
+    key = method_key(effective.method, effective.bits)
     backend = BACKENDS.get(key)
-    trainable, trainable_note = _trainability(effective["method"], backend)
-    out = {
-        "method": effective["method"],
-        "bits": effective.get("bits"),
-        "source": effective["source"],
-        "details": dict(effective.get("details") or {}),
-        "skip_modules": list(effective.get("skip_modules") or []),
-        "skip_field": effective.get("skip_field"),
-        "default_skips": [],
-        "request": _short(request),
-        "checkpoint": _short(checkpoint),
-        "resolution": resolution,
-        "conflict": conflict,
-        "known": backend is not None,
-        "peft_layer": backend.peft_layer if backend else None,
-        "peft_requires": backend.requires if backend else None,
-        "note": (backend.note if backend else "") or None,
-        "trainable": trainable,
-        "trainable_note": trainable_note or None,
-        "quantized_targets": 0,
-        "unquantized_targets": [],
-        "unsupported": [],
-    }
-    if checkpoint is not None and checkpoint.get("unreadable"):
-        out["note"] = checkpoint["unreadable"]
-    if backend is not None:
-        out["unsupported"] = [
-            {"feature": lim.feature, "value": _plain_json(lora_config.get(lim.feature)), "severity": lim.severity,
-             "message": lim.message}
-            for lim in backend.limits
-            if lim.applies(lora_config)
-        ]
-    return out
+    trainable, trainable_note = _trainability(effective.method, backend)
+    note = (backend.note if backend else "") or None
+    if checkpoint is not None and checkpoint.unreadable:
+        note = checkpoint.unreadable
+    unsupported = [] if backend is None else [
+        UnsupportedFeature(feature=lim.feature, value=_plain_json(lora_config.get(lim.feature)),
+                           severity=lim.severity, message=lim.message)
+        for lim in backend.limits
+        if lim.applies(lora_config)
+    ]
+    return QuantizationFacts(
+        method=effective.method,
+        bits=effective.bits,
+        source=effective.source,
+        details=dict(effective.details),
+        skip_modules=list(effective.skip_modules),
+        skip_field=effective.skip_field,
+        default_skips=[],
+        request=None if asked is None else asked.ref(),
+        checkpoint=None if checkpoint is None else checkpoint.ref(),
+        resolution=resolution,
+        conflict=conflict,
+        known=backend is not None,
+        peft_layer=backend.peft_layer if backend else None,
+        peft_requires=backend.requires if backend else None,
+        note=note,
+        trainable=trainable,
+        trainable_note=trainable_note or None,
+        quantized_targets=0,
+        unquantized_targets=[],
+        unsupported=unsupported,
+    )
 
 
-def _normal_request(request: dict[str, Any] | None) -> dict[str, Any] | None:
+def _normal_request(request: dict[str, Any] | None) -> Quantization | None:
     if not request:
         return None
     method = str(request.get("method") or "bitsandbytes").lower()
@@ -200,47 +227,39 @@ def _normal_request(request: dict[str, Any] | None) -> dict[str, Any] | None:
     method = {"bnb": "bitsandbytes", "bitsandbytes_4bit": "bitsandbytes", "bitsandbytes_8bit": "bitsandbytes",
               "qlora": "bitsandbytes"}.get(method, method)
     bits = request.get("bits")
-    return {
-        "method": method,
-        "bits": bits if isinstance(bits, int) and not isinstance(bits, bool) else None,
-        "source": str(request.get("source") or "lora config"),
-        "details": {},
-        "skip_modules": [str(s) for s in request.get("skip_modules") or []],
-        "skip_field": request.get("skip_field"),
-    }
+    return Quantization(
+        method=method,
+        bits=bits if isinstance(bits, int) and not isinstance(bits, bool) else None,
+        source=str(request.get("source") or "lora config"),
+        details={},
+        skip_modules=[str(s) for s in request.get("skip_modules") or []],
+        skip_field=request.get("skip_field"),
+    )
 
 
-def _merge(request: dict[str, Any], checkpoint: dict[str, Any]) -> tuple[str, dict[str, str] | None]:
+def _merge(request: Quantization, checkpoint: Quantization) -> tuple[str, QuantizationConflict | None]:
     """transformers' merge_quantization_configs: the checkpoint's config is used; another class raises."""
-    req_cls = CONFIG_CLASSES.get(request["method"], request["method"])
-    ckpt_cls = CONFIG_CLASSES.get(checkpoint["method"], checkpoint["method"])
+    req_cls = CONFIG_CLASSES.get(request.method, request.method)
+    ckpt_cls = CONFIG_CLASSES.get(checkpoint.method, checkpoint.method)
     if req_cls != ckpt_cls:
-        return "conflict", {
-            "kind": "method",
-            "message": (
-                f"{request['source']} asks for {_label(request)}, but the checkpoint is already quantized with "
-                f"{_label(checkpoint)} ({checkpoint['source']}); transformers refuses to load it: 'The model is "
+        return "conflict", QuantizationConflict(
+            kind="method",
+            message=(
+                f"{request.source} asks for {request.label}, but the checkpoint is already quantized with "
+                f"{checkpoint.label} ({checkpoint.source}); transformers refuses to load it: 'The model is "
                 f"quantized with {ckpt_cls} but you are passing a {req_cls} config'"
             ),
-        }
-    if request.get("bits") is not None and checkpoint.get("bits") is not None and request["bits"] != checkpoint["bits"]:
-        return "checkpoint-wins", {
-            "kind": "bits",
-            "message": (
-                f"{request['source']} asks for {_label(request)}, but the checkpoint is already {_label(checkpoint)} "
-                f"({checkpoint['source']}); transformers uses the checkpoint's quantization_config and ignores the "
+        )
+    if request.bits is not None and checkpoint.bits is not None and request.bits != checkpoint.bits:
+        return "checkpoint-wins", QuantizationConflict(
+            kind="bits",
+            message=(
+                f"{request.source} asks for {request.label}, but the checkpoint is already {checkpoint.label} "
+                f"({checkpoint.source}); transformers uses the checkpoint's quantization_config and ignores the "
                 "request"
             ),
-        }
+        )
     return "agree", None
-
-
-def _label(q: dict[str, Any]) -> str:
-    return f"{q['method']} {q['bits']}-bit" if q.get("bits") else q["method"]
-
-
-def _short(q: dict[str, Any] | None) -> dict[str, Any] | None:
-    return None if q is None else {"method": q["method"], "bits": q.get("bits"), "source": q["source"]}
 
 
 def _trainability(method: str, backend: Backend | None) -> tuple[bool | None, str]:
@@ -252,7 +271,7 @@ def _trainability(method: str, backend: Backend | None) -> tuple[bool | None, st
     return backend.trainable, backend.trainable_note
 
 
-def _plain_json(value: Any) -> Any:
+def _plain_json(value: object) -> str | int | float | bool | None:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
 
 
