@@ -1,7 +1,9 @@
 """Where reports go: the chosen format on stdout, ``--json PATH``, and GitHub's job summary.
 
-The renderers are pure functions of the report; this module only picks one and writes it
-(``--json PATH`` is written by the CLI, atomically).
+The renderers (``lora_audit.render``, one module per format) are pure functions of the report that
+return text; this module only picks one by name and writes what it returns (``--json PATH`` is
+written by the CLI, atomically). For the terminal format it first asks rich what stdout is (a
+terminal or not, its width, its colours), so the text is drawn for it.
 ``--format github`` is the default when ``GITHUB_ACTIONS=true`` and no ``--format`` was given;
 with it, when ``$GITHUB_STEP_SUMMARY`` names a file, the markdown report is appended there.
 """
@@ -9,11 +11,15 @@ with it, when ``$GITHUB_STEP_SUMMARY`` names a file, the markdown report is appe
 from __future__ import annotations
 
 import os
-from typing import Any
 
+from rich.console import Console
+
+from lora_audit import render
 from lora_audit.cli import streams
+from lora_audit.render import RenderOptions, Result, TerminalSpec
+from lora_audit.render._base import COLOR_SYSTEMS
 
-FORMATS = ("terminal", "json", "markdown", "sarif", "github", "gitlab")
+FORMATS = render.FORMATS
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
@@ -23,60 +29,30 @@ def resolve_format(fmt: str | None) -> str:
     return "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "terminal"
 
 
-def is_check(result: Any) -> bool:
-    return hasattr(result, "results")
+def json_text(result: Result) -> str:
+    return render.render("json", result)
 
 
-def json_text(result: Any) -> str:
-    from lora_audit.render.json_report import dumps, render_json
-
-    return dumps(result.to_dict()) if is_check(result) else render_json(result)
+def markdown_text(result: Result) -> str:
+    return render.render("markdown", result)
 
 
-def markdown_text(result: Any) -> str:
-    if is_check(result):
-        from lora_audit.render.check import render_check_markdown
-
-        return render_check_markdown(result)
-    from lora_audit.render.markdown import render_markdown
-
-    return render_markdown(result)
+def stdout_terminal() -> TerminalSpec:
+    """What stdout is, as rich sees it (a terminal or not, width, colour system)."""
+    console = Console(file=streams.stdout_for_rich(), highlight=False, soft_wrap=False)
+    return TerminalSpec(width=console.width, color_system=COLOR_SYSTEMS.get(console.color_system or ""),
+                        is_terminal=console.is_terminal, legacy_windows=console.legacy_windows,
+                        no_color=console.no_color)
 
 
-def emit(result: Any, fmt: str, tree: bool = False, coverage: bool = False) -> None:
+def emit(result: Result, fmt: str, tree: bool = False, coverage: bool = False) -> None:
     """Write ``result`` (a Report, or a check run's CheckReport) in ``fmt`` to stdout."""
-    root = os.getcwd()
-    if fmt == "json":
-        streams.write_out(json_text(result))
-    elif fmt == "markdown":
-        streams.write_out(markdown_text(result))
-    elif fmt == "sarif":
-        from lora_audit.render.sarif import render_sarif
-
-        streams.write_out(render_sarif(result, root))
-    elif fmt == "gitlab":
-        from lora_audit.render.gitlab import render_gitlab
-
-        streams.write_out(render_gitlab(result, root))
-    elif fmt == "github":
-        from lora_audit.render.github import render_github
-
-        streams.write_out(render_github(result, root))
-        summary = os.environ.get(SUMMARY_ENV)
-        if summary:
-            append_summary(summary, markdown_text(result))
-    else:
-        from rich.console import Console
-
-        console = Console(file=streams.stdout_for_rich(), highlight=False, soft_wrap=False)
-        if is_check(result):
-            from lora_audit.render.check import render_check_terminal
-
-            render_check_terminal(result, console)
-        else:
-            from lora_audit.render.terminal import render_terminal
-
-            render_terminal(result, console, tree=tree, coverage=coverage)
+    terminal = stdout_terminal() if fmt == "terminal" else TerminalSpec()
+    options = RenderOptions(tree=tree, coverage=coverage, root=os.getcwd(), terminal=terminal)
+    streams.write_out(render.render(fmt, result, options))
+    summary = os.environ.get(SUMMARY_ENV)
+    if fmt == "github" and summary:
+        append_summary(summary, markdown_text(result))
 
 
 def append_summary(path: str, markdown: str) -> None:

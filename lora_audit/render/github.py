@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from lora_audit.render import _ci
+from lora_audit.render._base import RenderOptions, Result
 from lora_audit.render._common import summary_line
 from lora_audit.report import Report
 
+NAME = "github"
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
@@ -25,6 +27,11 @@ def escape_data(text: str) -> str:
 
 def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render(result: Result, options: RenderOptions) -> str:
+    """GitHub workflow commands, one annotation per finding; paths relative to ``options.root``."""
+    return render_github(result, options.root)
 
 
 def render_github(reports: Report | Sequence[Report] | Any, root: str | None = None) -> str:

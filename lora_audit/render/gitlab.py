@@ -14,9 +14,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from lora_audit.render import _ci
+from lora_audit.render._base import RenderOptions, Result
 from lora_audit.report import Report
 
+NAME = "gitlab"
 SEVERITIES = {"error": "major", "warning": "minor", "info": "info"}
+
+
+def render(result: Result, options: RenderOptions) -> str:
+    """GitLab's Code Climate JSON; paths relative to ``options.root``."""
+    return render_gitlab(result, options.root)
 
 
 def render_gitlab(reports: Report | Sequence[Report] | Any, root: str | None = None) -> str:

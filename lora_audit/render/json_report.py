@@ -1,4 +1,4 @@
-"""The JSON report: ``Report.to_dict()``, validated by ``schema/report.schema.json``."""
+"""The JSON report: ``Report.to_dict()``, validated by ``schema/report.schema.json``; and writing it atomically."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lora_audit.render._base import RenderOptions, Result
 from lora_audit.report import Report
+
+NAME = "json"
+
+
+def render(result: Result, options: RenderOptions) -> str:
+    """The JSON report (``Report.to_dict()``), or a check run's document."""
+    return render_json(result) if isinstance(result, Report) else dumps(result.to_dict())
 
 
 def render_json(report: Report) -> str:

@@ -9,12 +9,25 @@ image, HTML or an ``@mention`` that notifies someone.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
 from lora_audit.render import _common as c
+from lora_audit.render._base import RenderOptions, Result
+from lora_audit.render._check import HEADERS, summary_rows, verdict
 from lora_audit.render.escape import escape_surrogates
 from lora_audit.report import Report
+
+if TYPE_CHECKING:
+    from lora_audit.cli.batch import CheckReport
+
+NAME = "markdown"
+
+
+def render(result: Result, options: RenderOptions) -> str:
+    """The markdown report, or a check run's summary table and each pair's report."""
+    return render_markdown(result) if isinstance(result, Report) else render_check_markdown(result)
 
 
 def render_markdown(report: Report) -> str:
@@ -173,3 +186,19 @@ def _table(rows: list[list[object]], headers: list[str], align: tuple[str, ...])
     # Surrogates escaped before tabulate measures the cells, or the columns would not line up.
     escaped = [[escape_surrogates(str(cell)).replace("|", "\\|") for cell in row] for row in rows]
     return tabulate(escaped, headers=headers, tablefmt="github", colalign=align, disable_numparse=True)
+
+
+def render_check_markdown(check: CheckReport) -> str:
+    """``lora-audit check``: the verdict, a per-pair summary table, then each pair's report one heading down."""
+    out = ["## lora-audit check", "", f"**{verdict(check)}**", "",
+           tabulate(summary_rows(check), headers=HEADERS, tablefmt="github"), ""]
+    for result in check.results:
+        if result.report is not None:
+            body = render_markdown(result.report)
+            # Each pair's report one level down, under the check's heading.
+            out.append("\n".join("#" + line if line.startswith("##") else line for line in body.splitlines()))
+        else:
+            error = result.error
+            out += [f"### {result.pair.label}", "", f"not audited: `{error.code if error else 'error'}` "
+                    f"{error.one_line() if error else ''}", ""]
+    return "\n".join(out).rstrip() + "\n"

@@ -13,13 +13,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from lora_audit.render import _ci
+from lora_audit.render._base import RenderOptions, Result
 from lora_audit.report import Report
 
+NAME = "sarif"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/lora-audit/lora-audit"
 RULES_DOC = INFORMATION_URI + "/blob/main/docs/rules.md"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 FINGERPRINT_KEY = "loraAudit/v1"
+
+
+def render(result: Result, options: RenderOptions) -> str:
+    """SARIF 2.1.0 for code scanning; paths relative to ``options.root``."""
+    return render_sarif(result, options.root)
 
 
 def render_sarif(reports: Report | Sequence[Report] | Any, root: str | None = None) -> str:

@@ -8,7 +8,9 @@ at spaces. A log line can then be grepped for a module name or a code.
 
 from __future__ import annotations
 
+import io
 import textwrap
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -19,10 +21,33 @@ from rich.tree import Tree
 
 from lora_audit.naming import leaf
 from lora_audit.render import _common as c
+from lora_audit.render._base import RenderOptions, Result, TerminalSpec
+from lora_audit.render._check import HEADERS, summary_rows, verdict
 from lora_audit.render.escape import escape_surrogates
 from lora_audit.report import Report
 
+if TYPE_CHECKING:
+    from lora_audit.cli.batch import CheckReport
+
+NAME = "terminal"
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render(result: Result, options: RenderOptions) -> str:
+    """The terminal report (or a check run's summary and findings), drawn by rich for ``options.terminal``."""
+    buffer = io.StringIO()
+    console = console_for(options.terminal, buffer)
+    if isinstance(result, Report):
+        render_terminal(result, console, tree=options.tree, coverage=options.coverage)
+    else:
+        render_check_terminal(result, console)
+    return buffer.getvalue()
+
+
+def console_for(spec: TerminalSpec, file: io.StringIO) -> Console:
+    """A rich console that draws into ``file`` exactly as it would on that terminal."""
+    return Console(file=file, width=spec.width, color_system=spec.color_system, force_terminal=spec.is_terminal,
+                   legacy_windows=spec.legacy_windows, no_color=spec.no_color, highlight=False, soft_wrap=False)
 
 
 def render_terminal(
@@ -297,3 +322,49 @@ def module_tree(report: Report) -> Tree:
     root = Tree(Text(f"{report.model.class_name}", style="bold"))
     add(root, "")
     return root
+
+
+# --------------------------------------------------------------------------- lora-audit check
+def render_check_terminal(check: CheckReport, console: Console, plain: bool | None = None) -> None:
+    """``lora-audit check``: a per-pair summary table, then each pair's findings, then the verdict."""
+    if plain is None:
+        plain = not console.is_terminal
+    # Rendered whole, then written once with lone surrogates escaped (as render_terminal does).
+    with console.capture() as captured:
+        _render_check(check, console, plain)
+    console.file.write(escape_surrogates(captured.get()))
+    console.file.flush()
+
+
+def _render_check(check: CheckReport, console: Console, plain: bool) -> None:
+    table = Table(title="lora-audit check", title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    for i, name in enumerate(HEADERS):
+        table.add_column(name, justify="right" if 2 <= i < len(HEADERS) - 1 else "left", no_wrap=plain,
+                         overflow="fold")
+    for row in summary_rows(check):
+        table.add_row(*row)
+    if plain:
+        _print_whole(console, table)
+    else:
+        console.print(table)
+    for result in check.results:
+        title = f"── {result.pair.label}"
+        console.print(Text(title, style="bold"), soft_wrap=plain)
+        report = result.report
+        if report is None:
+            error = result.error
+            console.print(Text(f"error: {error.one_line() if error else 'not audited'}", style="bold red"),
+                          soft_wrap=plain)
+            console.print("")
+            continue
+        if report.from_cache:
+            console.print(Text("answered from the result cache (--no-cache to recompute)", style="dim"),
+                          soft_wrap=plain)
+        if plain:
+            console.print(Text("\n".join(plain_findings(report, console.width)[1:])), soft_wrap=True)
+        else:
+            console.print(_findings(report))
+        console.print("")
+    style = "bold green" if check.exit_code == 0 else "bold red"
+    console.print(Text(verdict(check), style=style), soft_wrap=plain)
