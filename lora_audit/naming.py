@@ -22,7 +22,8 @@ def ranges(numbers: Iterable[int]) -> str:
     """``[0, 1, 2, 3, 7, 9, 10]`` -> ``0-3,7,9-10``."""
     values = sorted(set(numbers))
     parts: list[str] = []
-    start = prev = None
+    start: int | None = None
+    prev = 0
     for v in values:
         if start is None:
             start = prev = v
@@ -72,8 +73,8 @@ def _fold_group(key: str, indices: list[tuple[int, ...]]) -> list[str]:
     for rest, firsts in by_rest.items():
         by_firsts[tuple(firsts)].append(rest)
     out = []
-    for firsts, rests in by_firsts.items():
-        first = _one(firsts)
+    for first_indices, rests in by_firsts.items():
+        first = _one(first_indices)
         partial = key.replace("{}", first, 1)
         if rests == [()]:
             out.append(partial)
@@ -82,7 +83,7 @@ def _fold_group(key: str, indices: list[tuple[int, ...]]) -> list[str]:
     return out
 
 
-def _one(values: tuple[int, ...]) -> str:
+def _one(values: Sequence[int]) -> str:
     return str(values[0]) if len(values) == 1 else f"({ranges(values)})"
 
 

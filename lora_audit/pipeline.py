@@ -9,6 +9,7 @@ Each stage takes plain data from the one before; the live models exist only insi
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lora_audit._version import __version__
@@ -24,7 +25,7 @@ from lora_audit.model.build import from_module
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
 from lora_audit.report import AdaptedModule, QuantizationFacts, Report, ToolInfo
-from lora_audit.request import AuditRequest
+from lora_audit.request import AuditRequest, ModelArg
 from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings
 
@@ -65,13 +66,13 @@ def _audit(request: AuditRequest) -> Report:
     if request.adapter is not None:
         from lora_audit.adapter.pipeline_step import resolve_adapter
 
-        found, model, config_file, overrides = resolve_adapter(
+        found, model, config_file, adapter_overrides = resolve_adapter(
             request.adapter, request.model, request.lora_config, request.config_file, request.overrides,
             request.offline)
-        request = request.with_changes(model=model, config_file=config_file, overrides=overrides)
+        request = request.with_changes(model=model, config_file=config_file, overrides=adapter_overrides)
         if found.lora_fields is not None:  # a converted kohya file: the LoraConfig diffusers derives
             request = request.with_changes(lora_config=dict(found.lora_fields), config_file=None)
-    overrides = request.overrides
+    overrides: Mapping[str, Any] | None = request.overrides
     if request.task_type is not None:
         overrides = {**(overrides or {}), "task_type": request.task_type}
     spec = resolve_lora_config(request.lora_config, request.config_file, overrides)
@@ -179,7 +180,7 @@ def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: Lor
     return report
 
 
-def _model_from_file(model: Any, spec: Any, model_class: str | None) -> tuple[Any, str, str | None]:
+def _model_from_file(model: ModelArg, spec: LoraSpec, model_class: str | None) -> tuple[ModelArg, str, str | None]:
     """The model to audit (MODEL wins over the one the config file names), where it came from, and its class."""
     translation = spec.translation
     if model is not None:
@@ -223,7 +224,7 @@ def _quantization(spec: LoraSpec, source: ModelSource | None, built: BuiltModel,
                             saved=saved, types=snap.types)
 
 
-def _is_module(value: Any) -> bool:
+def _is_module(value: object) -> bool:
     if isinstance(value, (str, os.PathLike)) or value is None:
         return False
     try:

@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 #: Bump when a key changes meaning or disappears; adding keys is compatible.
 SCHEMA_VERSION = 2
@@ -521,6 +521,24 @@ class Finding:
     location: Location | None = None
 
 
+class Summary(TypedDict):
+    """How many active findings of each severity, and how many were suppressed."""
+
+    errors: int
+    warnings: int
+    infos: int
+    suppressed: int
+
+
+class AdaptedTotals(TypedDict):
+    """The per-layer table's totals row."""
+
+    modules: int
+    lora_params: int
+    dense_params: int
+    ratio: float  #: lora_params / dense_params, rounded to 6 places (0.0 when nothing is dense)
+
+
 @dataclass
 class Report:
     """Everything lora-audit knows about one (model, LoRA config) pair."""
@@ -566,7 +584,7 @@ class Report:
         return [f for f in self.findings if not f.suppressed]
 
     @property
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> Summary:
         active = self.active_findings
         return {
             "errors": sum(f.severity == "error" for f in active),
@@ -576,7 +594,7 @@ class Report:
         }
 
     @property
-    def adapted_totals(self) -> dict[str, Any]:
+    def adapted_totals(self) -> AdaptedTotals:
         """The per-layer table's totals row: every adapted module's LoRA and dense parameters."""
         lora = sum(r.lora_params for r in self.adapted_modules)
         dense = sum(r.dense_params for r in self.adapted_modules)

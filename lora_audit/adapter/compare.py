@@ -81,8 +81,8 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: BaseDims, base_give
     table = found.table
     file_shapes = {k: shape for k, (_dtype, shape) in table.tensors.items()}
     dtypes: Counter[str] = Counter()
-    for dtype, shape in table.tensors.values():
-        dtypes[dtype] += math.prod(shape)
+    for dtype, dims in table.tensors.values():
+        dtypes[dtype] += math.prod(dims)
     tensors = AdapterTensors(
         file_bytes=table.file_bytes,
         header_bytes=table.header_bytes,
@@ -108,14 +108,14 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: BaseDims, base_give
             matched += 1
         else:
             mismatched.append(_mismatch(key, file_shapes[key], list(shape), base))
-    for key, shape in file_shapes.items():
+    for key, file_shape in file_shapes.items():
         if key in expected:
             continue
         param = _model_parameter(key, base_params)
         if param is not None:
             base_shape = list(base_params[param])
-            base_weights.append(BaseWeight(key=key, file_shape=shape, base_shape=base_shape,
-                                           kind=None if shape == base_shape else _copy_kind(shape, base_shape, base)))
+            kind = None if file_shape == base_shape else _copy_kind(file_shape, base_shape, base)
+            base_weights.append(BaseWeight(key=key, file_shape=file_shape, base_shape=base_shape, kind=kind))
         else:
             unexpected.append(key)
     comparison = AdapterComparison(

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lora_audit.adapter.source import AdapterFile, load_adapter
 from lora_audit.errors import AuditError
+from lora_audit.model.source import ModelSource
 
 #: The heads PEFT adds to ``modules_to_save`` for a task type (PEFT 0.21.2, ``peft/peft_model.py``:
 #: ``PeftModelForSequenceClassification`` / ``...TokenClassification`` add ``classifier`` and ``score``,
@@ -22,7 +23,7 @@ def resolve_adapter(
     model: Any,
     lora_config: Any,
     config_file: Any,
-    overrides: dict[str, Any] | None,
+    overrides: Mapping[str, Any] | None,
     offline: bool | None,
 ) -> tuple[AdapterFile, Any, Any, dict[str, Any]]:
     """``(adapter, model, config_file, overrides)`` for the rest of the pipeline."""
@@ -55,8 +56,8 @@ def resolve_adapter(
 
 
 def resolve_base(
-    model: Any, found: AdapterFile, revision: str | None, offline: bool | None, status: Callable[[str], Any] | None
-) -> Any:
+    model: Any, found: AdapterFile, revision: str | None, offline: bool | None, status: Callable[[str], object] | None
+) -> ModelSource:
     """The base's config source; an unusable ``base_model_name_or_path`` says to name the base."""
     from lora_audit.model.locate import resolve_model_source
 

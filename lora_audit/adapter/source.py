@@ -237,7 +237,7 @@ def _hub_header(
         return None
     except Exception as exc:  # noqa: BLE001
         raise _hub_error(exc, where, name) from None
-    header = {
+    header: dict[str, Any] = {
         name: {"dtype": info.dtype, "shape": list(info.shape), "data_offsets": list(info.data_offsets)}
         for name, info in meta.tensors.items()
     }

@@ -82,7 +82,7 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
         newly_saved = find_refused_saved(error, config, model, snap)
         if newly_saved:
             refused_saved.update(newly_saved)
-            config.modules_to_save = [m for m in config.modules_to_save if m not in newly_saved] or None
+            config.modules_to_save = [m for m in config.modules_to_save or [] if m not in newly_saved] or None
             model = built.factory()
             continue
         newly = find_refused_entries(error, config, built.factory, snap)

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     error (a bug) is exit 2 with an ``internal-error`` line, never 1, which CI reads as "findings".
     """
     console = argv is None
-    args = list(sys.argv[1:] if console else argv)
+    args = sys.argv[1:] if argv is None else list(argv)
     streams.reset()
     common.ARGS[:] = args
     if console:

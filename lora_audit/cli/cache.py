@@ -240,11 +240,11 @@ def _convert(hint: Any, value: Any) -> Any:
     if origin in (types.UnionType, typing.Union):  # ``X | None``: a fact that may be absent
         if value is None and type(None) in args:
             return None
-        facts = [arg for arg in args if dataclasses.is_dataclass(arg)]
+        facts = [arg for arg in args if isinstance(arg, type) and dataclasses.is_dataclass(arg)]
         return _convert(facts[0], value) if len(facts) == 1 else value
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value)
-    if origin is list and args and dataclasses.is_dataclass(args[0]):
+    if origin is list and args and isinstance(args[0], type) and dataclasses.is_dataclass(args[0]):
         if not isinstance(value, list):
             raise ValueError("expected a list")
         return [_build(args[0], item) for item in value]

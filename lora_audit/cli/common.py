@@ -34,7 +34,7 @@ def finish(reports: list[Any], baseline: Any, baseline_path: str | None, write_p
     from lora_audit.cli.baseline import apply_baseline, write_baseline
 
     root = os.getcwd()
-    if baseline is not None:
+    if baseline is not None and baseline_path is not None:  # a baseline is read from its path
         for report in reports:
             apply_baseline(report, baseline, baseline_path, root)
     if write_path:

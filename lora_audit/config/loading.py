@@ -14,6 +14,7 @@ their field named (:mod:`lora_audit.guards.numbers`).
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ class LoadedFile:
     text: str
 
 
-def load_config_file(file: str | Path) -> LoadedFile:
+def load_config_file(file: str | os.PathLike[str]) -> LoadedFile:
     """Read a JSON/YAML config file, an adapter_config.json, or an adapter directory holding one."""
     path = user_path(file)
     if path_exists(path) and path.is_dir():

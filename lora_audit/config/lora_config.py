@@ -11,10 +11,11 @@ import copy
 import dataclasses
 import enum
 import math
+import os
 import re
 import reprlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lora_audit.errors import AuditError
@@ -81,8 +82,8 @@ class LoraSpec:
 # --------------------------------------------------------------------------- entry points
 def resolve_lora_config(
     lora_config: Any = None,
-    file: str | Path | None = None,
-    overrides: dict[str, Any] | None = None,
+    file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> LoraSpec:
     """Build a :class:`LoraSpec` from a ``LoraConfig``/dict, a config file, and flag overrides (last wins)."""
     fields: dict[str, Any] = {}

@@ -33,7 +33,7 @@ def force_offline() -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
     import sys
 
-    constants = sys.modules.get("huggingface_hub.constants")
+    constants: Any = sys.modules.get("huggingface_hub.constants")
     if constants is not None:  # already imported: it read the variable once, so set its live value too
         constants.HF_HUB_OFFLINE = True
 

@@ -34,6 +34,8 @@ def moe_conversion_table(model_type: str) -> dict[str, str]:
     except ImportError:  # an older/newer PEFT without the conversion
         return {}
     base = _MODEL_TO_CONVERSION_PATTERN.get(model_type)
+    if base is None:
+        return {}
     return dict(_MOE_TARGET_MODULE_MAPPING.get(base, {}) or {})
 
 
@@ -41,7 +43,8 @@ def set_trainable(root: Any, adapter: str, entry: str, wrapper_cls: type) -> Non
     """PEFT's ``modules_to_save`` wrapping logic (``_set_trainable``), with a wrapper class of ours."""
     from peft.utils.other import _set_trainable
 
-    _set_trainable(root, adapter, module_names=[entry], inference_mode=False, wrapper_cls=wrapper_cls,
+    _set_trainable(root, adapter, module_names=[entry], inference_mode=False,
+                   wrapper_cls=wrapper_cls,  # type: ignore[arg-type]  # PEFT annotates an instance; it takes the class
                    activate_adapter=False)
 
 

@@ -69,7 +69,7 @@ def fused_expert_parameters(snap: Snapshot) -> list[str]:
     experts: a ViT's ``cls_token`` / ``pos_embed`` (1, N, D), Wan's ``scale_shift_table`` (1, 6, D),
     convolution kernels.
     """
-    found = []
+    found: list[str] = []
     for owner, params in snap.direct_parameters.items():
         kind = snap.types[owner]
         if kind.startswith("Conv") or "expert" not in f"{owner.rsplit('.', 1)[-1]} {kind}".lower():
@@ -255,7 +255,8 @@ def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
         # lora.Linear is also called "Linear": compare by what PEFT made, not by class name.
         if not name or not isinstance(module, (BaseTunerLayer, AuxiliaryTrainingWrapper)):
             continue
-        after_params = sum(p.numel() for p in module.parameters())
+        # the isinstance above names PEFT's layer classes; the module itself is the nn.Module it wraps with
+        after_params = sum(p.numel() for p in adaptation.after[name].parameters())
         out.append(
             WrappedModule(
                 name=name,

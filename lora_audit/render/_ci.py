@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from lora_audit.report import Finding, Report
+
+if TYPE_CHECKING:
+    from lora_audit.cli.batch import CheckReport
+
+#: What the CI formats render: one report, several, or a ``lora-audit check`` run.
+Reports: TypeAlias = "Report | Sequence[Report] | CheckReport"
 
 #: Model sources whose ``ModelInfo.source`` is the path of the config.json that was read.
 LOCAL_KINDS = ("local-dir", "local-file")
@@ -63,18 +70,18 @@ def fingerprint(report: Report, finding: Finding, root: str | None = None) -> st
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def as_reports(reports: Any) -> list[Report]:
+def as_reports(reports: Reports) -> list[Report]:
     """One report, a list of them, or a ``lora-audit check`` run (its reports), as a list."""
     if isinstance(reports, Report):
         return [reports]
-    if hasattr(reports, "results"):
-        return list(reports.reports)
-    return list(reports)
+    if isinstance(reports, Sequence):
+        return list(reports)
+    return list(reports.reports)
 
 
-def pair_errors(reports: Any) -> list[tuple[str, str | None, dict[str, str]]]:
+def pair_errors(reports: Reports) -> list[tuple[str, str | None, dict[str, str]]]:
     """A check run's pairs that could not be audited: (label, config file, error as a dict)."""
-    if not hasattr(reports, "results"):
+    if isinstance(reports, (Report, Sequence)):
         return []
     return [(r.pair.label, r.pair.config, r.error.to_dict()) for r in reports.results
             if r.report is None and r.error is not None]

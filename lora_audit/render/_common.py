@@ -118,7 +118,7 @@ class RowGroup:
 
 
 def grouped_rows(report: Report) -> list[RowGroup]:
-    groups: dict[tuple, RowGroup] = {}
+    groups: dict[tuple[str, str, int, int, int, float, int, int, int], RowGroup] = {}
     for row in report.adapted_modules:
         key = (template(row.name), row.kind, row.in_features, row.out_features, row.r, row.alpha, row.experts,
                row.lora_params, row.dense_params)
@@ -196,24 +196,25 @@ def target_rows(report: Report) -> list[tuple[str, TargetMatch]]:
     PEFT 196 such paths for Qwen2-VL): those sharing a path template and layer type fold into one row, labelled
     like ``model.language_model.layers.(0-27).self_attn.q_proj``, whose entry sums their matches.
     """
-    rows: list[tuple[str, TargetMatch]] = []
-    groups: dict[tuple, list[TargetMatch]] = {}
+    # An entry's own row, or the key of a group of full-path entries (its row filled below, in first-seen order).
+    rows: list[TargetMatch | tuple[str, tuple[tuple[str, int], ...]]] = []
+    groups: dict[tuple[str, tuple[tuple[str, int], ...]], list[TargetMatch]] = {}
     for m in report.targets:
         own_path = m.kind == "name" and m.modules == [m.pattern] and not (m.dropped or m.converted_to)
         if not own_path:
-            rows.append((target_label(m.kind, m.pattern), m))
+            rows.append(m)
             continue
         key = (template(m.pattern), tuple(sorted(m.types.items())))
         if key not in groups:
             groups[key] = []
-            rows.append((key, None))  # placeholder, filled below in first-seen order
+            rows.append(key)
         groups[key].append(m)
     out: list[tuple[str, TargetMatch]] = []
-    for label, m in rows:
-        if m is not None:
-            out.append((label, m))
+    for entry in rows:
+        if isinstance(entry, TargetMatch):
+            out.append((target_label(entry.kind, entry.pattern), entry))
             continue
-        members = groups[label]
+        members = groups[entry]
         if len(members) == 1:
             out.append((members[0].pattern, members[0]))
             continue
@@ -231,8 +232,8 @@ def target_rows(report: Report) -> list[tuple[str, TargetMatch]]:
 def summary_line(report: Report) -> str:
     s = report.summary
     text = ", ".join(
-        f"{s[key]} {word}{'' if s[key] == 1 else 's'}"
-        for key, word in (("errors", "error"), ("warnings", "warning"), ("infos", "info"))
+        f"{count} {word}{'' if count == 1 else 's'}"
+        for count, word in ((s["errors"], "error"), (s["warnings"], "warning"), (s["infos"], "info"))
     )
     if s["suppressed"]:
         text += f", {s['suppressed']} suppressed"

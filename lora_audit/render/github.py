@@ -9,13 +9,9 @@ A pure function of the reports.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from lora_audit.render import _ci
 from lora_audit.render._base import RenderOptions, Result
 from lora_audit.render._common import summary_line
-from lora_audit.report import Report
 
 NAME = "github"
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -34,7 +30,7 @@ def render(result: Result, options: RenderOptions) -> str:
     return render_github(result, options.root)
 
 
-def render_github(reports: Report | Sequence[Report] | Any, root: str | None = None) -> str:
+def render_github(reports: _ci.Reports, root: str | None = None) -> str:
     lines = []
     for label, config, error in _ci.pair_errors(reports):
         props = [f"file={escape_property(_ci._relative(config, root))}"] if config else []

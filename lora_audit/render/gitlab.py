@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from lora_audit.render import _ci
 from lora_audit.render._base import RenderOptions, Result
-from lora_audit.report import Report
 
 NAME = "gitlab"
 SEVERITIES = {"error": "major", "warning": "minor", "info": "info"}
@@ -26,7 +24,7 @@ def render(result: Result, options: RenderOptions) -> str:
     return render_gitlab(result, options.root)
 
 
-def render_gitlab(reports: Report | Sequence[Report] | Any, root: str | None = None) -> str:
+def render_gitlab(reports: _ci.Reports, root: str | None = None) -> str:
     issues: list[dict[str, Any]] = []
     for label, config, error in _ci.pair_errors(reports):
         path = _ci._relative(config, root) if config else label

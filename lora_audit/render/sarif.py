@@ -9,12 +9,14 @@ A pure function of the reports. Spec: https://docs.oasis-open.org/sarif/sarif/v2
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lora_audit.render import _ci
 from lora_audit.render._base import RenderOptions, Result
-from lora_audit.report import Report
+from lora_audit.report import Finding, Report
+
+if TYPE_CHECKING:
+    from lora_audit.rules import Rule
 
 NAME = "sarif"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -29,11 +31,11 @@ def render(result: Result, options: RenderOptions) -> str:
     return render_sarif(result, options.root)
 
 
-def render_sarif(reports: Report | Sequence[Report] | Any, root: str | None = None) -> str:
+def render_sarif(reports: _ci.Reports, root: str | None = None) -> str:
     return json.dumps(sarif_document(reports, root), indent=2) + "\n"
 
 
-def sarif_document(reports: Report | Sequence[Report] | Any, root: str | None = None) -> dict[str, Any]:
+def sarif_document(reports: _ci.Reports, root: str | None = None) -> dict[str, Any]:
     from lora_audit._version import __version__
     from lora_audit.rules import RULES
 
@@ -67,7 +69,7 @@ def sarif_document(reports: Report | Sequence[Report] | Any, root: str | None = 
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
-def _rule(rule: Any) -> dict[str, Any]:
+def _rule(rule: Rule) -> dict[str, Any]:
     sections = rule.sections()
     full = sections.get("What it checks") or rule.summary
     why = sections.get("Why it matters")
@@ -84,7 +86,7 @@ def _rule(rule: Any) -> dict[str, Any]:
     }
 
 
-def _result(report: Report, finding: Any, index: dict[str, int], root: str | None) -> dict[str, Any]:
+def _result(report: Report, finding: Finding, index: dict[str, int], root: str | None) -> dict[str, Any]:
     place = _ci.where(report, finding, root)
     region = {"startLine": place.line or 1}
     result: dict[str, Any] = {

@@ -65,7 +65,12 @@ def render_terminal(
 
 
 def _render(report: Report, console: Console, tree: bool, coverage: bool, plain: bool) -> None:
-    show = (lambda item: _print_whole(console, item)) if plain else console.print
+    def show(item: RenderableType) -> None:
+        if plain:
+            _print_whole(console, item)
+        else:
+            console.print(item)
+
     if plain:
         console.print(_header(report), soft_wrap=True)
     else:
@@ -107,7 +112,7 @@ def _print_whole(console: Console, item: RenderableType) -> None:
 def _header(report: Report) -> Group:
     m = report.model
     title = Text.assemble(("lora-audit ", "bold"), (report.tool.version, "dim"), " · ", (m.name, "bold"))
-    lines = [
+    lines: list[RenderableType] = [
         title,
         Text(f"model   {c.model_line(report)}"),
         Text(f"source  {m.source}"),
@@ -243,7 +248,8 @@ def _findings(report: Report) -> Group:
         if f.suppressed:
             body.append(f"\nsuppressed: {f.suppression_reason}", style="dim")
         grid.add_row(Text(c.ICONS[f.severity], style=style), Text(f"{f.code} {f.severity}", style=style), body)
-    parts: list = [Text("Findings", style="bold"), grid if report.findings else Text("  none"), Text("")]
+    parts: list[RenderableType] = [Text("Findings", style="bold"), grid if report.findings else Text("  none"),
+                                   Text("")]
     parts.append(Text(c.summary_line(report), style="bold red" if not report.ok else "bold green"))
     return Group(*parts)
 
@@ -278,9 +284,9 @@ def module_tree(report: Report) -> Tree:
             parent = node.name.rpartition(".")[0]
             children.setdefault(parent, []).append(node.name)
 
-    signature_cache: dict[str, tuple] = {}
+    signature_cache: dict[str, tuple[object, ...]] = {}
 
-    def signature(name: str) -> tuple:
+    def signature(name: str) -> tuple[object, ...]:
         if name not in signature_cache:
             node = nodes[name]
             w = wrapped.get(name)
@@ -310,10 +316,11 @@ def module_tree(report: Report) -> Tree:
                 j += 1
             if j > i:
                 shown = f"({leaf(kids[i])}-{leaf(kids[j])}): {j - i + 1} x"
-                sub = branch.add(Text.assemble(shown + " ", (nodes[kids[i]].type, "")))
+                folded = Text.assemble(shown + " ", (nodes[kids[i]].type, ""))
                 w = wrapped.get(kids[i])
                 if w is not None:
-                    sub.label.append(f"  -> {w.new_type}", style="green")
+                    folded.append(f"  -> {w.new_type}", style="green")
+                sub = branch.add(folded)
             else:
                 sub = branch.add(label(kids[i], leaf(kids[i])))
             add(sub, kids[i])

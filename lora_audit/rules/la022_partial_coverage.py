@@ -74,7 +74,7 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         only_attention = all(owners)
         attention_kinds = {types[owner] for owner in owners if owner}
 
-        def gap(place: str, only_attention: bool = only_attention, attention_kinds: set = attention_kinds) -> bool:
+        def gap(place: str, only_attention: bool = only_attention, attention_kinds: set[str] = attention_kinds) -> bool:
             kinds = kinds_under.get(place, set())
             return not only_attention or (any(_attention(kind) for kind in kinds) and not attention_kinds & kinds)
 

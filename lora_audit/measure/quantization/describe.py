@@ -138,7 +138,8 @@ def _details(method: str, block: dict[str, Any]) -> dict[str, Any]:
     if method == "compressed-tensors":
         for name, group in sorted(_groups(block).items()):
             if isinstance(group, dict):
-                weights = group.get("weights") if isinstance(group.get("weights"), dict) else {}
+                raw = group.get("weights")
+                weights: dict[str, Any] = raw if isinstance(raw, dict) else {}
                 out[f"{name}.weights"] = ", ".join(
                     f"{k}={weights[k]}" for k in ("num_bits", "type", "strategy", "group_size") if k in weights
                 )
