@@ -319,8 +319,17 @@ def one(findings: Sequence[Finding]) -> Finding:
     return findings[0]
 
 
+def expect(finding: Finding, code: str, subject: str, severity: str, *fragments: str, hint: str | None = None) -> None:
+    """``finding`` is ``code`` about ``subject`` at ``severity``, its message holds every fragment, its fix ``hint``."""
+    assert (finding.code, finding.subject, finding.severity) == (code, subject, severity), finding
+    for fragment in fragments:
+        assert fragment in finding.message, f"{fragment!r} not in {finding.message!r}"
+    if hint is not None:
+        assert hint in finding.hint, f"{hint!r} not in {finding.hint!r}"
+
+
 __all__ = [
     "ATTENTION", "LORA_DEFAULTS", "MLP", "TOOL", "adapter", "apply_error", "base_dims", "blocks", "check",
-    "comparison", "config_source", "coverage_of", "decoder", "fit", "layer_names", "mismatch", "model", "nodes",
+    "comparison", "config_source", "coverage_of", "decoder", "expect", "fit", "layer_names", "mismatch", "model", "nodes",
     "one", "params", "peft_warning", "quantization", "report", "row", "rows_for", "saved", "target", "tensors",
 ]
