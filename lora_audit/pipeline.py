@@ -13,6 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from lora_audit._version import __version__
+from lora_audit.adapter import adapter_facts, base_dims
+from lora_audit.adapter.kohya import check_base
+from lora_audit.adapter.pipeline_step import resolve_adapter, resolve_base
 from lora_audit.apply.adapt import apply_lora
 from lora_audit.config.lora_config import expand_for_model, resolve_lora_config
 from lora_audit.errors import AuditError, internal_error
@@ -21,6 +24,7 @@ from lora_audit.integrations import huggingface_hub as network
 from lora_audit.measure import counts as measure
 from lora_audit.measure.quantization.classify import classify_targets
 from lora_audit.measure.quantization.describe import describe as describe_quantization
+from lora_audit.model import libraries
 from lora_audit.model.build import from_module
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
@@ -96,8 +100,6 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
     model_given = model is not None
     found = None
     if adapter is not None:
-        from lora_audit.adapter.pipeline_step import resolve_adapter
-
         found, model, config_file, overrides = resolve_adapter(adapter, model, lora_config, config_file, overrides,
                                                                offline)
         if found.lora_fields is not None:  # a converted kohya file: the LoraConfig diffusers derives
@@ -124,8 +126,6 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
             built = from_module(model)
             name = type(model).__name__
         elif isinstance(model, (str, os.PathLike, ModelSource)):
-            from lora_audit.model import libraries
-
             try:
                 # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
                 source = model if isinstance(model, ModelSource) else _resolve_base(
@@ -151,8 +151,6 @@ def _audit(model: Any, lora_config: Any, *, config_file: Any, overrides: dict[st
             )
 
         if found is not None and found.conversion is not None:
-            from lora_audit.adapter.kohya import check_base
-
             check_base(found, built)
         spec = expand_for_model(spec, built)
         if status is not None:
@@ -204,8 +202,6 @@ def _measure(name, source, built, spec, adaptation, settings: Settings, found=No
         quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
     )
     if found is not None:  # while PEFT's model is live: it names the keys it saves
-        from lora_audit.adapter import adapter_facts, base_dims
-
         report.adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, report.model.num_layers), name)
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
@@ -236,7 +232,6 @@ def _resolve_base(model, found, revision, offline, status, component=None):  # n
         return resolve_model_source(
             os.fspath(model), revision=revision, offline=offline, status=status, component=component
         )
-    from lora_audit.adapter.pipeline_step import resolve_base
 
     return resolve_base(model, found, revision, offline, status)
 

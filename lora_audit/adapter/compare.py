@@ -13,13 +13,17 @@ The result is plain data for ``Report.adapter``; the rules LA040-LA047 read it.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from lora_audit.adapter.header import tensor_bytes
 from lora_audit.adapter.source import PICKLE_ADVICE, AdapterFile
+from lora_audit.capture import capture_messages
+from lora_audit.model import catalogue
 
 PREFIX = "base_model.model."
 #: Key endings and the role of the tensor in PEFT's LoRA layers (longest first).
@@ -128,7 +132,6 @@ def _same_base(claimed: Any, given: str | None) -> bool:
         return True  # nothing to compare
     if claimed.strip().rstrip("/").lower() == given.strip().rstrip("/").lower():
         return True
-    from pathlib import Path
 
     try:
         a, b = Path(claimed).expanduser(), Path(given).expanduser()
@@ -140,8 +143,6 @@ def _same_base(claimed: Any, given: str | None) -> bool:
 def _expected(peft_model: Any) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
     """PEFT's saved keys and shapes for this config, and every parameter name of the adapted model."""
     from peft import get_peft_model_state_dict
-
-    from lora_audit.capture import capture_messages
 
     with capture_messages("apply"):
         saved = get_peft_model_state_dict(peft_model, save_embedding_layers=False)
@@ -241,10 +242,6 @@ def _fits(file_shapes: dict[str, list[int]], expected: dict[str, Any], mismatche
 
 def _catalogue_candidates(hidden: int | None, layers: int | None) -> list[str]:
     """Bundled catalogue models whose config has this hidden size and block count."""
-    import json
-
-    from lora_audit.model import catalogue
-
     out = []
     for model_id in catalogue.model_ids():
         try:

@@ -31,7 +31,10 @@ from typing import Any
 
 from lora_audit.adapter.header import TensorTable
 from lora_audit.adapter.kohya import _TORCH, _plain, conversion_facts, denoiser_table
+from lora_audit.capture import capture_messages
 from lora_audit.errors import AuditError, first_line
+from lora_audit.integrations import diffusers as private
+from lora_audit.model.libraries.diffusers import require_diffusers
 
 COMPONENTS = ("unet", "transformer")
 WEIGHTS_NAME = "pytorch_lora_weights.safetensors"  #: diffusers.loaders.lora_base.LORA_WEIGHT_NAME_SAFE
@@ -46,8 +49,6 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
     """
     import torch
 
-    from lora_audit.model.libraries.diffusers import require_diffusers
-
     diffusers = require_diffusers(f"{spec} is a diffusers pipeline LoRA, read as diffusers reads it, and")
     keys = list(table.tensors)
     component = next((c for c in COMPONENTS if any(k.startswith(f"{c}.") for k in keys)), None)
@@ -60,9 +61,6 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
              for k, (dtype, shape) in table.tensors.items() if k.startswith(f"{component}.")}
     function = "load_lora_adapter"
     try:
-        from lora_audit.capture import capture_messages
-        from lora_audit.integrations import diffusers as private
-
         with capture_messages("apply"):
             if "lora_A" not in next(iter(state)):
                 from diffusers.utils import convert_unet_state_dict_to_peft

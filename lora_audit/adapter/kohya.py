@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from lora_audit.adapter.header import TensorTable
+from lora_audit.capture import capture_messages
 from lora_audit.errors import AuditError, first_line
+from lora_audit.integrations import diffusers as private
+from lora_audit.model.libraries.diffusers import require_diffusers
 
 #: safetensors dtype <-> torch dtype name
 _TORCH = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32",
@@ -46,11 +49,7 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
     """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a local kohya file."""
     import torch
 
-    from lora_audit.integrations import diffusers as private
-    from lora_audit.model.libraries.diffusers import require_diffusers
-
     diffusers = require_diffusers(f"{spec} is a kohya-ss diffusion LoRA, which diffusers converts, and")
-    from lora_audit.capture import capture_messages
 
     state = _meta_state_dict(path, table, torch)
     text_keys = sorted(k for k in table.tensors if k.startswith(TEXT_ENCODER_PREFIXES))

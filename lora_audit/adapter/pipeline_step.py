@@ -10,6 +10,7 @@ from typing import Any
 
 from lora_audit.adapter.source import AdapterFile, load_adapter
 from lora_audit.errors import AuditError
+from lora_audit.model.locate import resolve_model_source
 
 #: The heads PEFT adds to ``modules_to_save`` for a task type (PEFT 0.21.2, ``peft/peft_model.py``:
 #: ``PeftModelForSequenceClassification`` / ``...TokenClassification`` add ``classifier`` and ``score``,
@@ -58,8 +59,6 @@ def resolve_base(
     model: Any, found: AdapterFile, revision: str | None, offline: bool | None, status: Callable[[str], Any] | None
 ) -> Any:
     """The base's config source; an unusable ``base_model_name_or_path`` says to name the base."""
-    from lora_audit.model.locate import resolve_model_source
-
     spec = os.fspath(model)
     try:
         return resolve_model_source(spec, revision=revision, offline=offline, status=status)

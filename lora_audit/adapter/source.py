@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lora_audit.adapter import formats
+from lora_audit.adapter import diffusers_format, formats, kohya
 from lora_audit.adapter.header import TensorTable, read_local_header, table_from_dict
 from lora_audit.errors import AuditError, first_line
 from lora_audit.model.hub import hub_timeout, is_offline
@@ -98,8 +98,6 @@ def _local(spec: str, path: Path) -> AdapterFile:
     config = _read_config(config_path, spec) if config_path.is_file() else None
     kind = formats.detect(table.tensors, config)
     if kind in (formats.KOHYA, formats.DIFFUSERS):
-        from lora_audit.adapter import diffusers_format, kohya
-
         convert = kohya.convert if kind == formats.KOHYA else diffusers_format.convert
         converted, fields, facts = convert(weights, table, spec)
         return AdapterFile(spec, "local", None, {}, str(weights), kind, converted, lora_fields=fields,
@@ -187,10 +185,8 @@ def _hub(repo_id: str, revision: str | None, offline: bool) -> AdapterFile:
 
 def _hub_diffusers(repo_id: str, revision: str | None, where: str, no_config: AuditError) -> AdapterFile:
     """A repository without adapter_config.json: a diffusers pipeline LoRA (pytorch_lora_weights.safetensors)?"""
-    from lora_audit.adapter.diffusers_format import WEIGHTS_NAME, convert
-
     try:
-        table = _hub_header(repo_id, revision, where, WEIGHTS_NAME, pickle_fallback=False)
+        table = _hub_header(repo_id, revision, where, diffusers_format.WEIGHTS_NAME, pickle_fallback=False)
     except AuditError as exc:
         if exc.code == "adapter-weights-not-found":
             raise no_config from None  # neither a PEFT adapter nor a diffusers LoRA: say what PEFT needs
@@ -199,9 +195,9 @@ def _hub_diffusers(repo_id: str, revision: str | None, where: str, no_config: Au
     kind = formats.detect(table.tensors)
     if kind != formats.DIFFUSERS:
         raise _foreign(repo_id, kind) if kind != formats.PEFT else no_config
-    converted, fields, facts = convert(None, table, f"{repo_id}:{WEIGHTS_NAME}")
-    return AdapterFile(repo_id, "hub", None, {}, f"{repo_id}:{WEIGHTS_NAME}", kind, converted, repo_id, revision,
-                       lora_fields=fields, conversion=facts)
+    converted, fields, facts = diffusers_format.convert(None, table, f"{repo_id}:{diffusers_format.WEIGHTS_NAME}")
+    return AdapterFile(repo_id, "hub", None, {}, f"{repo_id}:{diffusers_format.WEIGHTS_NAME}", kind, converted,
+                       repo_id, revision, lora_fields=fields, conversion=facts)
 
 
 def _download_config(repo_id: str, revision: str | None, where: str) -> str:

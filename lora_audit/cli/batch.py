@@ -25,8 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lora_audit import pipeline
+from lora_audit.cli import cache
 from lora_audit.errors import AuditError
-from lora_audit.report import Report
+from lora_audit.integrations import huggingface_hub as network
+from lora_audit.model.locate import resolve_model_source
+from lora_audit.report import SCHEMA_VERSION, Report
+from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings, find_pyproject, settings_table
 
 #: Keys of one entry of ``audits``: the model, its LoRA config, and the audit flags that make sense per pair.
@@ -90,8 +95,6 @@ class CheckReport:
         return max((r.exit_code for r in self.results), default=0)
 
     def to_dict(self) -> dict[str, Any]:
-        from lora_audit.report import SCHEMA_VERSION
-
         pairs = []
         for result in self.results:
             entry: dict[str, Any] = {"model": result.pair.model, "config": result.pair.config,
@@ -112,8 +115,6 @@ def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
     Not cached: a saved adapter (``adapter``: its inputs are the adapter's files), a diffusers
     pipeline component, a model named only by the config file, and an nn.Module.
     """
-    from lora_audit.cli import cache
-
     kwargs["settings"] = settings = kwargs.get("settings") or Settings()
     for optional in ("adapter", "component", "timeout"):  # the audit's time budget: a cache hit needs none
         if kwargs.get(optional) is None:
@@ -122,9 +123,6 @@ def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
             and isinstance(model, (str, os.PathLike))):
         return _pipeline(model, **kwargs)
     # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
-    from lora_audit.integrations import huggingface_hub as network
-    from lora_audit.model.locate import resolve_model_source
-
     offline, revision = kwargs.get("offline"), kwargs.get("revision")
     network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used
     with network.offline_mode(offline):
@@ -134,17 +132,13 @@ def run_audit(model: Any, *, use_cache: bool = True, **kwargs: Any) -> Report:
     flags["trust_remote_code"] = bool(kwargs.get("trust_remote_code", False))
     report, hit = cache.cached(source, kwargs.get("config_file"), flags, lambda: _pipeline(source, **kwargs))
     if hit:
-        from lora_audit.rules.engine import run_rules
-
         report.fail_on = settings.fail_on
         report.findings = run_rules(report, settings)
     return report
 
 
 def _pipeline(model: Any, **kwargs: Any) -> Report:
-    from lora_audit.pipeline import audit
-
-    return audit(model, **kwargs)
+    return pipeline.audit(model, **kwargs)
 
 
 # --------------------------------------------------------------------------- which pairs

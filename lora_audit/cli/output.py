@@ -11,7 +11,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from rich.console import Console
+
 from lora_audit.cli import streams
+from lora_audit.render import markdown
+from lora_audit.render.check import render_check_markdown, render_check_terminal
+from lora_audit.render.github import render_github
+from lora_audit.render.gitlab import render_gitlab
+from lora_audit.render.json_report import dumps, render_json
+from lora_audit.render.sarif import render_sarif
+from lora_audit.render.terminal import render_terminal
 
 FORMATS = ("terminal", "json", "markdown", "sarif", "github", "gitlab")
 SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
@@ -28,19 +37,14 @@ def is_check(result: Any) -> bool:
 
 
 def json_text(result: Any) -> str:
-    from lora_audit.render.json_report import dumps, render_json
-
     return dumps(result.to_dict()) if is_check(result) else render_json(result)
 
 
 def markdown_text(result: Any) -> str:
     if is_check(result):
-        from lora_audit.render.check import render_check_markdown
-
         return render_check_markdown(result)
-    from lora_audit.render.markdown import render_markdown
 
-    return render_markdown(result)
+    return markdown.render_markdown(result)
 
 
 def emit(result: Any, fmt: str, tree: bool = False, coverage: bool = False) -> None:
@@ -51,31 +55,19 @@ def emit(result: Any, fmt: str, tree: bool = False, coverage: bool = False) -> N
     elif fmt == "markdown":
         streams.write_out(markdown_text(result))
     elif fmt == "sarif":
-        from lora_audit.render.sarif import render_sarif
-
         streams.write_out(render_sarif(result, root))
     elif fmt == "gitlab":
-        from lora_audit.render.gitlab import render_gitlab
-
         streams.write_out(render_gitlab(result, root))
     elif fmt == "github":
-        from lora_audit.render.github import render_github
-
         streams.write_out(render_github(result, root))
         summary = os.environ.get(SUMMARY_ENV)
         if summary:
             append_summary(summary, markdown_text(result))
     else:
-        from rich.console import Console
-
         console = Console(file=streams.stdout_for_rich(), highlight=False, soft_wrap=False)
         if is_check(result):
-            from lora_audit.render.check import render_check_terminal
-
             render_check_terminal(result, console)
         else:
-            from lora_audit.render.terminal import render_terminal
-
             render_terminal(result, console, tree=tree, coverage=coverage)
 
 

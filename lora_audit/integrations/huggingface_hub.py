@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -31,7 +32,6 @@ DEADLINE_VARIABLE = "LORA_AUDIT_HUB_DEADLINE"
 def force_offline() -> None:
     """Offline from here on, for us, huggingface_hub and transformers (``--offline``)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    import sys
 
     constants = sys.modules.get("huggingface_hub.constants")
     if constants is not None:  # already imported: it read the variable once, so set its live value too

@@ -8,9 +8,11 @@ formula. After this stage nothing holds a torch object.
 from __future__ import annotations
 
 import re
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lora_audit.apply.adapt import ADAPTER, Adaptation, Snapshot
+from lora_audit.integrations.peft import moe_conversion_table
 from lora_audit.report import (
     AdaptedModule,
     BiasParams,
@@ -29,8 +31,6 @@ _LORA_NAMES = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)\.
 
 
 def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
-    from lora_audit.integrations.peft import moe_conversion_table
-
     config = built.config
     text_config = getattr(config, "get_text_config", lambda: config)() if config is not None else None
     num_layers = None
@@ -79,8 +79,6 @@ def fused_expert_parameters(snap: Snapshot) -> list[str]:
 
 
 def _library_version(library: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(library)
     except PackageNotFoundError:

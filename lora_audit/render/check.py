@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 from tabulate import tabulate
 
+from lora_audit.render.markdown import render_markdown
 from lora_audit.render.terminal import _findings, _print_whole, plain_findings
 
 HEADERS = ["model", "config", "errors", "warnings", "infos", "suppressed", "result"]
@@ -77,8 +78,6 @@ def render_check_terminal(check: Any, console: Console, plain: bool | None = Non
 
 
 def render_check_markdown(check: Any) -> str:
-    from lora_audit.render.markdown import render_markdown
-
     out = ["## lora-audit check", "", f"**{verdict(check)}**", "",
            tabulate(summary_rows(check), headers=HEADERS, tablefmt="github"), ""]
     for result in check.results:

@@ -13,6 +13,7 @@ import re
 from tabulate import tabulate
 
 from lora_audit.render import _common as c
+from lora_audit.render._adapter import adapter_rows
 from lora_audit.render.escape import escape_surrogates
 from lora_audit.report import Report
 
@@ -104,8 +105,6 @@ def render_markdown(report: Report) -> str:
             "",
         ]
     if report.adapter:
-        from lora_audit.render._adapter import adapter_rows
-
         out += ["### Adapter", "", _table([[label, text] for label, text in adapter_rows(report)], ["", ""],
                                           ("left", "left")), ""]
     out += ["### Findings", ""]

@@ -12,8 +12,10 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from lora_audit._version import __version__
 from lora_audit.render import _ci
 from lora_audit.report import Report
+from lora_audit.rules import RULES
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/lora-audit/lora-audit"
@@ -27,9 +29,6 @@ def render_sarif(reports: Report | Sequence[Report] | Any, root: str | None = No
 
 
 def sarif_document(reports: Report | Sequence[Report] | Any, root: str | None = None) -> dict[str, Any]:
-    from lora_audit._version import __version__
-    from lora_audit.rules import RULES
-
     index = {rule.code: i for i, rule in enumerate(RULES)}
     results = []
     for report in _ci.as_reports(reports):

@@ -19,6 +19,7 @@ from rich.tree import Tree
 
 from lora_audit.naming import leaf
 from lora_audit.render import _common as c
+from lora_audit.render._adapter import adapter_rows
 from lora_audit.render.escape import escape_surrogates
 from lora_audit.report import Report
 
@@ -179,8 +180,6 @@ def _per_layer(report: Report, plain: bool = False) -> Table:
 
 
 def _adapter(report: Report) -> Table:
-    from lora_audit.render._adapter import adapter_rows
-
     t = _table("Adapter")
     t.show_header = False
     t.add_column("")

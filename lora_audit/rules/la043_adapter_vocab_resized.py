@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from lora_audit.adapter.compare import module_of
 from lora_audit.report import Report
 from lora_audit.rules._adapter import compared
 from lora_audit.rules._base import Problem
@@ -48,7 +49,6 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     rows += [
         {**b, "expected_shape": b["base_shape"], "role": "copy"} for b in adapter["base_weights"] if b["kind"] == "rows"
     ]
-    from lora_audit.adapter.compare import module_of
 
     by_module: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
