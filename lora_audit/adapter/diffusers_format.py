@@ -63,9 +63,7 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
     try:
         with capture_messages("apply"):
             if "lora_A" not in next(iter(state)):
-                from diffusers.utils import convert_unet_state_dict_to_peft
-
-                state = convert_unet_state_dict_to_peft(state)
+                state = private.convert_unet_to_peft(state)
                 function = "load_lora_adapter (convert_unet_state_dict_to_peft)"
             rank = {f"^{k}": v.shape[1] for k, v in state.items() if "lora_B" in k and v.ndim > 1}
             fields = dict(metadata) if metadata is not None else private.peft_kwargs(rank, None, state)

@@ -18,6 +18,7 @@ from typing import Any
 from lora_audit.adapter import diffusers_format, formats, kohya
 from lora_audit.adapter.header import TensorTable, read_local_header, table_from_dict
 from lora_audit.errors import AuditError, first_line
+from lora_audit.integrations import huggingface_hub as network
 from lora_audit.model.hub import hub_timeout, is_offline
 from lora_audit.model.local import looks_like_path, path_exists, read_small_text, user_path
 
@@ -242,7 +243,6 @@ def _hub_header(
 
 def _hub_error(exc: Exception, where: str, filename: str) -> AuditError:
     from huggingface_hub.errors import (
-        EntryNotFoundError,
         GatedRepoError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -261,7 +261,7 @@ def _hub_error(exc: Exception, where: str, filename: str) -> AuditError:
     if isinstance(exc, SafetensorsParsingError):
         return AuditError("adapter-malformed", f"{where}:{filename} is not a valid safetensors file",
                           "save the adapter again with PEFT's save_pretrained")
-    if isinstance(exc, EntryNotFoundError) and "LocalEntryNotFound" not in type(exc).__name__:
+    if network.is_missing_on_hub(exc):
         code = "adapter-config-not-found" if filename == CONFIG_NAME else "adapter-weights-not-found"
         return AuditError(code, f"{where} has no {filename}",
                           "pass the repository save_pretrained / push_to_hub wrote (adapter_config.json + "

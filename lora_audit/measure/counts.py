@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lora_audit.apply.adapt import ADAPTER, Adaptation, Snapshot
-from lora_audit.integrations.peft import moe_conversion_table
+from lora_audit.integrations.peft import is_peft_wrapper, moe_conversion_table, pattern_key, type_label
 from lora_audit.report import (
     AdaptedModule,
     BiasParams,
@@ -142,7 +142,7 @@ def adapted_modules(adaptation: Adaptation) -> list[AdaptedModule]:
 
 
 def _row(name: str, module: Any) -> AdaptedModule:
-    kind = _type_label(type(module))
+    kind = type_label(type(module))
     base = module.get_base_layer()
     parameter_name = getattr(module, "parameter_name", None)
     if parameter_name:
@@ -191,19 +191,11 @@ def _number(value: Any) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _type_label(cls: type) -> str:
-    if cls.__module__.startswith("peft.tuners.lora"):
-        return f"lora.{cls.__name__}"
-    return cls.__name__
-
-
 def pattern_matches(adaptation: Adaptation, rows: list[AdaptedModule], lora_config: dict) -> dict:
     """For each user rank_pattern / alpha_pattern key, the adapted modules it sets (PEFT's get_pattern_key).
 
     Keys are tried in PEFT's order, so a key shadowed by an earlier one sets nothing.
     """
-    from peft.utils.other import get_pattern_key
-
     final = adaptation.final_config
     out: dict[str, dict[str, list[str]]] = {}
     for attr in ("rank_pattern", "alpha_pattern"):
@@ -213,7 +205,7 @@ def pattern_matches(adaptation: Adaptation, rows: list[AdaptedModule], lora_conf
         all_keys = list((getattr(final, attr, None) or {}).keys()) or user_keys
         hits: dict[str, list[str]] = {k: [] for k in user_keys}
         for row in rows:
-            key = get_pattern_key(all_keys, row.name)
+            key = pattern_key(all_keys, row.name)
             if key in hits:
                 hits[key].append(row.name)
         out[attr] = hits
@@ -243,21 +235,18 @@ def bias_params(adaptation: Adaptation, rows: list[AdaptedModule]) -> BiasParams
 
 def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
     """Tree diff: every module whose type PEFT changed, with what it wrapped and what it adds."""
-    from peft.tuners.tuners_utils import BaseTunerLayer
-    from peft.utils.other import AuxiliaryTrainingWrapper
-
     snap = adaptation.snapshot
     out = []
     for name in snap.names:
         module = adaptation.after.get(name)
         # lora.Linear is also called "Linear": compare by what PEFT made, not by class name.
-        if not name or not isinstance(module, (BaseTunerLayer, AuxiliaryTrainingWrapper)):
+        if not name or not is_peft_wrapper(module):
             continue
         after_params = sum(p.numel() for p in module.parameters())
         out.append(
             WrappedModule(
                 name=name,
-                new_type=_type_label(type(module)),
+                new_type=type_label(type(module)),
                 wrapped_type=snap.types[name],
                 wrapped_shape=snap.shapes[name],
                 added_params=after_params - snap.subtree_params[name],
