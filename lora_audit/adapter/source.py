@@ -4,7 +4,8 @@ A local adapter is a directory (``adapter_config.json`` + ``adapter_model.safete
 ``.safetensors`` file with its config beside it. A hub adapter (``org/name``) costs one download,
 ``adapter_config.json``, plus the safetensors header through range requests
 (``HfApi.parse_safetensors_file_metadata``: the first 100 kB, and a second range only for a longer
-header); a copy already in the local Hugging Face cache is read from disk instead. A pickled
+header), both through the one hub client (``model/hub.py``) within the total hub deadline; a copy
+already in the local Hugging Face cache is read from disk instead. A pickled
 ``adapter_model.bin`` is never opened: unpickling runs arbitrary code.
 """
 
@@ -19,7 +20,7 @@ from lora_audit.adapter import diffusers_format, formats, kohya
 from lora_audit.adapter.header import TensorTable, read_local_header, table_from_dict
 from lora_audit.errors import AuditError, first_line
 from lora_audit.integrations import huggingface_hub as network
-from lora_audit.model.hub import hub_timeout, is_offline
+from lora_audit.model.hub import check_hub_file, fetch_hub_file, fetch_hub_header, is_offline
 from lora_audit.model.local import looks_like_path, path_exists, read_small_text, user_path
 
 CONFIG_NAME = "adapter_config.json"
@@ -167,7 +168,7 @@ def _hub(repo_id: str, revision: str | None, offline: bool) -> AdapterFile:
             "go online once (or unset HF_HUB_OFFLINE), or pass the adapter's local directory",
         )
     try:
-        config_path = Path(_download_config(repo_id, revision, where))
+        config_path = _download_config(repo_id, revision, where)
     except AuditError as exc:
         if exc.code != "adapter-config-not-found":
             raise
@@ -201,14 +202,9 @@ def _hub_diffusers(repo_id: str, revision: str | None, where: str, no_config: Au
                        repo_id, revision, lora_fields=fields, conversion=facts)
 
 
-def _download_config(repo_id: str, revision: str | None, where: str) -> str:
-    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
-
+def _download_config(repo_id: str, revision: str | None, where: str) -> Path:
     try:
-        # One HEAD without retries first: hf_hub_download retries an unreachable hub for ~20 s.
-        get_hf_file_metadata(hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=hub_timeout(),
-                             retry_on_errors=False)
-        return hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=hub_timeout())
+        return fetch_hub_file(repo_id, CONFIG_NAME, revision, probe=True)
     except Exception as exc:  # noqa: BLE001 - mapped to one line below
         raise _hub_error(exc, where, CONFIG_NAME) from None
 
@@ -217,17 +213,15 @@ def _hub_header(
     repo_id: str, revision: str | None, where: str, name: str = SAFETENSORS_NAME, pickle_fallback: bool = True
 ) -> TensorTable | None:
     """The safetensors header of the hub adapter, or None when the hub has only a pickle file."""
-    from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError
 
     try:
-        meta = HfApi().parse_safetensors_file_metadata(repo_id, name, revision=revision, timeout=hub_timeout())
+        meta = fetch_hub_header(repo_id, name, revision)
     except EntryNotFoundError as exc:
         if not pickle_fallback:
             raise _hub_error(exc, where, name) from None
         try:
-            get_hf_file_metadata(hf_hub_url(repo_id, PICKLE_NAME, revision=revision), timeout=hub_timeout(),
-                                 retry_on_errors=False)
+            check_hub_file(repo_id, PICKLE_NAME, revision)
         except Exception as exc:  # noqa: BLE001
             raise _hub_error(exc, where, SAFETENSORS_NAME) from None
         return None
