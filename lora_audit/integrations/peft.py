@@ -9,25 +9,32 @@ Each use says, in one line, the public API PEFT lacks. Verified against PEFT 0.2
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 
 def check_target_module_exists(config: Any, key: str) -> Any:
     """PEFT's own target matching for one module (or parameter) name."""
-    # peft.tuners.tuners_utils.check_target_module_exists: not exported from peft, no other public matcher
-    from peft.tuners.tuners_utils import check_target_module_exists as _check
-
-    return _check(config, key)
+    return _matcher()[0](config, key)
 
 
 def target_module_matched(config: Any, key: str) -> bool:
     """Whether PEFT's matching adapts ``key``: a match that ``exclude_modules`` does not take back."""
-    from peft.tuners.tuners_utils import _ExcludedModule
+    check, excluded = _matcher()
+    result = check(config, key)
+    return bool(result) and not isinstance(result, excluded)
 
-    result = check_target_module_exists(config, key)
-    # _ExcludedModule: the truthy marker of an excluded match; PEFT has no public "is excluded" test
-    return bool(result) and not isinstance(result, _ExcludedModule)
+
+@functools.cache
+def _matcher() -> tuple[Any, type]:
+    """Imported once: matching runs for every module name of the model, for every entry."""
+    # check_target_module_exists (peft.tuners.tuners_utils): not exported from peft, no other public matcher;
+    # _ExcludedModule: the truthy marker of an excluded match, PEFT has no public "is excluded" test
+    from peft.tuners.tuners_utils import _ExcludedModule
+    from peft.tuners.tuners_utils import check_target_module_exists as check
+
+    return check, _ExcludedModule
 
 
 def include_all_linear_layers(config: Any, model: Any) -> Any:
@@ -87,20 +94,23 @@ def restore_modules(root: Any, modules: dict[str, Any]) -> None:
 
 def is_modules_to_save_wrapper(module: Any) -> bool:
     """A full trainable copy PEFT made for a ``modules_to_save`` entry."""
-    # peft.utils.other.ModulesToSaveWrapper: exported from peft.utils, but not documented
-    from peft.utils.other import ModulesToSaveWrapper
-
-    return isinstance(module, ModulesToSaveWrapper)
+    return isinstance(module, _wrapper_classes()[0])
 
 
 def is_peft_wrapper(module: Any) -> bool:
     """A module PEFT put in place of the base's: a tuner layer (lora.Linear...) or a trainable-copy wrapper."""
+    return isinstance(module, _wrapper_classes()[1:])
+
+
+@functools.cache
+def _wrapper_classes() -> tuple[type, type, type]:
+    """Imported once: the helpers above run for every module of the model."""
     from peft.tuners.tuners_utils import BaseTunerLayer
 
-    # AuxiliaryTrainingWrapper (ModulesToSaveWrapper, TrainableTokensWrapper): not documented
-    from peft.utils.other import AuxiliaryTrainingWrapper
+    # ModulesToSaveWrapper, AuxiliaryTrainingWrapper (peft.utils.other): exported from peft.utils, not documented
+    from peft.utils.other import AuxiliaryTrainingWrapper, ModulesToSaveWrapper
 
-    return isinstance(module, (BaseTunerLayer, AuxiliaryTrainingWrapper))
+    return ModulesToSaveWrapper, BaseTunerLayer, AuxiliaryTrainingWrapper
 
 
 def type_label(cls: type) -> str:
