@@ -11,15 +11,14 @@ Heavy libraries (torch, transformers, peft) are imported only when an audit runs
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lora_audit import pipeline
 from lora_audit._version import __version__
 from lora_audit.errors import AuditError
+from lora_audit.report import Finding, Report
 from lora_audit.request import AuditRequest, LoraConfigArg, ModelArg, PathArg
-
-if TYPE_CHECKING:
-    from lora_audit.report import Finding, Report
-    from lora_audit.rules.settings import Settings
+from lora_audit.rules.settings import Settings
 
 __all__ = ["audit", "AuditError", "AuditRequest", "Report", "Finding", "__version__"]
 
@@ -77,8 +76,6 @@ def audit(
     ``model`` may instead be an :class:`AuditRequest` holding all of these (then pass nothing else):
     ``audit(AuditRequest("Qwen/Qwen2.5-0.5B", {"r": 8}))``.
     """
-    from lora_audit.pipeline import audit as run
-
     request = AuditRequest(
         model=None if isinstance(model, AuditRequest) else model, lora_config=lora_config, config_file=config_file,
         overrides=overrides, revision=revision, task_type=task_type, model_class=model_class,
@@ -89,13 +86,5 @@ def audit(
         if request != AuditRequest():
             raise TypeError("audit(request) takes no other arguments: the AuditRequest holds them all")
         request = model
-    return run(request)
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("Report", "Finding"):
-        from lora_audit import report
-
-        return getattr(report, name)
-    raise AttributeError(f"module 'lora_audit' has no attribute {name!r}")
+    return pipeline.audit(request)
 

@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lora_audit._version import __version__
+from lora_audit.adapter import adapter_facts, base_dims
+from lora_audit.adapter.kohya import check_base
+from lora_audit.adapter.pipeline_step import resolve_adapter, resolve_base
 from lora_audit.apply.adapt import apply_lora
 from lora_audit.config.lora_config import expand_for_model, resolve_lora_config
 from lora_audit.errors import AuditError, internal_error
@@ -21,6 +24,7 @@ from lora_audit.integrations import huggingface_hub as network
 from lora_audit.measure import counts as measure
 from lora_audit.measure.quantization.classify import classify_targets
 from lora_audit.measure.quantization.describe import describe as describe_quantization
+from lora_audit.model import libraries
 from lora_audit.model.build import from_module
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
@@ -64,8 +68,6 @@ def _audit(request: AuditRequest) -> Report:
     model_given = request.model is not None
     found = None
     if request.adapter is not None:
-        from lora_audit.adapter.pipeline_step import resolve_adapter
-
         found, model, config_file, adapter_overrides = resolve_adapter(
             request.adapter, request.model, request.lora_config, request.config_file, request.overrides,
             request.offline)
@@ -96,8 +98,6 @@ def _audit(request: AuditRequest) -> Report:
             built = from_module(model)
             name = type(model).__name__
         elif isinstance(model, (str, os.PathLike, ModelSource)):
-            from lora_audit.model import libraries
-
             try:
                 # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
                 source = model if isinstance(model, ModelSource) else _resolve_base(model, found, request)
@@ -122,8 +122,6 @@ def _audit(request: AuditRequest) -> Report:
             )
 
         if found is not None and found.conversion is not None:
-            from lora_audit.adapter.kohya import check_base
-
             check_base(found, built)
         spec = expand_for_model(spec, built)
         if request.status is not None:
@@ -146,8 +144,6 @@ def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: Lor
     model = measure.model_info(name, source, built, snap)
     adapter = None
     if found is not None:  # while PEFT's model is live: it names the keys it saves
-        from lora_audit.adapter import adapter_facts, base_dims
-
         adapter = adapter_facts(found, adaptation.peft_model, base_dims(built, model.num_layers), name)
     report = Report(
         tool=ToolInfo(name="lora-audit", version=__version__, peft=peft.__version__,
@@ -204,7 +200,6 @@ def _resolve_base(model: str | os.PathLike[str], found: AdapterFile | None, requ
     if found is None:
         return resolve_model_source(os.fspath(model), revision=request.revision, offline=request.offline,
                                     status=request.status, component=request.component)
-    from lora_audit.adapter.pipeline_step import resolve_base
 
     return resolve_base(model, found, request.revision, request.offline, request.status)
 

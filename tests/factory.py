@@ -18,6 +18,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from lora_audit.adapter.compare import role_of
 from lora_audit.report import (
     AdaptedModule,
     AdapterComparison,
@@ -296,8 +297,6 @@ def adapter(*, compared: AdapterComparison | None = None, **fields: Any) -> Adap
 
 def mismatch(key: str, file_shape: Sequence[int], expected_shape: Sequence[int], kind: str,
              role: str | None = None) -> KeyMismatch:
-    from lora_audit.adapter.compare import role_of
-
     module, found_role = role_of(key)
     return KeyMismatch(key=key, module=module, role=role or found_role, file_shape=list(file_shape),
                        expected_shape=list(expected_shape), kind=kind)
@@ -330,6 +329,7 @@ def expect(finding: Finding, code: str, subject: str, severity: str, *fragments:
 
 __all__ = [
     "ATTENTION", "LORA_DEFAULTS", "MLP", "TOOL", "adapter", "apply_error", "base_dims", "blocks", "check",
-    "comparison", "config_source", "coverage_of", "decoder", "expect", "fit", "layer_names", "mismatch", "model", "nodes",
-    "one", "params", "peft_warning", "quantization", "report", "row", "rows_for", "saved", "target", "tensors",
+    "comparison", "config_source", "coverage_of", "decoder", "expect", "fit", "layer_names", "mismatch", "model",
+    "nodes", "one", "params", "peft_warning", "quantization", "report", "row", "rows_for", "saved", "target",
+    "tensors",
 ]

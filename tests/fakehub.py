@@ -40,6 +40,8 @@ class FakeHub:
     stall_seconds: float = 0.0
     #: answer one header byte every this many seconds, forever (a hub that beats any per-read timeout)
     trickle_seconds: float = 0.0
+    #: trickle only the requests for these files (every request when empty)
+    trickle_files: tuple[str, ...] = ()
 
     def add(self, repo_id: str, config: dict | None = None, **kwargs) -> None:
         files = {"config.json": json.dumps(config or {}).encode()} if config is not None else {}
@@ -89,7 +91,7 @@ def _handler(hub: FakeHub):
             hub.requests.append((self.command, path))
             if hub.stall_seconds:
                 time.sleep(hub.stall_seconds)
-            if hub.trickle_seconds:
+            if hub.trickle_seconds and (not hub.trickle_files or path.rsplit("/", 1)[-1] in hub.trickle_files):
                 self.wfile.write(b"HTTP/1.1 200 OK\r\n")
                 for _ in range(600):
                     self.wfile.write(b"X")

@@ -13,15 +13,19 @@ The result is :class:`~lora_audit.report.AdapterFacts` for ``Report.adapter``; t
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lora_audit.adapter.header import tensor_bytes
 from lora_audit.adapter.source import PICKLE_ADVICE, AdapterFile
+from lora_audit.capture import capture_messages
+from lora_audit.model import catalogue
 from lora_audit.report import (
     AdapterComparison,
     AdapterFacts,
@@ -140,7 +144,6 @@ def _same_base(claimed: Any, given: str | None) -> bool:
         return True  # nothing to compare
     if claimed.strip().rstrip("/").lower() == given.strip().rstrip("/").lower():
         return True
-    from pathlib import Path
 
     try:
         a, b = Path(claimed).expanduser(), Path(given).expanduser()
@@ -152,8 +155,6 @@ def _same_base(claimed: Any, given: str | None) -> bool:
 def _expected(peft_model: Any) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
     """PEFT's saved keys and shapes for this config, and every parameter name of the adapted model."""
     from peft import get_peft_model_state_dict
-
-    from lora_audit.capture import capture_messages
 
     with capture_messages("apply"):
         saved = get_peft_model_state_dict(peft_model, save_embedding_layers=False)
@@ -253,10 +254,6 @@ def _fits(file_shapes: dict[str, list[int]], expected: Mapping[str, tuple[int, .
 
 def _catalogue_candidates(hidden: int | None, layers: int | None) -> list[str]:
     """Bundled catalogue models whose config has this hidden size and block count."""
-    import json
-
-    from lora_audit.model import catalogue
-
     out = []
     for model_id in catalogue.model_ids():
         try:

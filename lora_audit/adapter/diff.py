@@ -14,8 +14,12 @@ from typing import Any
 from lora_audit.adapter.compare import PREFIX, role_of
 from lora_audit.adapter.header import TensorTable
 from lora_audit.adapter.source import MLX_NAME, PICKLE_NAME, SAFETENSORS_NAME, load_adapter
+from lora_audit.config import frontends
+from lora_audit.config.loading import load_config_file
 from lora_audit.model.local import path_exists, user_path
 from lora_audit.naming import fold, template
+from lora_audit.pipeline import audit
+from lora_audit.report import plain
 from lora_audit.request import AuditRequest
 
 #: Fields that say where or when an adapter was saved, not what it adapts.
@@ -46,8 +50,6 @@ class AdapterDiff:
     only_b: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        from lora_audit.report import plain
-
         def side(s: Side) -> dict[str, Any]:
             return {"spec": s.spec, "kind": s.kind, "tensors": None if s.table is None else len(s.table.tensors),
                     "params": params(s), "trainable": s.trainable}
@@ -68,9 +70,6 @@ def params(side: Side) -> int | None:
 
 def load_side(spec: str, offline: bool | None = None) -> Side:
     """An adapter (directory with weights, .safetensors file, hub id) or a LoRA config file."""
-    from lora_audit.config import frontends
-    from lora_audit.config.loading import load_config_file
-
     path = user_path(spec)
     is_adapter = not path_exists(path) or path.suffix.lower() in (".safetensors", ".bin") or (
         path.is_dir() and any((path / n).is_file() for n in (SAFETENSORS_NAME, PICKLE_NAME, MLX_NAME))
@@ -107,8 +106,6 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """The config with PEFT's LoraConfig defaults for every field it leaves out (as PEFT would apply it)."""
     from peft import LoraConfig
 
-    from lora_audit.report import plain
-
     return {**plain(LoraConfig().to_dict()), **config}
 
 
@@ -141,8 +138,6 @@ def diff(a: Side, b: Side) -> AdapterDiff:
 
 def trainable_on(base: str, side: Side, offline: bool | None) -> int:
     """PEFT's trainable count for this side's config on ``base`` (a full weightless audit)."""
-    from lora_audit.pipeline import audit
-
     if side.kind == "adapter":
         return audit(AuditRequest(base, adapter=side.spec, offline=offline)).params.trainable
     request = AuditRequest(base, config_file=side.spec, overrides={"inference_mode": False}, offline=offline)

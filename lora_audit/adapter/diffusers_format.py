@@ -31,7 +31,10 @@ from typing import Any
 
 from lora_audit.adapter.header import TensorTable
 from lora_audit.adapter.kohya import _TORCH, _plain, conversion_facts, denoiser_table
+from lora_audit.capture import capture_messages
 from lora_audit.errors import AuditError, first_line
+from lora_audit.integrations import diffusers as private
+from lora_audit.model.libraries.diffusers import require_diffusers
 from lora_audit.report import ConversionFacts
 
 COMPONENTS = ("unet", "transformer")
@@ -47,8 +50,6 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
     """
     import torch
 
-    from lora_audit.model.libraries.diffusers import require_diffusers
-
     diffusers = require_diffusers(f"{spec} is a diffusers pipeline LoRA, read as diffusers reads it, and")
     keys = list(table.tensors)
     component = next((c for c in COMPONENTS if any(k.startswith(f"{c}.") for k in keys)), None)
@@ -61,14 +62,9 @@ def convert(path: Path | None, table: TensorTable, spec: str) -> tuple[TensorTab
              for k, (dtype, shape) in table.tensors.items() if k.startswith(f"{component}.")}
     function = "load_lora_adapter"
     try:
-        from lora_audit.capture import capture_messages
-        from lora_audit.integrations import diffusers as private
-
         with capture_messages("apply"):
             if "lora_A" not in next(iter(state)):
-                from diffusers.utils import convert_unet_state_dict_to_peft
-
-                state = convert_unet_state_dict_to_peft(state)
+                state = private.convert_unet_to_peft(state)
                 function = "load_lora_adapter (convert_unet_state_dict_to_peft)"
             rank = {f"^{k}": v.shape[1] for k, v in state.items() if "lora_B" in k and v.ndim > 1}
             fields = dict(metadata) if metadata is not None else private.peft_kwargs(rank, None, state)

@@ -31,7 +31,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lora_audit.adapter.header import TensorTable
+from lora_audit.capture import capture_messages
 from lora_audit.errors import AuditError, first_line
+from lora_audit.integrations import diffusers as private
+from lora_audit.model.libraries.diffusers import require_diffusers
 from lora_audit.report import ConversionFacts
 
 if TYPE_CHECKING:
@@ -51,11 +54,7 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
     """``(denoiser table under PEFT names, LoraConfig fields, conversion facts)`` for a local kohya file."""
     import torch
 
-    from lora_audit.integrations import diffusers as private
-    from lora_audit.model.libraries.diffusers import require_diffusers
-
     diffusers = require_diffusers(f"{spec} is a kohya-ss diffusion LoRA, which diffusers converts, and")
-    from lora_audit.capture import capture_messages
 
     state = _meta_state_dict(path, table, torch)
     text_keys = sorted(k for k in table.tensors if k.startswith(TEXT_ENCODER_PREFIXES))
@@ -73,9 +72,7 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
             if not denoiser:
                 raise ValueError(f"no {component} keys after the conversion")
             if "lora_A" not in next(iter(denoiser)):
-                from diffusers.utils import convert_unet_state_dict_to_peft
-
-                denoiser = convert_unet_state_dict_to_peft(denoiser)
+                denoiser = private.convert_unet_to_peft(denoiser)
             rank = {f"^{k}": v.shape[1] for k, v in denoiser.items() if "lora_B" in k and v.ndim > 1}
             if alphas:
                 alphas = {k.removeprefix(f"{component}."): v for k, v in alphas.items()
@@ -84,7 +81,7 @@ def convert(path: Path, table: TensorTable, spec: str) -> tuple[TensorTable, dic
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure inside diffusers' conversion: a layout it does not know
-        if "meta" in str(exc):  # e.g. the split-qkv sparsity test of the Flux conversion compares values
+        if private.needs_tensor_values(exc):  # e.g. the split-qkv sparsity test of the Flux conversion compares values
             raise AuditError(
                 "adapter-format-unsupported",
                 f"{spec} is a kohya-ss LoRA whose conversion ({function}, diffusers {diffusers.__version__}) "

@@ -10,6 +10,7 @@ from typing import Any
 
 from lora_audit.adapter.source import AdapterFile, load_adapter
 from lora_audit.errors import AuditError
+from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
 
 #: The heads PEFT adds to ``modules_to_save`` for a task type (PEFT 0.21.2, ``peft/peft_model.py``:
@@ -59,8 +60,6 @@ def resolve_base(
     model: Any, found: AdapterFile, revision: str | None, offline: bool | None, status: Callable[[str], object] | None
 ) -> ModelSource:
     """The base's config source; an unusable ``base_model_name_or_path`` says to name the base."""
-    from lora_audit.model.locate import resolve_model_source
-
     spec = os.fspath(model)
     try:
         return resolve_model_source(spec, revision=revision, offline=offline, status=status)

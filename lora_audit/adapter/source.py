@@ -4,7 +4,8 @@ A local adapter is a directory (``adapter_config.json`` + ``adapter_model.safete
 ``.safetensors`` file with its config beside it. A hub adapter (``org/name``) costs one download,
 ``adapter_config.json``, plus the safetensors header through range requests
 (``HfApi.parse_safetensors_file_metadata``: the first 100 kB, and a second range only for a longer
-header); a copy already in the local Hugging Face cache is read from disk instead. A pickled
+header), both through the one hub client (``model/hub.py``) within the total hub deadline; a copy
+already in the local Hugging Face cache is read from disk instead. A pickled
 ``adapter_model.bin`` is never opened: unpickling runs arbitrary code.
 """
 
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lora_audit.adapter import formats
+from lora_audit.adapter import diffusers_format, formats, kohya
 from lora_audit.adapter.header import TensorTable, read_local_header, table_from_dict
 from lora_audit.errors import AuditError, first_line
-from lora_audit.model.hub import hub_timeout, is_offline
+from lora_audit.integrations import huggingface_hub as network
+from lora_audit.model.hub import check_hub_file, fetch_hub_file, fetch_hub_header, is_offline
 from lora_audit.model.local import looks_like_path, path_exists, read_small_text, user_path
 from lora_audit.report import ConversionFacts
 
@@ -99,8 +101,6 @@ def _local(spec: str, path: Path) -> AdapterFile:
     config = _read_config(config_path, spec) if config_path.is_file() else None
     kind = formats.detect(table.tensors, config)
     if kind in (formats.KOHYA, formats.DIFFUSERS):
-        from lora_audit.adapter import diffusers_format, kohya
-
         convert = kohya.convert if kind == formats.KOHYA else diffusers_format.convert
         converted, fields, facts = convert(weights, table, spec)
         return AdapterFile(spec, "local", None, {}, str(weights), kind, converted, lora_fields=fields,
@@ -169,7 +169,7 @@ def _hub(repo_id: str, revision: str | None, offline: bool) -> AdapterFile:
             "go online once (or unset HF_HUB_OFFLINE), or pass the adapter's local directory",
         )
     try:
-        config_path = Path(_download_config(repo_id, revision, where))
+        config_path = _download_config(repo_id, revision, where)
     except AuditError as exc:
         if exc.code != "adapter-config-not-found":
             raise
@@ -188,10 +188,8 @@ def _hub(repo_id: str, revision: str | None, offline: bool) -> AdapterFile:
 
 def _hub_diffusers(repo_id: str, revision: str | None, where: str, no_config: AuditError) -> AdapterFile:
     """A repository without adapter_config.json: a diffusers pipeline LoRA (pytorch_lora_weights.safetensors)?"""
-    from lora_audit.adapter.diffusers_format import WEIGHTS_NAME, convert
-
     try:
-        table = _hub_header(repo_id, revision, where, WEIGHTS_NAME, pickle_fallback=False)
+        table = _hub_header(repo_id, revision, where, diffusers_format.WEIGHTS_NAME, pickle_fallback=False)
     except AuditError as exc:
         if exc.code == "adapter-weights-not-found":
             raise no_config from None  # neither a PEFT adapter nor a diffusers LoRA: say what PEFT needs
@@ -200,19 +198,14 @@ def _hub_diffusers(repo_id: str, revision: str | None, where: str, no_config: Au
     kind = formats.detect(table.tensors)
     if kind != formats.DIFFUSERS:
         raise _foreign(repo_id, kind) if kind != formats.PEFT else no_config
-    converted, fields, facts = convert(None, table, f"{repo_id}:{WEIGHTS_NAME}")
-    return AdapterFile(repo_id, "hub", None, {}, f"{repo_id}:{WEIGHTS_NAME}", kind, converted, repo_id, revision,
-                       lora_fields=fields, conversion=facts)
+    converted, fields, facts = diffusers_format.convert(None, table, f"{repo_id}:{diffusers_format.WEIGHTS_NAME}")
+    return AdapterFile(repo_id, "hub", None, {}, f"{repo_id}:{diffusers_format.WEIGHTS_NAME}", kind, converted,
+                       repo_id, revision, lora_fields=fields, conversion=facts)
 
 
-def _download_config(repo_id: str, revision: str | None, where: str) -> str:
-    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
-
+def _download_config(repo_id: str, revision: str | None, where: str) -> Path:
     try:
-        # One HEAD without retries first: hf_hub_download retries an unreachable hub for ~20 s.
-        get_hf_file_metadata(hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=hub_timeout(),
-                             retry_on_errors=False)
-        return hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=hub_timeout())
+        return fetch_hub_file(repo_id, CONFIG_NAME, revision, probe=True)
     except Exception as exc:  # noqa: BLE001 - mapped to one line below
         raise _hub_error(exc, where, CONFIG_NAME) from None
 
@@ -221,17 +214,15 @@ def _hub_header(
     repo_id: str, revision: str | None, where: str, name: str = SAFETENSORS_NAME, pickle_fallback: bool = True
 ) -> TensorTable | None:
     """The safetensors header of the hub adapter, or None when the hub has only a pickle file."""
-    from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
     from huggingface_hub.errors import EntryNotFoundError
 
     try:
-        meta = HfApi().parse_safetensors_file_metadata(repo_id, name, revision=revision, timeout=hub_timeout())
+        meta = fetch_hub_header(repo_id, name, revision)
     except EntryNotFoundError as exc:
         if not pickle_fallback:
             raise _hub_error(exc, where, name) from None
         try:
-            get_hf_file_metadata(hf_hub_url(repo_id, PICKLE_NAME, revision=revision), timeout=hub_timeout(),
-                                 retry_on_errors=False)
+            check_hub_file(repo_id, PICKLE_NAME, revision)
         except Exception as exc:  # noqa: BLE001
             raise _hub_error(exc, where, SAFETENSORS_NAME) from None
         return None
@@ -247,7 +238,6 @@ def _hub_header(
 
 def _hub_error(exc: Exception, where: str, filename: str) -> AuditError:
     from huggingface_hub.errors import (
-        EntryNotFoundError,
         GatedRepoError,
         RepositoryNotFoundError,
         RevisionNotFoundError,
@@ -266,7 +256,7 @@ def _hub_error(exc: Exception, where: str, filename: str) -> AuditError:
     if isinstance(exc, SafetensorsParsingError):
         return AuditError("adapter-malformed", f"{where}:{filename} is not a valid safetensors file",
                           "save the adapter again with PEFT's save_pretrained")
-    if isinstance(exc, EntryNotFoundError) and "LocalEntryNotFound" not in type(exc).__name__:
+    if network.is_missing_on_hub(exc):
         code = "adapter-config-not-found" if filename == CONFIG_NAME else "adapter-weights-not-found"
         return AuditError(code, f"{where} has no {filename}",
                           "pass the repository save_pretrained / push_to_hub wrote (adapter_config.json + "

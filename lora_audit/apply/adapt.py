@@ -22,6 +22,8 @@ from lora_audit.apply.snapshot import Snapshot, snapshot
 from lora_audit.capture import capture_messages
 from lora_audit.config.lora_config import LoraSpec
 from lora_audit.guards import regex as regex_guard
+from lora_audit.integrations.peft import default_target_modules
+from lora_audit.integrations.transformers import no_init_weights
 from lora_audit.model.build import BuiltModel
 from lora_audit.report import ApplyError, PeftMessage, SavedMatch, TargetMatch
 
@@ -53,7 +55,6 @@ class Adaptation:
 def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
     """Run ``get_peft_model`` on a fresh meta model; retry without entries PEFT refuses."""
     from peft import get_peft_model
-    from transformers.initialization import no_init_weights
 
     model = built.factory()
     snap = snapshot(model)
@@ -114,11 +115,9 @@ def apply_lora(built: BuiltModel, spec: LoraSpec) -> Adaptation:
 
 def _prepared_config(config: Any, built: BuiltModel) -> Any:
     """PEFT's default-target resolution, for reporting when get_peft_model itself failed."""
-    from peft.tuners.lora import LoraModel
-
     final = copy.deepcopy(config)
     if final.target_modules is None:
-        defaults = LoraModel.target_module_mapping.get(built.model_type)
+        defaults = default_target_modules(built.model_type)
         if defaults is not None:
             final.target_modules = defaults if isinstance(defaults, str) else set(defaults)
     return final

@@ -17,8 +17,11 @@ from lora_audit.config.lora_config import LoraSpec, TargetEntry
 from lora_audit.integrations.peft import (
     check_target_module_exists,
     include_all_linear_layers,
+    is_modules_to_save_wrapper,
     moe_conversion_table,
+    restore_modules,
     set_trainable,
+    target_module_matched,
 )
 from lora_audit.model.build import BuiltModel
 from lora_audit.report import SavedMatch, TargetMatch
@@ -43,8 +46,7 @@ def matches(final: Any, target: Any, names: list[str], ignore_layers: bool = Fal
     for name in names:
         if not name:
             continue
-        result = check_target_module_exists(probe, name)
-        if result and type(result).__name__ != "_ExcludedModule":
+        if target_module_matched(probe, name):
             out.append(name)
     return out
 
@@ -239,21 +241,13 @@ class _Skeleton:
 
     def _restore(self) -> None:
         """Put every original module back where PEFT replaced it (outermost first, so inner paths exist again)."""
-        for name, module in self.modules.items():
-            if not name:
-                continue
-            parent_name, _, leaf = name.rpartition(".")
-            parent = self.root.get_submodule(parent_name) if parent_name else self.root
-            if parent._modules.get(leaf) is not module:
-                parent._modules[leaf] = module
+        restore_modules(self.root, self.modules)
 
 
 def _copy_params(after: dict[str, Any]) -> dict[str, int]:
     """Parameters of each full copy PEFT made for modules_to_save."""
-    from peft.utils.other import ModulesToSaveWrapper
-
     out = {}
     for name, module in after.items():
-        if isinstance(module, ModulesToSaveWrapper):
+        if is_modules_to_save_wrapper(module):
             out[name] = sum(p.numel() for p in module.modules_to_save[ADAPTER].parameters())
     return out

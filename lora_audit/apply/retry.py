@@ -8,28 +8,19 @@ audit drops that entry and applies the rest; the dropped entry becomes a finding
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lora_audit.apply.matching import ADAPTER, matches, probe_modules_to_save
 from lora_audit.apply.snapshot import Snapshot
 from lora_audit.capture import capture_messages
-from lora_audit.integrations.peft import create_new_module
+from lora_audit.integrations import peft as private
+from lora_audit.integrations.peft import peft_text
 
 if TYPE_CHECKING:
     from torch import nn
 
-
-def peft_text(exc: BaseException, limit: int = 400) -> str:
-    """PEFT's message on one line, cut short: some embed a module's repr or a C++ stack trace."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-_UNSUPPORTED = re.compile(r"Target module .* is not supported", re.S)
-_DORA = re.compile(r"does not (support|work with) (DoRA|use_dora)", re.I)
-_FUSED = re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+?) without also targeting (?P<missing>.+?) because")
+__all__ = ["drop_entries", "find_refused_entries", "find_refused_saved", "peft_text"]
 
 
 def find_refused_entries(
@@ -37,15 +28,14 @@ def find_refused_entries(
 ) -> dict[str, tuple[str, str]]:
     """The entries responsible for PEFT's refusal, found with PEFT's own layer factory."""
     message = peft_text(error)
-    fused = _FUSED.search(message)
-    if fused:
-        present = {t.strip() for t in fused.group("present").split(",")}
+    present = private.unconverted_experts(error)
+    if present is not None:
         entries = _list_targets(config)
         return {e: ("fused-experts", message) for e in entries if e.rsplit(".", 1)[-1] in present}
-    if not (_UNSUPPORTED.search(message) or _DORA.search(message)):
+    kind = private.layer_refusal(error)
+    if kind is None:
         return {}
-    kind = "dora-unsupported" if _DORA.search(message) else "unsupported-layer"
-    if kind == "dora-unsupported" and "ParamWrapper" in message and config.target_parameters:
+    if kind == "dora-unsupported" and private.refused_on_param_wrapper(error) and config.target_parameters:
         # DoRA has no variant for fused-parameter LoRA: every target_parameters entry is refused.
         return {p: (kind, f"target_parameters use lora.ParamWrapper: {message}") for p in config.target_parameters}
     out: dict[str, tuple[str, str]] = {}
@@ -59,15 +49,12 @@ def find_refused_entries(
     return out
 
 
-_SAVED_ON_LORA = re.compile(r"modules_to_save cannot be applied to modules of type")
-
-
 def find_refused_saved(error: BaseException, config: Any, failed_model: nn.Module, snap: Snapshot) -> dict[str, str]:
     """modules_to_save entries that wrap a module PEFT had just given a LoRA layer (PEFT raises TypeError)."""
     from peft.tuners.lora import LoraLayer
 
     message = peft_text(error)
-    if not _SAVED_ON_LORA.search(message) or not config.modules_to_save:
+    if not private.refused_saved_on_lora(error) or not config.modules_to_save:
         return {}
     # The failed attempt got as far as injecting LoRA: its LoRA layers are what the copies would wrap.
     adapted = {name for name, module in failed_model.named_modules() if isinstance(module, LoraLayer)}
@@ -96,20 +83,9 @@ def _first_of_each_type(names: list[str], snap: Snapshot) -> list[str]:
 def _creation_error(config: Any, module: nn.Module, name: str) -> str | None:
     """Ask PEFT's LoRA layer factory whether it can wrap ``module``; its error text, or None."""
     probe_config = copy.deepcopy(config)
-    kwargs = dict(
-        r=probe_config.r,
-        lora_alpha=probe_config.lora_alpha,
-        target_name=name,
-        loaded_in_8bit=False,
-        loaded_in_4bit=False,
-        ephemeral_gpu_offload=False,
-        parameter_name=None,
-        tied_adapter={},
-        device_map=None,
-    )
     try:
         with capture_messages("probe"):
-            create_new_module(probe_config, ADAPTER, copy.deepcopy(module), **kwargs)
+            private.create_new_module(probe_config, ADAPTER, copy.deepcopy(module), name)
     except Exception as exc:  # noqa: BLE001
         return peft_text(exc)
     return None

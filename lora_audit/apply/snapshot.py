@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lora_audit.integrations.transformers import keep_in_fp32_modules
 from lora_audit.measure.quantization.classify import default_skips
 
 if TYPE_CHECKING:
@@ -67,5 +68,5 @@ def snapshot(model: nn.Module) -> Snapshot:
         tied=[group for group in by_tensor.values() if len(group) > 1],
         base_params=sum(p.numel() for p in model.parameters()),
         quantizer_default_skips=default_skips(model),
-        keep_in_fp32_modules=[str(m) for m in getattr(model, "_keep_in_fp32_modules", None) or []],
+        keep_in_fp32_modules=keep_in_fp32_modules(model),
     )

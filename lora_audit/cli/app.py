@@ -22,7 +22,9 @@ from lora_audit.cli.check import check_command
 from lora_audit.cli.diff import diff_command
 from lora_audit.cli.output import resolve_format
 from lora_audit.cli.rules import rules_command
-from lora_audit.errors import AuditError
+from lora_audit.errors import AuditError, internal_error
+from lora_audit.guards import budget
+from lora_audit.integrations.huggingface_hub import force_offline
 
 
 class _AuditGroup(click.Group):
@@ -68,14 +70,10 @@ def main(argv: list[str] | None = None) -> None:
         interrupts.exit_at_once_on_interrupt()
     fmt, json_path = resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json")
     if console:
-        from lora_audit.guards import budget
-
         budget.set_hard_exit(lambda error: _hard_exit(error, fmt, json_path))
     try:
         # --offline must reach huggingface_hub before anything imports it (transformers reads it once).
         if "--offline" in (args[: args.index("--")] if "--" in args else args):
-            from lora_audit.integrations.huggingface_hub import force_offline
-
             force_offline()
         # Not cli.main(): on Ctrl-C it prints a blank line before our message, and it would turn the
         # interrupt into click.Abort, hiding an interrupt that arrived wrapped in another exception.
@@ -121,8 +119,6 @@ def _exit(code: Any) -> None:
 
 def _internal_error(exc: BaseException, args: list[str], fmt: str, json_path: str | None) -> None:
     """A bug, not bad input: exit 2 (as ruff does), one line asking for a report, the traceback with --debug."""
-    from lora_audit.errors import internal_error
-
     error = internal_error(exc)
     error.__cause__ = exc
     common.fail(error, fmt, json_path)

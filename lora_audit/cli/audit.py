@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from lora_audit.cli import common, interrupts
+from lora_audit.cli.batch import run_audit
 from lora_audit.cli.options import csv_list, offline_option, report_options
 from lora_audit.cli.output import resolve_format
-from lora_audit.config.lora_config import TASK_TYPES
+from lora_audit.config.loading import ADAPTER_CONFIG_NAME
+from lora_audit.config.lora_config import TASK_TYPES, parse_layers, parse_list, parse_pattern
 from lora_audit.errors import AuditError
 from lora_audit.request import AuditRequest
+from lora_audit.rules.settings import load_settings
 
 EPILOG = """\b
 Examples:
@@ -104,7 +108,6 @@ def _run_audit(opts: dict[str, Any]) -> int:
         problem = common.json_path_problem(json_path, common.ARGS) if json_path else None
         if problem is not None:
             raise problem
-        from lora_audit.rules.settings import load_settings
 
         settings = load_settings().merged(common.rule_codes(opts["select"], "--select"),
                                           common.ignore_keys(opts["ignore"]), opts["fail_on"])
@@ -112,8 +115,6 @@ def _run_audit(opts: dict[str, Any]) -> int:
         model, config_file = _model_and_config(opts["model"], opts["config_file"], opts.get("adapter"))
         baseline = common.read_baseline(opts["baseline"])
         with common.status(fmt) as status:
-            from lora_audit.cli.batch import run_audit
-
             request = AuditRequest(
                 model=model,
                 adapter=opts.get("adapter"),
@@ -151,10 +152,6 @@ def _model_and_config(model: str | None, config_file: str | None,
 
 
 def _is_config_file(arg: str) -> bool:
-    from pathlib import Path
-
-    from lora_audit.config.loading import ADAPTER_CONFIG_NAME
-
     try:
         path = Path(arg).expanduser()
         if path.is_dir():
@@ -165,8 +162,6 @@ def _is_config_file(arg: str) -> bool:
 
 
 def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
-    from lora_audit.config.lora_config import parse_layers, parse_list, parse_pattern
-
     if opts["targets"] is not None and opts["target_regex"] is not None:
         raise AuditError("usage", "--targets and --target-regex both set target_modules", "use one of them")
     targets: Any = None

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lora_audit.errors import AuditError
 from lora_audit.render import _ci
+from lora_audit.render.json_report import write_atomic
 from lora_audit.report import Report
 
 FORMAT = 1
@@ -56,8 +57,6 @@ def baseline_text(reports: Sequence[Report], root: str | None = None) -> str:
 
 
 def write_baseline(path: str | os.PathLike[str], reports: Sequence[Report], root: str | None = None) -> None:
-    from lora_audit.render.json_report import write_atomic
-
     try:
         write_atomic(path, baseline_text(reports, root))
     except (OSError, ValueError) as exc:

@@ -25,9 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lora_audit import pipeline
+from lora_audit.cli import cache
 from lora_audit.errors import AuditError
-from lora_audit.report import Report
+from lora_audit.integrations import huggingface_hub as network
+from lora_audit.model.locate import resolve_model_source
+from lora_audit.report import SCHEMA_VERSION, Report
 from lora_audit.request import AuditRequest
+from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings, find_pyproject, settings_table
 
 #: Keys of one entry of ``audits``: the model, its LoRA config, and the audit flags that make sense per pair.
@@ -91,8 +96,6 @@ class CheckReport:
         return max((r.exit_code for r in self.results), default=0)
 
     def to_dict(self) -> dict[str, Any]:
-        from lora_audit.report import SCHEMA_VERSION
-
         pairs = []
         for result in self.results:
             entry: dict[str, Any] = {"model": result.pair.model, "config": result.pair.config,
@@ -113,8 +116,6 @@ def run_audit(request: AuditRequest, *, use_cache: bool = True) -> Report:
     Not cached: a saved adapter (``adapter``: its inputs are the adapter's files), a diffusers
     pipeline component, a model named only by the config file, and an nn.Module.
     """
-    from lora_audit.cli import cache
-
     settings = request.settings or Settings()
     request = request.with_changes(settings=settings)
     model = request.model
@@ -122,26 +123,19 @@ def run_audit(request: AuditRequest, *, use_cache: bool = True) -> Report:
             and isinstance(model, (str, os.PathLike))):
         return _pipeline(request)
     # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
-    from lora_audit.integrations import huggingface_hub as network
-    from lora_audit.model.locate import resolve_model_source
-
     network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used
     with network.offline_mode(request.offline):
         source = resolve_model_source(os.fspath(model), revision=request.revision, offline=request.offline,
                                       status=request.status)
     report, hit = cache.cached(source, request, lambda: _pipeline(request.with_changes(model=source)))
     if hit:
-        from lora_audit.rules.engine import run_rules
-
         report.fail_on = settings.fail_on
         report.findings = run_rules(report, settings)
     return report
 
 
 def _pipeline(request: AuditRequest) -> Report:
-    from lora_audit.pipeline import audit
-
-    return audit(request)
+    return pipeline.audit(request)
 
 
 # --------------------------------------------------------------------------- which pairs

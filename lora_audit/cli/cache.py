@@ -39,6 +39,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from lora_audit import report as report_module
 from lora_audit._version import __version__
 from lora_audit.model.source import ModelSource
@@ -61,7 +63,6 @@ def cache_dir() -> Path:
     override = os.environ.get(ENV_DIR)
     if override:
         return Path(override)
-    import platformdirs
 
     return Path(platformdirs.user_cache_dir("lora-audit", appauthor=False))
 

@@ -15,9 +15,11 @@ from typing import Any
 import click
 
 from lora_audit.cli import common, interrupts
+from lora_audit.cli.batch import CheckReport, declared_pairs, run_pairs, select_pairs
 from lora_audit.cli.options import offline_option, report_options
 from lora_audit.cli.output import resolve_format
 from lora_audit.errors import AuditError
+from lora_audit.rules.settings import load_settings
 
 EPILOG = """\b
 Pairs come from [tool.lora-audit] audits = [{model = "org/name", config = "lora.yaml"}, ...]
@@ -49,8 +51,6 @@ def _run_check(opts: dict[str, Any]) -> int:
     try:
         if json_path is not None and not json_path.strip():
             raise AuditError("usage", "--json was given an empty path", "name the file, e.g. --json check.json")
-        from lora_audit.cli.batch import CheckReport, declared_pairs, run_pairs, select_pairs
-        from lora_audit.rules.settings import load_settings
 
         select = common.rule_codes(opts["select"], "--select")
         ignore = common.ignore_keys(opts["ignore"])

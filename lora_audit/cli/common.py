@@ -10,11 +10,21 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Iterator
 from typing import Any
 
-from lora_audit.cli import interrupts, streams
+from rich.console import Console
+
+from lora_audit.cli import baseline as baselines
+from lora_audit.cli import interrupts, output, streams
 from lora_audit.errors import AuditError
+from lora_audit.model.local import user_path
+from lora_audit.render.github import escape_data, escape_property
+from lora_audit.render.json_report import dumps, write_atomic
+from lora_audit.report import error_document
+from lora_audit.rules import resolve_code
+from lora_audit.rules.settings import find_pyproject
 
 #: The raw arguments of the run in progress: --json must not overwrite any file they name.
 ARGS: list[str] = []
@@ -24,29 +34,23 @@ EXIT_USAGE = 2
 def read_baseline(path: str | None) -> Any:
     if path is None:
         return None
-    from lora_audit.cli.baseline import read_baseline
-
-    return read_baseline(path)
+    return baselines.read_baseline(path)
 
 
 def finish(reports: list[Any], baseline: Any, baseline_path: str | None, write_path: str | None) -> None:
     """Apply --baseline to the reports, then record --write-baseline (before printing: an error stays one line)."""
-    from lora_audit.cli.baseline import apply_baseline, write_baseline
-
     root = os.getcwd()
     if baseline is not None and baseline_path is not None:  # a baseline is read from its path
         for report in reports:
-            apply_baseline(report, baseline, baseline_path, root)
+            baselines.apply_baseline(report, baseline, baseline_path, root)
     if write_path:
-        write_baseline(write_path, reports, root)
+        baselines.write_baseline(write_path, reports, root)
 
 
 def rule_codes(keys: list[str] | None, flag: str) -> list[str] | None:
     """Rule names and lower-case codes as the canonical codes; an unknown one is an error, not a silent no-op."""
     if not keys:
         return keys
-    from lora_audit.rules import resolve_code
-
     return [resolve_code(key, flag) for key in keys]
 
 
@@ -54,8 +58,6 @@ def ignore_keys(keys: list[str] | None) -> list[str] | None:
     """``--ignore`` entries as ``CODE`` or ``CODE:subject``, with names resolved to codes."""
     if not keys:
         return keys
-    from lora_audit.rules import resolve_code
-
     out = []
     for key in keys:
         code, sep, subject = key.partition(":")
@@ -65,26 +67,22 @@ def ignore_keys(keys: list[str] | None) -> list[str] | None:
 
 def emit(report: Any, fmt: str, json_path: str | None, tree: bool = False, coverage: bool = False) -> None:
     """``report`` (or a check run) on stdout in ``fmt``, and as JSON to --json PATH."""
-    from lora_audit.cli.output import emit, json_text
-
     if json_path:
         try:
-            write_json_file(json_path, json_text(report))
+            write_json_file(json_path, output.json_text(report))
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             raise AuditError(
                 "json-unwritable",
                 f"cannot write the JSON report to {json_path}: {getattr(exc, 'strerror', None) or exc}",
                 "pass --json a file path in an existing, writable directory",
             ) from None
-    emit(report, fmt, tree, coverage)
+    output.emit(report, fmt, tree, coverage)
     problem = streams.stdout_problem()
     if problem:
         streams.write_err(f"lora-audit: warning: the report could not be written to stdout: {problem}\n")
 
 
 def write_json_file(path: str, text: str) -> None:
-    from lora_audit.render.json_report import write_atomic
-
     with interrupts.interrupt_raises(), termination_raises():  # so an interrupted write still removes its temp file
         write_atomic(path, text)
 
@@ -108,9 +106,6 @@ def termination_raises() -> Iterator[None]:
 
 def json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
     """An error if ``--json PATH`` names one of the run's own inputs: the report must never overwrite them."""
-    from lora_audit.model.local import user_path
-    from lora_audit.rules.settings import find_pyproject
-
     try:
         target = os.path.realpath(json_path)
     except (OSError, ValueError):
@@ -140,12 +135,7 @@ def json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
 
 
 def fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
-    from lora_audit.render.json_report import dumps
-    from lora_audit.report import error_document
-
     if fmt == "github":
-        from lora_audit.render.github import escape_data, escape_property
-
         title = escape_property(f"lora-audit {exc.code}")
         streams.write_out(f"::error title={title}::{escape_data(exc.one_line())}\n")
     if fmt == "json" or json_path:
@@ -157,8 +147,6 @@ def fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
             with contextlib.suppress(OSError, ValueError):
                 write_json_file(json_path, document)
     if exc.code == "internal-error" and exc.__cause__ is not None and debug():
-        import traceback
-
         streams.write_err("".join(traceback.format_exception(exc.__cause__)))
     streams.write_err(f"lora-audit: error: {exc.one_line()}\n")
     sys.exit(EXIT_USAGE)
@@ -175,7 +163,6 @@ def status(fmt: str) -> Iterator[Any]:
     if not sys.stderr.isatty() or os.environ.get("LORA_AUDIT_NO_PROGRESS"):
         yield None
         return
-    from rich.console import Console
 
     console = Console(stderr=True)
     with console.status("starting (importing torch, transformers, peft)") as spinner:

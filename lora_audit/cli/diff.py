@@ -6,9 +6,11 @@ import sys
 
 import click
 
+from lora_audit.adapter.diff import diff, load_side, trainable_on
 from lora_audit.cli import common, streams
 from lora_audit.cli.options import offline_option
 from lora_audit.errors import AuditError
+from lora_audit.render.diff import render, render_diff_json
 
 
 @click.command("diff")
@@ -27,9 +29,6 @@ def diff_command(first: str, second: str, base: str | None, offline: bool | None
 
 
 def run_diff(first: str, second: str, fmt: str, base: str | None = None, offline: bool | None = None) -> int:
-    from lora_audit.adapter.diff import diff, load_side, trainable_on
-    from lora_audit.render.diff import render, render_diff_json
-
     a, b = load_side(first, offline), load_side(second, offline)
     if base is not None:
         a.trainable, b.trainable = trainable_on(base, a, offline), trainable_on(base, b, offline)

@@ -11,13 +11,12 @@ from typing import Any
 import click
 
 from lora_audit.cli.output import FORMATS
+from lora_audit.config.lora_config import parse_list
 from lora_audit.report import FAIL_LEVELS
 
 
 def csv_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
     """A comma list flag (``--select LA001,LA003``) as a list; a bad list is a usage error."""
-    from lora_audit.config.lora_config import parse_list
-
     code = "usage" if param.name in ("select", "ignore") else "invalid-lora-value"
     return parse_list(value, param.opts[0] if param.opts else "", code)
 

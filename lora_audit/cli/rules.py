@@ -6,14 +6,13 @@ import click
 
 from lora_audit.cli import common, streams
 from lora_audit.errors import AuditError
+from lora_audit.rules import BY_CODE, RULES, resolve_code
 
 
 @click.command("rules")
 @click.argument("code", required=False)
 def rules_command(code: str | None) -> None:
     """List every rule, or explain one (lora-audit rules LA003)."""
-    from lora_audit.rules import BY_CODE, RULES, resolve_code
-
     if code is None:
         width = max(len(r.name) for r in RULES)
         streams.write_out("".join(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}\n" for r in RULES))

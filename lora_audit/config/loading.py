@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import check_numbers
 from lora_audit.model.local import path_exists, read_small_text, user_path
@@ -72,8 +74,6 @@ def load_config_file(file: str | os.PathLike[str]) -> LoadedFile:
 
 def _parse(path: Path, text: str) -> Any:
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
         try:
             return _load_yaml(path, text)
         except RecursionError:
@@ -106,8 +106,6 @@ def _parse(path: Path, text: str) -> Any:
 
 def _load_yaml(path: Path, text: str) -> Any:
     """``yaml.safe_load``, refusing a document whose aliases expand past :data:`MAX_VALUES` before building it."""
-    import yaml
-
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()

@@ -18,6 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lora_audit.capture import capture_messages
+from lora_audit.config import frontends
+from lora_audit.config.fields import IGNORED_FILE_FIELDS, split_known
+from lora_audit.config.loading import load_config_file
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import MIN_NORMAL, check_numbers
 from lora_audit.report import plain
@@ -30,8 +34,6 @@ if TYPE_CHECKING:
 BIAS_VALUES = ("none", "all", "lora_only")
 TASK_TYPES = ("CAUSAL_LM", "SEQ_2_SEQ_LM", "SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION")
 ALL_LINEAR = "all-linear"
-#: Bookkeeping fields of a saved adapter_config.json that say nothing about what LoRA adapts.
-_IGNORED_FILE_FIELDS = {"peft_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision"}
 #: Beyond any layer's width (the widest weights have a few hundred thousand rows): a rank this large is a
 #: typo, and past 2**63 torch cannot even describe the tensor.
 MAX_RANK = 1 << 20
@@ -105,9 +107,6 @@ def resolve_lora_config(
             )
     translation = None
     if file is not None:
-        from lora_audit.config import frontends
-        from lora_audit.config.loading import load_config_file
-
         loaded = load_config_file(file)
         translation = frontends.translate(loaded)
         fields.update(translation.fields)
@@ -141,26 +140,6 @@ def expand_for_model(spec: LoraSpec, built: Any) -> LoraSpec:
     return dataclasses.replace(spec, config=_make_config(fields), entries=target_entries(fields), fields=fields)
 
 
-def lora_field_names() -> set[str]:
-    """The fields of the installed PEFT's ``LoraConfig``."""
-    from peft import LoraConfig
-
-    return {f.name for f in dataclasses.fields(LoraConfig)}
-
-
-def split_known(data: dict[str, Any], where: str) -> tuple[dict[str, Any], list[str]]:
-    """LoraConfig fields of ``data`` (minus a saved adapter's bookkeeping), and the keys PEFT does not know."""
-    known_names = lora_field_names()
-    known = {k: v for k, v in data.items() if k in known_names and k not in _IGNORED_FILE_FIELDS}
-    unknown = [k for k in data if k not in known_names]
-    if data and not known and not any(k in data for k in ("peft_type", "r", "target_modules")):
-        hint = "pass a JSON/YAML file of LoraConfig fields (r, lora_alpha, target_modules, ...) or adapter_config.json"
-        if "model_type" in data:
-            hint = "this looks like a model config.json: pass it as MODEL, and the LoRA config with --config"
-        raise AuditError("not-a-lora-config", f"{where} has no LoraConfig fields", hint)
-    return known, unknown
-
-
 def _is_lora_config(value: Any) -> bool:
     from peft import LoraConfig
 
@@ -171,7 +150,7 @@ def _config_fields(config: LoraConfig) -> dict[str, Any]:
     # Copy, so nothing we (or PEFT) do can reach the caller's object.
     out = {}
     for f in dataclasses.fields(config):
-        if f.name in _IGNORED_FILE_FIELDS:
+        if f.name in IGNORED_FILE_FIELDS:
             continue
         out[f.name] = copy.deepcopy(getattr(config, f.name))
     return out
@@ -323,8 +302,6 @@ def _bad(name: str, value: Any, hint: str) -> None:
 
 def _make_config(fields: dict[str, Any]) -> LoraConfig:
     from peft import LoraConfig
-
-    from lora_audit.capture import capture_messages
 
     with capture_messages("config"):
         try:

@@ -26,6 +26,7 @@ keeps any config below ~1 GB before the budget is needed.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import re
@@ -220,8 +221,6 @@ def limits(timeout: float | None = None, poll: float = 0.1) -> Iterator[None]:
                 continue
             state.error = _exceeded_error(what, seconds, memory)
             with contextlib.suppress(Exception):
-                import _thread
-
                 _thread.interrupt_main(signal.SIGUSR1)
             if not done.wait(GRACE_SECONDS) and _hard_exit:
                 _hard_exit[0](state.error)

@@ -8,12 +8,17 @@
   would be a ValueError from deep inside an import. :func:`check_environment` names the variable.
 * huggingface_hub's timeouts apply per read: a server that trickles a byte every few seconds never
   trips them. :func:`call_with_deadline` bounds the whole request.
+* What an error means is asked of its class here (:func:`is_offline_refusal`, :func:`is_missing_on_hub`),
+  never of its name or its text elsewhere.
+
+The requests themselves are made by ``lora_audit/model/hub.py`` only (the one hub client).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -31,7 +36,6 @@ DEADLINE_VARIABLE = "LORA_AUDIT_HUB_DEADLINE"
 def force_offline() -> None:
     """Offline from here on, for us, huggingface_hub and transformers (``--offline``)."""
     os.environ["HF_HUB_OFFLINE"] = "1"
-    import sys
 
     constants: Any = sys.modules.get("huggingface_hub.constants")
     if constants is not None:  # already imported: it read the variable once, so set its live value too
@@ -129,3 +133,18 @@ def call_with_deadline(function: Callable[[], T], seconds: float, what: str) -> 
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def is_offline_refusal(exc: BaseException) -> bool:
+    """huggingface_hub refused a request because offline mode is on (raised before any request is made)."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    return isinstance(exc, OfflineModeIsEnabled)
+
+
+def is_missing_on_hub(exc: BaseException) -> bool:
+    """The hub answered that the file does not exist (not: it is neither cached nor reachable)."""
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    # LocalEntryNotFoundError subclasses EntryNotFoundError: not in the cache, and the hub was not asked
+    return isinstance(exc, EntryNotFoundError) and not isinstance(exc, LocalEntryNotFoundError)

@@ -2,31 +2,61 @@
 
 Everything lora-audit takes from PEFT beyond its public API goes through this module, so a PEFT
 release that moves one of these breaks one file, and the tests that call each function say which.
-Verified against PEFT 0.21.2.
+Each use says, in one line, the public API PEFT lacks. Verified against PEFT 0.21.2
+(``peft/tuners/tuners_utils.py``, ``peft/tuners/lora/model.py``, ``peft/utils/other.py``,
+``peft/utils/transformers_weight_conversion.py``).
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 
 def check_target_module_exists(config: Any, key: str) -> Any:
     """PEFT's own target matching for one module (or parameter) name."""
-    from peft.tuners.tuners_utils import check_target_module_exists as _check
+    return _matcher()[0](config, key)
 
-    return _check(config, key)
+
+def target_module_matched(config: Any, key: str) -> bool:
+    """Whether PEFT's matching adapts ``key``: a match that ``exclude_modules`` does not take back."""
+    check, excluded = _matcher()
+    result = check(config, key)
+    return bool(result) and not isinstance(result, excluded)
+
+
+@functools.cache
+def _matcher() -> tuple[Any, type]:
+    """Imported once: matching runs for every module name of the model, for every entry."""
+    # check_target_module_exists (peft.tuners.tuners_utils): not exported from peft, no other public matcher;
+    # _ExcludedModule: the truthy marker of an excluded match, PEFT has no public "is excluded" test
+    from peft.tuners.tuners_utils import _ExcludedModule
+    from peft.tuners.tuners_utils import check_target_module_exists as check
+
+    return check, _ExcludedModule
 
 
 def include_all_linear_layers(config: Any, model: Any) -> Any:
     """PEFT's expansion of ``all-linear`` into leaf names (``_maybe_include_all_linear_layers``)."""
+    # _maybe_include_all_linear_layers: no public function resolves all-linear without injecting
     from peft.tuners.tuners_utils import _maybe_include_all_linear_layers
 
     return _maybe_include_all_linear_layers(config, model)
 
 
+def default_target_modules(model_type: str) -> Any:
+    """The target_modules PEFT falls back on for ``model_type`` when a config names none (None: it has none)."""
+    from peft.tuners.lora import LoraModel
+
+    # LoraModel.target_module_mapping: the table get_peft_model reads; PEFT exports no lookup of the defaults
+    return LoraModel.target_module_mapping.get(model_type)
+
+
 def moe_conversion_table(model_type: str) -> dict[str, str]:
     """PEFT's table of transformers-v4 expert names and the fused v5 parameter each became."""
     try:
+        # _MODEL_TO_CONVERSION_PATTERN, _MOE_TARGET_MODULE_MAPPING: private tables, no public accessor
         from peft.utils.transformers_weight_conversion import (
             _MODEL_TO_CONVERSION_PATTERN,
             _MOE_TARGET_MODULE_MAPPING,
@@ -41,6 +71,7 @@ def moe_conversion_table(model_type: str) -> dict[str, str]:
 
 def set_trainable(root: Any, adapter: str, entry: str, wrapper_cls: type) -> None:
     """PEFT's ``modules_to_save`` wrapping logic (``_set_trainable``), with a wrapper class of ours."""
+    # _set_trainable: no public function says which modules a modules_to_save entry wraps
     from peft.utils.other import _set_trainable
 
     _set_trainable(root, adapter, module_names=[entry], inference_mode=False,
@@ -48,10 +79,122 @@ def set_trainable(root: Any, adapter: str, entry: str, wrapper_cls: type) -> Non
                    activate_adapter=False)
 
 
-def create_new_module(config: Any, adapter: str, module: Any, **kwargs: Any) -> Any:
-    """PEFT's LoRA layer factory (``LoraModel._create_new_module``), on empty weights."""
+def restore_modules(root: Any, modules: dict[str, Any]) -> None:
+    """Undo :func:`set_trainable` on a skeleton: every module PEFT replaced goes back where it was.
+
+    ``modules`` is ``dict(root.named_modules(remove_duplicate=False))`` taken before; outermost
+    first, so inner paths exist again by the time they are restored.
+    """
+    for name, module in modules.items():
+        if not name:
+            continue
+        parent_name, _, leaf = name.rpartition(".")
+        parent = root.get_submodule(parent_name) if parent_name else root
+        # torch's Module._modules: getattr/setattr would also reach (or refuse) attributes of nn.Module itself
+        if parent._modules.get(leaf) is not module:
+            parent._modules[leaf] = module
+
+
+def is_modules_to_save_wrapper(module: Any) -> bool:
+    """A full trainable copy PEFT made for a ``modules_to_save`` entry."""
+    return isinstance(module, _wrapper_classes()[0])
+
+
+def is_peft_wrapper(module: Any) -> bool:
+    """A module PEFT put in place of the base's: a tuner layer (lora.Linear...) or a trainable-copy wrapper."""
+    return isinstance(module, _wrapper_classes()[1:])
+
+
+@functools.cache
+def _wrapper_classes() -> tuple[type, type, type]:
+    """Imported once: the helpers above run for every module of the model."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    # ModulesToSaveWrapper, AuxiliaryTrainingWrapper (peft.utils.other): exported from peft.utils, not documented
+    from peft.utils.other import AuxiliaryTrainingWrapper, ModulesToSaveWrapper
+
+    return ModulesToSaveWrapper, BaseTunerLayer, AuxiliaryTrainingWrapper
+
+
+def type_label(cls: type) -> str:
+    """``lora.Linear`` for PEFT's LoRA layer classes (they share names with torch's), else the class name."""
+    # the module PEFT defines its LoRA layers in: no public attribute says a class is one of them
+    if cls.__module__.startswith("peft.tuners.lora"):
+        return f"lora.{cls.__name__}"
+    return cls.__name__
+
+
+def pattern_key(keys: list[str], name: str) -> str:
+    """The ``rank_pattern`` / ``alpha_pattern`` key PEFT applies to module ``name`` (keys tried in PEFT's order)."""
+    # peft.utils.other.get_pattern_key: not exported, no public equivalent
+    from peft.utils.other import get_pattern_key
+
+    return get_pattern_key(keys, name)
+
+
+def create_new_module(config: Any, adapter: str, module: Any, target_name: str) -> Any:
+    """PEFT's LoRA layer factory (``LoraModel._create_new_module``) for ``module``, on empty weights."""
     from peft.tuners.lora import LoraModel
+
+    # init_empty_weights: peft.utils.integrations, not exported
     from peft.utils.integrations import init_empty_weights
 
+    # the keyword arguments LoraModel._create_and_replace passes (PEFT 0.21.2): the factory has no public form
+    kwargs = dict(
+        r=config.r,
+        lora_alpha=config.lora_alpha,
+        target_name=target_name,
+        loaded_in_8bit=False,
+        loaded_in_4bit=False,
+        ephemeral_gpu_offload=False,
+        parameter_name=None,
+        tied_adapter={},
+        device_map=None,
+    )
     with init_empty_weights():
+        # _create_new_module: PEFT has no public "can LoRA wrap this layer?" check
         return LoraModel._create_new_module(config, adapter, module, **kwargs)
+
+
+# --------------------------------------------------------------------------- PEFT's refusals, by their words
+# PEFT raises ValueError / TypeError with a sentence for each refusal, and no exception type or code says
+# which: these regexes over its words (PEFT 0.21.2, tuners/lora/model.py, tuners/tuners_utils.py,
+# utils/transformers_weight_conversion.py, utils/other.py) are the only way to tell them apart.
+_UNSUPPORTED = re.compile(r"Target module .* is not supported", re.S)
+_DORA = re.compile(r"does not (support|work with) (DoRA|use_dora)", re.I)
+_FUSED = re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+?) without also targeting (?P<missing>.+?) because")
+_SAVED_ON_LORA = re.compile(r"modules_to_save cannot be applied to modules of type")
+
+
+def peft_text(exc: BaseException, limit: int = 400) -> str:
+    """PEFT's message on one line, cut short: some embed a module's repr or a C++ stack trace."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unconverted_experts(exc: BaseException) -> set[str] | None:
+    """The v4 expert names PEFT refused to convert without their partner (half a fused pair), or None."""
+    fused = _FUSED.search(peft_text(exc))
+    if not fused:
+        return None
+    return {t.strip() for t in fused.group("present").split(",")}
+
+
+def layer_refusal(exc: BaseException) -> str | None:
+    """``dora-unsupported`` or ``unsupported-layer`` when PEFT refused to wrap a layer, else None."""
+    message = peft_text(exc)
+    if _DORA.search(message):
+        return "dora-unsupported"
+    if _UNSUPPORTED.search(message):
+        return "unsupported-layer"
+    return None
+
+
+def refused_on_param_wrapper(exc: BaseException) -> bool:
+    """The refusal names ``lora.ParamWrapper``: the layer of ``target_parameters`` entries."""
+    return "ParamWrapper" in peft_text(exc)
+
+
+def refused_saved_on_lora(exc: BaseException) -> bool:
+    """PEFT refused a ``modules_to_save`` entry that wraps a module it had given a LoRA layer."""
+    return bool(_SAVED_ON_LORA.search(peft_text(exc)))

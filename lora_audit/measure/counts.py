@@ -8,9 +8,11 @@ formula. After this stage nothing holds a torch object.
 from __future__ import annotations
 
 import re
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lora_audit.apply.adapt import ADAPTER, Adaptation, Snapshot
+from lora_audit.integrations.peft import is_peft_wrapper, moe_conversion_table, pattern_key, type_label
 from lora_audit.report import (
     AdaptedModule,
     BiasParams,
@@ -29,8 +31,6 @@ _LORA_NAMES = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)\.
 
 
 def model_info(name: str, source: Any, built: Any, snap: Snapshot) -> ModelInfo:
-    from lora_audit.integrations.peft import moe_conversion_table
-
     config = built.config
     text_config = getattr(config, "get_text_config", lambda: config)() if config is not None else None
     num_layers = None
@@ -79,8 +79,6 @@ def fused_expert_parameters(snap: Snapshot) -> list[str]:
 
 
 def _library_version(library: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(library)
     except PackageNotFoundError:
@@ -144,7 +142,7 @@ def adapted_modules(adaptation: Adaptation) -> list[AdaptedModule]:
 
 
 def _row(name: str, module: Any) -> AdaptedModule:
-    kind = _type_label(type(module))
+    kind = type_label(type(module))
     base = module.get_base_layer()
     parameter_name = getattr(module, "parameter_name", None)
     if parameter_name:
@@ -193,19 +191,11 @@ def _number(value: Any) -> float | int:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _type_label(cls: type) -> str:
-    if cls.__module__.startswith("peft.tuners.lora"):
-        return f"lora.{cls.__name__}"
-    return cls.__name__
-
-
 def pattern_matches(adaptation: Adaptation, rows: list[AdaptedModule], lora_config: dict) -> dict:
     """For each user rank_pattern / alpha_pattern key, the adapted modules it sets (PEFT's get_pattern_key).
 
     Keys are tried in PEFT's order, so a key shadowed by an earlier one sets nothing.
     """
-    from peft.utils.other import get_pattern_key
-
     final = adaptation.final_config
     out: dict[str, dict[str, list[str]]] = {}
     for attr in ("rank_pattern", "alpha_pattern"):
@@ -215,7 +205,7 @@ def pattern_matches(adaptation: Adaptation, rows: list[AdaptedModule], lora_conf
         all_keys = list((getattr(final, attr, None) or {}).keys()) or user_keys
         hits: dict[str, list[str]] = {k: [] for k in user_keys}
         for row in rows:
-            key = get_pattern_key(all_keys, row.name)
+            key = pattern_key(all_keys, row.name)
             if key in hits:
                 hits[key].append(row.name)
         out[attr] = hits
@@ -245,22 +235,19 @@ def bias_params(adaptation: Adaptation, rows: list[AdaptedModule]) -> BiasParams
 
 def wrapped_modules(adaptation: Adaptation) -> list[WrappedModule]:
     """Tree diff: every module whose type PEFT changed, with what it wrapped and what it adds."""
-    from peft.tuners.tuners_utils import BaseTunerLayer
-    from peft.utils.other import AuxiliaryTrainingWrapper
-
     snap = adaptation.snapshot
     out = []
     for name in snap.names:
         module = adaptation.after.get(name)
         # lora.Linear is also called "Linear": compare by what PEFT made, not by class name.
-        if not name or not isinstance(module, (BaseTunerLayer, AuxiliaryTrainingWrapper)):
+        if not name or not is_peft_wrapper(module):
             continue
         # the isinstance above names PEFT's layer classes; the module itself is the nn.Module it wraps with
         after_params = sum(p.numel() for p in adaptation.after[name].parameters())
         out.append(
             WrappedModule(
                 name=name,
-                new_type=_type_label(type(module)),
+                new_type=type_label(type(module)),
                 wrapped_type=snap.types[name],
                 wrapped_shape=snap.shapes[name],
                 added_params=after_params - snap.subtree_params[name],

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from lora_audit.capture import capture_messages
 from lora_audit.errors import AuditError, first_line
 from lora_audit.guards import budget
+from lora_audit.integrations import huggingface_hub as hub_private
+from lora_audit.integrations import transformers as private
 from lora_audit.model.source import ModelSource
 from lora_audit.report import PeftMessage
 
@@ -87,7 +89,7 @@ def build_meta_model(
         with torch.device("meta"):
             if how == "auto":
                 return cls.from_config(config, trust_remote_code=trust_remote_code)
-            return cls._from_config(config)
+            return private.from_config(cls, config)
 
     with capture_messages("build") as messages:
         try:
@@ -168,11 +170,10 @@ def meta_clone(module: nn.Module) -> nn.Module:
 # --------------------------------------------------------------------------- config
 def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
     from transformers import AutoConfig
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
     raw = source.config
     model_type = raw["model_type"]
-    known = model_type in CONFIG_MAPPING
+    known = private.is_known_model_type(model_type)
     auto_map = raw.get("auto_map") or {}
     if not known and auto_map and not trust_remote_code:
         # Any truthy auto_map asks for code: refuse it whatever its shape, naming what we can.
@@ -204,7 +205,7 @@ def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
         try:
             return AutoConfig.from_pretrained(where, **kwargs)
         except Exception as exc:  # noqa: BLE001
-            if type(exc).__name__ == "OfflineModeIsEnabled":  # huggingface_hub's, raised before any request
+            if hub_private.is_offline_refusal(exc):  # raised before any request
                 raise AuditError(
                     "offline-not-cached",
                     f"{source.description} refers to another hub repository that transformers would fetch while "
@@ -368,18 +369,12 @@ def _auto_for_arch(architectures: list[str], config: Any) -> str:
 
 
 def _in_mapping(auto_name: str, config: Any) -> bool:
-    import transformers
-
-    auto = getattr(transformers, auto_name)
-    return type(config) in auto._model_mapping
+    return type(config) in private.auto_model_mapping(auto_name)
 
 
 def _class_in_mapping(auto_name: str, config: Any, cls: type) -> bool:
-    import transformers
-
-    auto = getattr(transformers, auto_name)
     try:
-        mapped = auto._model_mapping[type(config)]
+        mapped = private.auto_model_mapping(auto_name)[type(config)]
     except KeyError:
         return False
     mapped = mapped if isinstance(mapped, (list, tuple)) else (mapped,)

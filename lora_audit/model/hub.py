@@ -1,9 +1,14 @@
 """From the Hugging Face Hub: a hub id's ``config.json`` from the local HF cache, the hub, or the catalogue.
 
 A hub id is resolved from the local Hugging Face cache, else by downloading that one file, else
-(offline, gated, unreachable) from the bundled catalogue. Weights are never requested. Every
-request goes through :func:`fetch_hub_file`, the one hub client, within the total deadline
-(``LORA_AUDIT_HUB_DEADLINE``) however the server trickles.
+(offline, gated, unreachable) from the bundled catalogue. Weights are never requested.
+
+This module is lora-audit's one hub client: every request it makes to the hub (a model's
+``config.json`` or ``model_index.json``, a pipeline component's config, ``modules.json``, an
+adapter's ``adapter_config.json`` and its safetensors header) goes through :func:`hub_request`, within
+the total deadline (``LORA_AUDIT_HUB_DEADLINE``) however the server trickles: :func:`fetch_hub_file`
+downloads a small file, :func:`check_hub_file` asks whether one exists, :func:`fetch_hub_header` reads
+a safetensors header by range requests. tests/unit/test_hub_client.py fails on a request made anywhere else.
 """
 
 from __future__ import annotations
@@ -12,13 +17,15 @@ import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lora_audit.errors import AuditError, first_line
 from lora_audit.integrations import huggingface_hub as network
 from lora_audit.model import catalogue
 from lora_audit.model.local import load_config_json
 from lora_audit.model.source import CONFIG_NAME, DEFAULT_HUB_TIMEOUT, INDEX_NAME, ModelSource
+
+T = TypeVar("T")
 
 
 def is_offline(flag: bool | None) -> bool:
@@ -112,8 +119,55 @@ def hub_timeout() -> float:
         return DEFAULT_HUB_TIMEOUT
 
 
-def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] | None) -> ModelSource:
+def hub_request(call: Callable[[], T], what: str) -> T:
+    """``call()``, the requests of one hub answer, or :class:`~lora_audit.integrations.huggingface_hub.DeadlineExceeded`
+    once the total deadline has passed: huggingface_hub's own timeouts are per read, and a hub that
+    trickles bytes would never trip them.
+    """
+    return network.call_with_deadline(call, network.deadline(hub_timeout()), what)
+
+
+def fetch_hub_file(repo_id: str, filename: str, revision: str | None, probe: bool = False) -> Path:
+    """One small file of a hub repository into the HF cache, within the hub deadline (raises the hub's errors).
+
+    With ``probe``, one HEAD without retries first: hf_hub_download retries an unreachable hub for ~20 s.
+    """
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+    timeout = hub_timeout()
+
+    def fetch() -> Path:
+        if probe:
+            get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), timeout=timeout,
+                                 retry_on_errors=False)
+        return Path(hf_hub_download(repo_id, filename, revision=revision, etag_timeout=timeout))
+
+    return hub_request(fetch, f"fetching {filename} of {repo_id}")
+
+
+def check_hub_file(repo_id: str, filename: str, revision: str | None) -> None:
+    """Ask the hub whether it has ``filename`` (one HEAD, no retries, within the deadline); raises the hub's errors."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    timeout = hub_timeout()
+    hub_request(lambda: get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), timeout=timeout,
+                                             retry_on_errors=False), f"asking for {filename} of {repo_id}")
+
+
+def fetch_hub_header(repo_id: str, filename: str, revision: str | None) -> Any:
+    """The safetensors header of a hub file, by range requests only, within the deadline (raises the hub's errors).
+
+    ``HfApi.parse_safetensors_file_metadata``: the first 100 kB, and a second range only for a longer header.
+    """
+    from huggingface_hub import HfApi
+
+    timeout = hub_timeout()
+    return hub_request(lambda: HfApi().parse_safetensors_file_metadata(repo_id, filename, revision=revision,
+                                                                        timeout=timeout),
+                       f"reading the header of {filename} of {repo_id}")
+
+
+def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] | None) -> ModelSource:
     from huggingface_hub.errors import (
         EntryNotFoundError,
         GatedRepoError,
@@ -126,17 +180,8 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
     where = f"{repo_id}@{revision or 'main'}"
     if status is not None:
         status(f"fetching config.json of {where} from the Hugging Face Hub")
-    timeout = hub_timeout()
-
-    def fetch() -> Path:
-        # One HEAD without retries first: hf_hub_download retries an unreachable hub for ~20 s.
-        get_hf_file_metadata(hf_hub_url(repo_id, CONFIG_NAME, revision=revision), timeout=timeout,
-                             retry_on_errors=False)
-        return Path(hf_hub_download(repo_id, CONFIG_NAME, revision=revision, etag_timeout=timeout))
-
     try:
-        # The timeouts above are per read; a hub that trickles bytes would never trip them.
-        path = network.call_with_deadline(fetch, network.deadline(timeout), f"fetching {where}")
+        path = fetch_hub_file(repo_id, CONFIG_NAME, revision, probe=True)
     except GatedRepoError:
         return _from_catalogue(
             repo_id,
@@ -197,17 +242,6 @@ def _download(repo_id: str, revision: str | None, status: Callable[[str], Any] |
         config=load_config_json(path),
         repo_id=repo_id,
         revision=revision,
-    )
-
-
-def fetch_hub_file(repo_id: str, filename: str, revision: str | None) -> Path:
-    """One small file of a hub repository into the HF cache, within the hub deadline (raises the hub's errors)."""
-    from huggingface_hub import hf_hub_download
-
-    timeout = hub_timeout()
-    return network.call_with_deadline(
-        lambda: Path(hf_hub_download(repo_id, filename, revision=revision, etag_timeout=timeout)),
-        network.deadline(timeout), f"fetching {filename} of {repo_id}",
     )
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,8 +144,6 @@ def _read_limited(path: Path, pipe: bool) -> bytes:
     if not pipe:
         with open(path, "rb") as handle:
             return handle.read(MAX_CONFIG_BYTES + 1)
-    import select
-    import time
 
     # O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer that may never come.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lora_audit.errors import AuditError, first_line
+from lora_audit.integrations import huggingface_hub as network
 from lora_audit.model.hub import fetch_hub_file
 from lora_audit.model.local import is_file, load_config_json, read_small_text
 from lora_audit.model.source import CONFIG_NAME, INDEX_NAME, MODULES_NAME, ModelSource
@@ -116,7 +117,7 @@ def _locate(
     try:
         return fetch_hub_file(repo_id, relative, revision)
     except Exception as exc:  # noqa: BLE001 - missing entry: not a model component; else the hub's error
-        if type(exc).__name__ in ("EntryNotFoundError", "RemoteEntryNotFoundError"):
+        if network.is_missing_on_hub(exc):
             return None
         raise AuditError(
             "hub-error",

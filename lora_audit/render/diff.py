@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tabulate import tabulate
+
 from lora_audit.adapter.diff import AdapterDiff, params
 
 
@@ -18,8 +20,6 @@ def _v(value: object) -> str:
 
 def render(d: AdapterDiff, markdown: bool = False) -> str:
     """The diff as text; markdown uses headings and tables, the terminal aligned plain lines."""
-    from tabulate import tabulate
-
     fmt = "github" if markdown else "simple"
     h = "### " if markdown else ""
     out = [("## " if markdown else "") + f"lora-audit diff: A = {d.a.spec}, B = {d.b.spec}", ""]

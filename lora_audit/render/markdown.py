@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from tabulate import tabulate
 
 from lora_audit.render import _common as c
+from lora_audit.render._adapter import adapter_rows
 from lora_audit.render._base import RenderOptions, Result
 from lora_audit.render._check import HEADERS, summary_rows, verdict
 from lora_audit.render.escape import escape_surrogates
@@ -117,8 +118,6 @@ def render_markdown(report: Report) -> str:
             "",
         ]
     if report.adapter:
-        from lora_audit.render._adapter import adapter_rows
-
         out += ["### Adapter", "", _table([[label, text] for label, text in adapter_rows(report)], ["", ""],
                                           ("left", "left")), ""]
     out += ["### Findings", ""]

@@ -9,14 +9,13 @@ A pure function of the reports. Spec: https://docs.oasis-open.org/sarif/sarif/v2
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lora_audit._version import __version__
 from lora_audit.render import _ci
 from lora_audit.render._base import RenderOptions, Result
 from lora_audit.report import Finding, Report
-
-if TYPE_CHECKING:
-    from lora_audit.rules import Rule
+from lora_audit.rules import RULES, Rule
 
 NAME = "sarif"
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -36,9 +35,6 @@ def render_sarif(reports: _ci.Reports, root: str | None = None) -> str:
 
 
 def sarif_document(reports: _ci.Reports, root: str | None = None) -> dict[str, Any]:
-    from lora_audit._version import __version__
-    from lora_audit.rules import RULES
-
     index = {rule.code: i for i, rule in enumerate(RULES)}
     results = []
     for report in _ci.as_reports(reports):

@@ -21,6 +21,7 @@ from rich.tree import Tree
 
 from lora_audit.naming import leaf
 from lora_audit.render import _common as c
+from lora_audit.render._adapter import adapter_rows
 from lora_audit.render._base import RenderOptions, Result, TerminalSpec
 from lora_audit.render._check import HEADERS, summary_rows, verdict
 from lora_audit.render.escape import escape_surrogates
@@ -209,8 +210,6 @@ def _per_layer(report: Report, plain: bool = False) -> Table:
 
 
 def _adapter(report: Report) -> Table:
-    from lora_audit.render._adapter import adapter_rows
-
     t = _table("Adapter")
     t.show_header = False
     t.add_column("")

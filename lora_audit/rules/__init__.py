@@ -80,9 +80,4 @@ def resolve_code(key: str, where: str = "") -> str:
     )
 
 
-def claimed(message: str) -> bool:
-    """Whether a rule reports this PEFT message in its own words."""
-    return any(p.search(message) for rule in RULES for p in rule.claims)
-
-
-__all__ = ["RULES", "BY_CODE", "Problem", "Rule", "resolve_code", "claimed"]
+__all__ = ["RULES", "BY_CODE", "Problem", "Rule", "resolve_code"]

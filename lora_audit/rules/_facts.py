@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from lora_audit.naming import fold, template
@@ -103,8 +104,6 @@ def expert_like(pattern: str, report: Report) -> bool:
 
 def fused_parameter_suffixes(report: Report) -> list[str]:
     """``mlp.experts.gate_up_proj`` for ``model.layers.7.mlp.experts.gate_up_proj``: what target_parameters takes."""
-    import re
-
     out: list[str] = []
     for name in report.model.fused_expert_parameters:
         suffix = re.split(r"\.\d+\.", name)[-1]

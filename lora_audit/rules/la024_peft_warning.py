@@ -31,16 +31,38 @@ from collections.abc import Iterator
 from typing import Any
 
 from lora_audit.report import Report
+from lora_audit.rules import (
+    la001_target_unmatched,
+    la008_tied_weight_copied,
+    la010_fan_in_fan_out,
+    la012_pattern_key_unmatched,
+    la013_exclude_unmatched,
+)
 from lora_audit.rules._base import Problem
 
 CODE = "LA024"
 NAME = "peft-warning"
 SEVERITY = "warning"
 
+#: The rules that report a PEFT message in their own words (their ``CLAIMS``). Imported by name: the
+#: registry imports this rule, so this rule cannot ask the registry (tests/unit/test_import_graph.py);
+#: tests/unit/test_rule_claims.py checks that every rule with CLAIMS is listed here.
+CLAIMING_RULES = (
+    la001_target_unmatched,
+    la008_tied_weight_copied,
+    la010_fan_in_fan_out,
+    la012_pattern_key_unmatched,
+    la013_exclude_unmatched,
+)
+_CLAIMS = tuple(pattern for rule in CLAIMING_RULES for pattern in rule.CLAIMS)
+
+
+def claimed(message: str) -> bool:
+    """Whether another rule reports this PEFT message in its own words."""
+    return any(pattern.search(message) for pattern in _CLAIMS)
+
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
-    from lora_audit.rules import claimed
-
     for message in report.peft_messages:
         if message.stage != "apply" or claimed(message.message):
             continue

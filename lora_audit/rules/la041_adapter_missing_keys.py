@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from lora_audit.adapter.compare import role_of
 from lora_audit.report import Report
 from lora_audit.rules._adapter import compared, count, explained_by_layers, key_groups, short
 from lora_audit.rules._base import Problem
@@ -43,7 +44,6 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     adapter = compared(report)
     if adapter is None:
         return
-    from lora_audit.adapter.compare import role_of
 
     missing = [k for k in adapter.missing if not explained_by_layers(adapter, k)]
     for subject, keys in key_groups(missing):

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from lora_audit.adapter.compare import module_of
 from lora_audit.report import Report
 from lora_audit.rules._adapter import compared
 from lora_audit.rules._base import Problem
@@ -47,7 +48,6 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     # (key, role, shape in the file, shape on this base): mismatched LoRA tensors, and base weights saved with them
     rows = [(r.key, r.role, r.file_shape, r.expected_shape) for r in adapter.mismatched if r.kind == "rows"]
     rows += [(b.key, "copy", b.file_shape, b.base_shape) for b in adapter.base_weights if b.kind == "rows"]
-    from lora_audit.adapter.compare import module_of
 
     by_module: dict[str, list[tuple[str, str, list[int], list[int]]]] = {}
     for row in rows:

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from lora_audit.errors import AuditError
+from lora_audit.guards.numbers import check_numbers
 from lora_audit.report import FAIL_LEVELS, SEVERITIES
+from lora_audit.rules import resolve_code
 
 IGNORED_BY_FLAG = "ignored with --ignore"
 
@@ -95,8 +97,6 @@ def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
     where = f"[tool.lora-audit] in {path}" if path else "[tool.lora-audit]"
     if path is not None and path.name == STANDALONE_NAME:
         where = str(path)
-    from lora_audit.guards.numbers import check_numbers
-    from lora_audit.rules import resolve_code
 
     check_numbers(table, where, "settings-invalid")
 

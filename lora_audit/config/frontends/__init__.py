@@ -40,106 +40,22 @@ and may define:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
+from lora_audit.config.frontends._base import Expansion, Translation, named_model
 from lora_audit.errors import AuditError
-from lora_audit.report import ConfigSource, plain
+from lora_audit.naming import did_you_mean
 
 if TYPE_CHECKING:
     from lora_audit.config.loading import LoadedFile
-    from lora_audit.config.training import TrainingSettings
-    from lora_audit.model.build import BuiltModel
 
 #: One module per format. Adding a format is one file in this package and one name here.
 _MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl")
 
 
-@dataclass
-class Expansion:
-    """What a model-dependent step of a translation produced once the model was built."""
-
-    fields: dict[str, Any]  #: LoraConfig fields to set (they replace the file's)
-    steps: list[str] = field(default_factory=list)  #: shown in the report, e.g. "lora_target_linear -> 7 names: ..."
-    #: LoraConfig field -> the file keys it now comes from (replaces the translation's entry for that field)
-    sources: dict[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass
-class Translation:
-    """A config file as its framework reads it: the LoraConfig it builds, and how."""
-
-    format: str  #: the front-end's NAME
-    fields: dict[str, Any]  #: LoraConfig fields (PEFT's names), before any model-dependent step
-    #: the base model the file names (``base_model``, ``model_name_or_path``, ``base_model_name_or_path``)
-    model: str | None = None
-    #: what the framework did to the file's keys, in words, in order
-    steps: list[str] = field(default_factory=list)
-    #: LoraConfig fields PEFT does not know (a newer or older PEFT wrote them): ignored, reported as info
-    unknown_fields: list[str] = field(default_factory=list)
-    #: the quantization the file asks for, as ``LoraSpec.quantization_request``
-    quantization: dict[str, Any] | None = None
-    #: model-dependent step, run on the built model before PEFT applies the config
-    expand: Callable[[BuiltModel], Expansion] | None = None
-    #: the file's key that named ``model`` (``base_model``...)
-    model_key: str | None = None
-    #: the model class the framework builds, when the file decides it (axolotl's ``model_type``)
-    model_class: str | None = None
-    #: LoraConfig field -> the file keys it came from (``{"r": ["lora_r"]}``): for locations and hints
-    sources: dict[str, list[str]] = field(default_factory=dict)
-    #: how the framework spells each LoraConfig field (the module's FIELD_KEYS)
-    field_keys: dict[str, str] = field(default_factory=dict)
-    #: the framework's "every linear layer" switch, when the file used it (``lora_target_linear``)
-    all_linear_key: str | None = None
-    #: a saved adapter (``inference_mode: true``) audited as training sees it
-    saved_for_inference: bool = False
-    #: what the file says about the training step (batch, sequence length, precision...): the memory estimate's inputs
-    training: TrainingSettings | None = None
-    #: filled by :func:`translate`: keys that look like LoRA but the front-end does not read -> close known keys
-    unknown_keys: dict[str, list[str]] = field(default_factory=dict)
-    #: filled by :func:`translate`: the framework's own keys that do not shape the LoraConfig
-    ignored_keys: list[str] = field(default_factory=list)
-    #: filled by :func:`translate`: the file, and the line of each top-level key and of each list item / mapping
-    #: key under it (``{"lora_target_modules": {"q_proj": 12}}``)
-    file: str | None = None
-    key_lines: dict[str, int] = field(default_factory=dict)
-    entry_lines: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    def to_report(self, fields: dict[str, Any], flags: dict[str, Any], model_from: str) -> ConfigSource:
-        """The report's ``lora_config_source``: what the framework hands PEFT, and how it got there."""
-        return ConfigSource(
-            format=self.format,
-            file=self.file,
-            model=self.model,
-            model_key=self.model_key,
-            model_from=model_from,
-            steps=list(self.steps),
-            fields=plain({k: v for k, v in fields.items() if k not in flags}),
-            flags=plain(dict(flags)),
-            sources={k: list(v) for k, v in sorted(self.sources.items()) if k not in flags},
-            unknown_keys={k: list(v) for k, v in self.unknown_keys.items()},
-            ignored_keys=list(self.ignored_keys),
-            saved_for_inference=self.saved_for_inference,
-            all_linear_key=self.all_linear_key,
-            field_keys=dict(self.field_keys),
-            key_lines=dict(self.key_lines),
-            entry_lines={k: dict(v) for k, v in self.entry_lines.items()
-                         if any(k in keys for keys in self.sources.values())},
-        )
-
-
-def named_model(data: dict[str, Any], *keys: str) -> tuple[str | None, str | None]:
-    """``(model, key)``: the first of ``keys`` whose value is a non-blank string, stripped, and that key."""
-    key = next((k for k in keys if isinstance(data.get(k), str) and data[k].strip()), None)
-    return (data[key].strip() if key else None), key
-
-
-def _load_modules() -> tuple[Any, ...]:
-    return tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
-
-
-FRONTENDS = _load_modules()
+FRONTENDS: tuple[Any, ...] = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 BY_NAME = {m.NAME: m for m in FRONTENDS}
 
 
@@ -176,8 +92,6 @@ def translate(loaded: LoadedFile) -> Translation:
 
 def sort_keys(data: dict[str, Any], frontend: Any) -> tuple[dict[str, list[str]], list[str]]:
     """The file's keys the front-end does not read: LoRA-looking ones (with close known keys), and the rest."""
-    from lora_audit.naming import did_you_mean
-
     known = set(frontend.KNOWN_KEYS)
     prefixes = tuple(getattr(frontend, "LORA_PREFIXES", ("lora_", "peft_")))
     lora_keys = list(getattr(frontend, "LORA_KEYS", None) or [k for k in known if k.startswith(prefixes)])
@@ -199,8 +113,6 @@ def line_index(text: str) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
 
     JSON is read as YAML for this (flow style is YAML); a text YAML cannot compose gives no lines.
     """
-    import yaml
-
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except (yaml.YAMLError, RecursionError, ValueError):
@@ -236,5 +148,5 @@ def _hint_for(data: dict[str, Any], default: str) -> str:
     return default
 
 
-__all__ = ["BY_NAME", "FRONTENDS", "Expansion", "Translation", "detect", "line_index", "sort_keys",
+__all__ = ["BY_NAME", "FRONTENDS", "Expansion", "Translation", "detect", "line_index", "named_model", "sort_keys",
            "translate"]

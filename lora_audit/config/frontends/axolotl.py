@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lora_audit.config.frontends import Expansion, Translation, named_model
+from lora_audit.config.frontends._base import Expansion, Translation, named_model
 from lora_audit.errors import AuditError
 
 NAME = "axolotl"

@@ -34,9 +34,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from lora_audit.config.frontends import Expansion, Translation, named_model
+from lora_audit.config.frontends._base import Expansion, Translation, named_model
 from lora_audit.config.frontends._training_args import known_keys_getattr
 from lora_audit.errors import AuditError
+from lora_audit.integrations.transformers import auto_model_mapping
 
 if TYPE_CHECKING:
     from lora_audit.config.loading import LoadedFile
@@ -424,12 +425,10 @@ def patch_target_modules(model: Any, model_type: str | None, args: dict[str, Any
 
 def _load_class(config: Any) -> str | None:
     """The class LLaMA-Factory's loader builds for ``config`` (model/loader.py)."""
-    import transformers
-
     if config is None:
         return None
     for auto_name in (*_LOAD_CLASSES, "AutoModelForCausalLM"):
-        mapping = getattr(transformers, auto_name)._model_mapping
+        mapping = auto_model_mapping(auto_name)
         if type(config) in mapping:
             cls = mapping[type(config)]
             return getattr(cls, "__name__", None)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lora_audit.config.frontends import Translation, named_model
+from lora_audit.config.fields import lora_field_names, split_known
+from lora_audit.config.frontends._base import Translation, named_model
 from lora_audit.errors import AuditError
 
 NAME = "peft"
@@ -25,16 +26,12 @@ _OWN_KEYS = ("peft_type", "target_modules", "lora_alpha", "base_model_name_or_pa
 
 
 def detect(data: dict[str, Any]) -> int:
-    from lora_audit.config.lora_config import lora_field_names
-
     if any(k in data for k in _OWN_KEYS):
         return 2
     return 1 if any(k in lora_field_names() for k in data) else 0
 
 
 def translate(loaded: Any) -> Translation:
-    from lora_audit.config.lora_config import split_known
-
     data = loaded.data
     peft_type = str(data.get("peft_type") or "LORA").upper()
     if peft_type != "LORA":

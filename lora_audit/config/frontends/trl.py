@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lora_audit.config.frontends import Expansion, Translation, named_model
+from lora_audit.config.frontends._base import Expansion, Translation, named_model
 from lora_audit.config.frontends._training_args import known_keys_getattr
 from lora_audit.errors import AuditError
 

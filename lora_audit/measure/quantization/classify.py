@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from lora_audit.integrations.transformers import keys_to_not_convert, should_convert_module
 from lora_audit.measure.quantization.backends import BACKENDS, INTEGER_STORAGE, SAVED_LIMIT
 from lora_audit.measure.quantization.describe import method_key
 from lora_audit.report import AdaptedModule, QuantizationFacts, UnquantizedTarget, UnsupportedFeature
@@ -129,8 +130,6 @@ def _skipped(method: str, name: str, base_type: str, entry: str) -> bool:
             except re.error:
                 return False
         return entry in (name, base_type)
-    from transformers.quantizers.quantizers_utils import should_convert_module
-
     try:
         return not should_convert_module(name, [entry])
     except re.error:  # not a valid regex: transformers would raise at load time; compare it as a plain name
@@ -140,9 +139,7 @@ def _skipped(method: str, name: str, base_type: str, entry: str) -> bool:
 def default_skips(model: Any) -> list[str]:
     """transformers' ``get_keys_to_not_convert``: modules its quantizers keep in full precision by default."""
     try:
-        from transformers.quantizers.base import get_keys_to_not_convert
-
-        return sorted(get_keys_to_not_convert(model))
+        return sorted(keys_to_not_convert(model))
     except Exception:  # noqa: BLE001 - not a PreTrainedModel (a plain nn.Module): no defaults
         return []
 

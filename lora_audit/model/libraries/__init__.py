@@ -16,15 +16,13 @@ from lora_audit.model.build import BuiltModel
 from lora_audit.model.source import ModelSource
 
 _MODULE_NAMES = ("diffusers", "timm", "sentence_transformers", "transformers")
-
-
-def modules() -> list[ModuleType]:
-    return [importlib.import_module(f"{__name__}.{name}") for name in _MODULE_NAMES]
+#: The builders, in the order their ``detect`` is asked (each imports its library only when it builds).
+LIBRARIES: tuple[ModuleType, ...] = tuple(importlib.import_module(f"{__name__}.{name}") for name in _MODULE_NAMES)
 
 
 def for_source(source: ModelSource) -> ModuleType:
     """The library module that builds ``source``."""
-    return next(module for module in modules() if module.detect(source))
+    return next(module for module in LIBRARIES if module.detect(source))
 
 
 def build(source: ModelSource, **options: Any) -> BuiltModel:
