@@ -256,8 +256,11 @@ def _catalogue_candidates(hidden: int | None, layers: int | None) -> list[str]:
     """Bundled catalogue models whose config has this hidden size and block count."""
     out = []
     for model_id in catalogue.model_ids():
+        path = catalogue.find(model_id)  # an id model_ids() lists: always bundled
+        if path is None:
+            continue
         try:
-            config = json.loads(catalogue.find(model_id).read_text())  # type: ignore[union-attr]
+            config = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
         text = config.get("text_config") or config

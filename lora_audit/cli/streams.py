@@ -139,4 +139,4 @@ class SafeStdout:
 
 
 def stdout_for_rich() -> TextIO:
-    return SafeStdout()  # type: ignore[return-value]
+    return SafeStdout()  # type: ignore[return-value]  # the methods rich calls on a file, not the whole TextIO
