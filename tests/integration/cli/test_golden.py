@@ -65,11 +65,18 @@ AUDITS = {
 }
 
 
+#: Each golden audit runs once per session; the renderers are pure functions of the report.
+_AUDITED: dict[str, lora_audit.Report] = {}
+
+
 def audited(model, kwargs):
-    report = lora_audit.audit(model, **kwargs)
-    if report.model.library != "transformers":
-        report.model.library_version = "X.Y.Z"  # golden files must not change with an optional library's release
-    return report
+    key = repr((model, sorted(kwargs.items())))
+    if key not in _AUDITED:
+        report = lora_audit.audit(model, **kwargs)
+        if report.model.library != "transformers":
+            report.model.library_version = "X.Y.Z"  # golden files must not change with an optional library's release
+        _AUDITED[key] = report
+    return _AUDITED[key]
 
 
 def terminal_text(report, width=100, plain=False, **flags) -> str:
@@ -94,11 +101,6 @@ def check_golden(name: str, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"missing golden file {path}; run with LORA_AUDIT_UPDATE_GOLDEN=1"
     assert text == path.read_text(encoding="utf-8")
-
-
-@pytest.fixture(autouse=True)
-def _at_the_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))

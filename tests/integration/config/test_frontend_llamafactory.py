@@ -18,7 +18,6 @@ from lora_audit.config.frontends import detect, llamafactory, translate
 from lora_audit.config.loading import load_config_file
 from lora_audit.config.lora_config import resolve_lora_config
 from lora_audit.errors import AuditError
-
 from tests.conftest import FIXTURES, MODELS
 
 LF = FIXTURES / "llamafactory"

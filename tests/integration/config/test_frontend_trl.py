@@ -15,7 +15,6 @@ from lora_audit.config.frontends import trl as trl_frontend
 from lora_audit.config.loading import load_config_file
 from lora_audit.config.lora_config import resolve_lora_config
 from lora_audit.errors import AuditError
-
 from tests.conftest import FIXTURES, MODELS
 
 trl = pytest.importorskip("trl")

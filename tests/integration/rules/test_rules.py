@@ -123,7 +123,8 @@ QUIET = {
 def test_every_rule_has_a_firing_and_a_quiet_case():
     from tests.integration.adapter.test_adapter import ADAPTER_FIRES
 
-    # the saved-adapter rules need adapter files, which tests/integration/adapter/test_adapter.py saves with PEFT at test time
+    # the saved-adapter rules need adapter files, which tests/integration/adapter/test_adapter.py saves with
+    # PEFT at test time
     # (LA048: kohya files, made by tests/integration/adapter/test_kohya.py, which fires and quiets it)
     adapter = set(ADAPTER_FIRES) | {"LA048"}
     codes = {r.code for r in RULES}
