@@ -95,7 +95,8 @@ def test_offline_in_the_api_stops_transformers_fetching_and_is_restored(fake_hub
     assert hub_constants.HF_HUB_OFFLINE is False and os.environ["HF_HUB_OFFLINE"] == "0"
 
 
-@pytest.mark.parametrize("behaviour", ["never answers", "trickles a byte every half second"])
+@pytest.mark.parametrize("behaviour", [
+    "never answers", pytest.param("trickles a byte every half second", marks=pytest.mark.slow)])
 def test_a_hub_request_has_a_total_deadline(cli, validate, fake_hub, monkeypatch, behaviour):
     if behaviour == "never answers":
         fake_hub.stall_seconds = 60

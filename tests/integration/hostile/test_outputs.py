@@ -186,6 +186,7 @@ def _stream_script(command: str, redirect: str, err: Path, fd: int) -> str:
     + [pytest.param("| head -c 10", ["--targets", "q_proj,nope"], 1, id="findings, stdout piped into head"),
        pytest.param(">/dev/full", ["--targets", "q_proj"], 0, id="ok, stdout is /dev/full")],
 )
+@pytest.mark.slow
 def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expected):
     import shlex
 

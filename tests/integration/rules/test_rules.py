@@ -186,6 +186,7 @@ def test_la016_levels_on_real_moe_models():
     assert len(info) == 1 and info[0].severity == "info" and "128 experts x r=8" in info[0].message
 
 
+@pytest.mark.slow
 def test_no_error_findings_on_sensible_configs_for_every_catalogue_model():
     """The rules raise no false alarms: PEFT's defaults, or the usual attention targets where PEFT has none."""
     from lora_audit.model import catalogue
