@@ -607,6 +607,11 @@ CODES: dict[str, ErrorCode] = {code.code: code for code in (
         '`[tool.lora-audit] in pyproject.toml: fail-on must be one of error, warning, info, never`, or a\n'
         '`pyproject.toml` that is not valid TOML.',
         ' See the README\'s "Settings".\n'
+        '\n'
+        'Also `trust-remote-code cannot be set in a settings file`, in `[tool.lora-audit]` or in an `audits`\n'
+        'entry: a settings file in the checkout is whoever wrote the pull request\'s, so it may never make\n'
+        'lora-audit run a repository\'s code. Pass `--trust-remote-code` on the command line (`lora-audit\n'
+        'check --trust-remote-code`) if you trust that code.\n'
         '\n',
     ),
     ErrorCode(
@@ -642,7 +647,7 @@ CODES: dict[str, ErrorCode] = {code.code: code for code in (
         '`lora-audit check` and the baseline',
         '`audits in pyproject.toml: entry 2 has unknown keys confg`: an `audits` list that is not a list of\n'
         'tables, an entry with neither `model` nor `config`, or a key other than `model`, `config`,\n'
-        '`revision`, `task-type`, `model-class`, `trust-remote-code` and `lora`.',
+        '`revision`, `task-type`, `model-class` and `lora`.',
         '\n'
         '\n',
     ),

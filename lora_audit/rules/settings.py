@@ -106,6 +106,13 @@ def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
     # audits: the (model, config) pairs `lora-audit check` runs (read by batch.py)
     known = {"select", "ignore", "severity", "options", "fail-on", "fail_on", "audits"}
     for key in table:
+        if key in ("trust-remote-code", "trust_remote_code"):
+            raise AuditError(
+                "settings-invalid",
+                f"{where}: trust-remote-code cannot be set in a settings file: it would run the model "
+                "repository's code on the strength of a file in the checkout",
+                "remove the key, and pass --trust-remote-code on the command line if you trust that code",
+            )
         if key not in known:
             raise bad(key, f"is not a setting (known: {', '.join(sorted(known - {'fail_on'}))})")
     settings = Settings(path=path)
