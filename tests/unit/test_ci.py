@@ -26,7 +26,8 @@ def test_ci_runs_ruff_and_mypy_between_the_install_and_the_tests(tmp_path):
                                         check=True).stdout.splitlines()
     assert "pip install -e '.[test]'" in setup and tests == "pytest"
     assert lint == "ruff check lora_audit tests scripts benchmarks && mypy"
-    assert 'bash -euo pipefail -c "$setup && $lint && $tests"' in script
+    assert 'bash -euo pipefail -c "$setup && $lint && $tests && $slow"' in script
+    assert 'slow="pytest -m slow"' in script  # the tests the default run leaves out run in CI
 
 
 def test_the_linters_are_pinned_in_the_test_extra():
