@@ -20,7 +20,7 @@ from lora_audit.cli import baseline as baselines
 from lora_audit.cli import interrupts, output, streams
 from lora_audit.errors import AuditError
 from lora_audit.model.local import user_path
-from lora_audit.render.github import escape_data, escape_property
+from lora_audit.render.escape import github_data, github_property, visible
 from lora_audit.render.json_report import dumps, write_atomic
 from lora_audit.report import error_document
 from lora_audit.rules import resolve_code
@@ -136,8 +136,8 @@ def json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
 
 def fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
     if fmt == "github":
-        title = escape_property(f"lora-audit {exc.code}")
-        streams.write_out(f"::error title={title}::{escape_data(exc.one_line())}\n")
+        title = github_property(f"lora-audit {exc.code}")
+        streams.write_out(f"::error title={title}::{github_data(visible(exc.one_line()))}\n")
     if fmt == "json" or json_path:
         document = dumps(error_document(exc.to_dict()))
         if fmt == "json":
@@ -148,7 +148,8 @@ def fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
                 write_json_file(json_path, document)
     if exc.code == "internal-error" and exc.__cause__ is not None and debug():
         streams.write_err("".join(traceback.format_exception(exc.__cause__)))
-    streams.write_err(f"lora-audit: error: {exc.one_line()}\n")
+    # The message may quote an input: shown, never obeyed (no ANSI, no new line, no workflow command).
+    streams.write_err(f"lora-audit: error: {visible(exc.one_line())}\n")
     sys.exit(EXIT_USAGE)
 
 
