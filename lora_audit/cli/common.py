@@ -19,6 +19,7 @@ from rich.console import Console
 from lora_audit.cli import baseline as baselines
 from lora_audit.cli import interrupts, output, streams
 from lora_audit.errors import AuditError
+from lora_audit.guards.files import describe
 from lora_audit.model.local import user_path
 from lora_audit.render.escape import github_data, github_property, visible
 from lora_audit.render.json_report import dumps, write_atomic
@@ -73,7 +74,7 @@ def emit(report: Any, fmt: str, json_path: str | None, tree: bool = False, cover
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             raise AuditError(
                 "json-unwritable",
-                f"cannot write the JSON report to {json_path}: {getattr(exc, 'strerror', None) or exc}",
+                f"cannot write the JSON report to {json_path}: {describe(exc) if isinstance(exc, OSError) else exc}",
                 "pass --json a file path in an existing, writable directory",
             ) from None
     output.emit(report, fmt, tree, coverage)

@@ -72,12 +72,9 @@ def github_property(text: str) -> str:
 
 
 def sarif_uri(path: str) -> str:
-    """A path as a SARIF ``artifactLocation.uri``: relative and percent-encoded (never a scheme such as
-    ``javascript:``); an absolute path becomes a ``file://`` URI."""
-    path = path.replace("\\", "/")
-    if path.startswith("/"):
-        return "file://" + urllib.parse.quote(path, safe="/")
-    return urllib.parse.quote(path, safe="/")
+    """A path as a SARIF ``artifactLocation.uri``: percent-encoded, so never a URI with a scheme (such as
+    ``javascript:``); relative to the checkout when the CI formats made it so, else the absolute path."""
+    return urllib.parse.quote(path.replace("\\", "/"), safe="/")
 
 
 def sanitized(value: T, escape: Callable[[str], str]) -> T:
