@@ -31,6 +31,8 @@ DTYPE_BYTES = {
     "I32": 4, "U32": 4, "F32": 4,
     "I64": 8, "U64": 8, "F64": 8, "C64": 8,
 }
+#: The exact width of the sub-byte dtypes (their tensors' byte spans are ``elements * bits / 8``).
+DTYPE_BITS = {"F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
 
 
 @dataclass
@@ -78,22 +80,47 @@ def read_local_header(path: Path) -> TensorTable:
 def parse_header(raw: bytes, where: str) -> TensorTable:
     """Validate a safetensors JSON header (bytes after the length prefix) into a :class:`TensorTable`."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise _bad(where, f"its header names the tensor {str(exc)[:80]!r} twice") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise _bad(where, "its header is not JSON") from None
     return table_from_dict(data, where, len(raw))
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def table_from_dict(data: Any, where: str, header_bytes: int) -> TensorTable:
+    """The tensor table of a parsed header, validated as safetensors' own loader validates it.
+
+    What ``safetensors.safe_open`` (0.8.0, the reference the tests compare with) refuses is refused here,
+    except the length of the data section, which is left to LA046 (a truncated file is a finding):
+    every tensor has a known dtype, a shape of non-negative dimensions whose product fits in int64, and
+    ``data_offsets`` ``[start, end]`` with ``end - start`` its exact size in bytes; sorted by start, the
+    tensors tile the data section from 0 with no gap and no overlap. ``__metadata__`` maps strings to
+    strings.
+    """
     if not isinstance(data, dict):
         raise _bad(where, "its header is not a JSON object")
     tensors: dict[str, tuple[str, list[int]]] = {}
     metadata: dict[str, str] = {}
-    end = 0
+    spans: list[tuple[int, int, str]] = []
     for name, entry in data.items():
         if name == "__metadata__":
-            if isinstance(entry, dict):
-                metadata = {str(k): str(v) for k, v in entry.items()}
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                raise _bad(where, "its __metadata__ is not a map of strings to strings")
+            metadata = {str(k): v for k, v in entry.items()}
             continue
         if not isinstance(entry, dict):
             raise _bad(where, f"tensor {name!r} has no dtype/shape entry")
@@ -102,9 +129,24 @@ def table_from_dict(data: Any, where: str, header_bytes: int) -> TensorTable:
             raise _bad(where, f"tensor {name!r} has an unknown dtype {str(dtype)[:20]!r}")
         if not isinstance(shape, list) or not all(_natural(d) for d in shape) or len(shape) > 8:
             raise _bad(where, f"tensor {name!r} has an invalid shape")
-        if isinstance(offsets, list) and len(offsets) == 2 and all(_natural(o) for o in offsets):
-            end = max(end, offsets[1])
+        elements = math.prod(shape)
+        if elements >= 1 << 63:
+            raise _bad(where, f"tensor {name!r} has more elements than int64 can count")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(_natural(o) for o in offsets)
+                and offsets[0] <= offsets[1]):
+            raise _bad(where, f"tensor {name!r} has invalid data_offsets (want [start, end], 0 <= start <= end)")
+        bits = elements * DTYPE_BITS.get(dtype, 8 * DTYPE_BYTES[dtype])
+        if bits % 8 or offsets[1] - offsets[0] != bits // 8:
+            raise _bad(where, f"tensor {name!r} spans {offsets[1] - offsets[0]:,} bytes, but its dtype and shape "
+                              f"need {bits / 8:,g}")
+        spans.append((offsets[0], offsets[1], name))
         tensors[name] = (dtype, list(shape))
+    end = 0
+    for start, stop, name in sorted(spans):
+        if start != end:
+            raise _bad(where, f"tensor {name!r} starts at byte {start:,} of the data, where {end:,} was expected "
+                              "(the tensors must follow one another with no gap or overlap)")
+        end = stop
     return TensorTable(tensors=tensors, header_bytes=header_bytes, metadata=metadata, data_bytes=end)
 
 

@@ -63,6 +63,11 @@ def describe(exc: OSError) -> str:
 
 
 def _open_checked(path: str | os.PathLike[str], follow: bool) -> int:
+    # Checked before opening too: opening a FIFO, even to look at it, takes its writer's data from its reader.
+    mode = (os.stat if follow else os.lstat)(path).st_mode
+    kind = "a symlink" if stat.S_ISLNK(mode) else kind_of(mode)
+    if kind is not None:
+        raise NotRegular(errno.EINVAL, f"{os.fspath(path)} is {kind}, not a regular file")
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     if not follow:
         flags |= os.O_NOFOLLOW

@@ -78,8 +78,16 @@ def _rewrite(path, out, change):
     header = json.loads(raw[8:8 + length])
     change(header)
     new = json.dumps(header).encode()
-    out.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + length:])
+    data = raw[8 + length:]
+    end = max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
+    out.write_bytes(struct.pack("<Q", len(new)) + new + data + bytes(max(0, end - len(data))))  # added tensors' bytes
     return out
+
+
+def _after_the_data(header, size=4):
+    """Offsets for one more tensor of ``size`` bytes, after the others (a valid safetensors layout)."""
+    end = max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
+    return [end, end + size]
 
 
 def test_sdxl_script_file_matches_every_key_and_counts_what_diffusers_loads(tmp_path):
@@ -137,9 +145,8 @@ def test_text_encoder_keys_are_named_not_audited(tmp_path):
     path = _sdxl_script_file(tmp_path)
 
     def add_text_encoder(header):
-        end = max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
         header["text_encoder.text_model.encoder.layers.0.self_attn.q_proj.lora.down.weight"] = {
-            "dtype": "F32", "shape": [1, 1], "data_offsets": [end - 4, end]}
+            "dtype": "F32", "shape": [1, 1], "data_offsets": _after_the_data(header)}
 
     report = audit(TINY / "unet", adapter=_rewrite(path, tmp_path / "te.safetensors", add_text_encoder))
     assert report.adapter.comparison.matched == 96
@@ -153,7 +160,7 @@ def test_text_encoder_keys_are_named_not_audited(tmp_path):
         (lambda h: h.update({k.replace("unet.", "", 1): v for k, v in h.items() if k.startswith("unet.")})
          or [h.pop(k) for k in [k for k in h if k.startswith("unet.")]], "no unet. / transformer. prefix"),
         (lambda h: h.update({"unet.down_blocks.1.attentions.0.proj_in.alpha": {
-            "dtype": "F32", "shape": [], "data_offsets": [0, 4]}}), "alpha keys"),
+            "dtype": "F32", "shape": [], "data_offsets": _after_the_data(h)}}), "alpha keys"),
         (lambda h: [h.update({k.replace("unet.", "text_encoder.", 1): h.pop(k)})
                     for k in [k for k in h if k.startswith("unet.")]], "text-encoder tensors only"),
     ],
