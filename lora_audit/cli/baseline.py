@@ -39,6 +39,8 @@ def read_baseline(path: str | os.PathLike[str]) -> set[Key]:
         raise bad("no such file") from None
     except OSError as exc:
         raise bad(describe(exc)) from None
+    except RecursionError:
+        raise bad("it nests lists or objects too deeply to be a baseline") from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise bad(f"not readable JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("lora_audit_baseline") != FORMAT:

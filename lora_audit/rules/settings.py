@@ -79,6 +79,9 @@ def settings_table(path: Path) -> dict[str, Any] | None:
     except OSError as exc:
         raise AuditError("settings-invalid", f"cannot read {path}: {describe(exc)}",
                          "pass a pyproject.toml or lora-audit.toml that is a regular file of a few kB") from None
+    except RecursionError:
+        raise AuditError("settings-invalid", f"cannot read {path}: it nests arrays or tables too deeply",
+                         "a settings file needs a few levels of nesting at most: fix the file") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: 4,300+ digits
         raise AuditError("settings-invalid", f"cannot read {path}: {str(exc)[:200]}", "fix the TOML syntax") from None
     table = data if path.name == STANDALONE_NAME else data.get("tool", {}).get("lora-audit")

@@ -108,14 +108,26 @@ def sort_keys(data: dict[str, Any], frontend: Any) -> tuple[dict[str, list[str]]
     return unknown, ignored
 
 
+#: Texts up to this size may be read by PyYAML's pure-Python scanner too (it takes seconds per megabyte).
+PURE_YAML_LIMIT = 1024 * 1024
+
+
 def line_index(text: str) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     """1-based lines of each top-level key, and of each scalar list item or mapping key one level below.
 
     JSON is read as YAML for this (flow style is YAML); a text YAML cannot compose gives no lines.
     """
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except (yaml.YAMLError, RecursionError, ValueError):
+    loaders = [getattr(yaml, "CSafeLoader", yaml.SafeLoader)]  # libyaml: fast, the same marks
+    if len(text) <= PURE_YAML_LIMIT:
+        loaders.append(yaml.SafeLoader)  # what libyaml refuses (a lone surrogate escape in JSON) PyYAML may read
+    root = None
+    for loader in loaders:
+        try:
+            root = yaml.compose(text, Loader=loader)
+            break
+        except (yaml.YAMLError, RecursionError, ValueError):
+            continue
+    if root is None:
         return {}, {}
     keys: dict[str, int] = {}
     entries: dict[str, dict[str, int]] = {}

@@ -143,3 +143,21 @@ def test_open_for_writing_a_regular_file_replaces_its_content(tmp_path):
     with files.open_for_writing(path) as handle:
         handle.write(json.dumps({"a": 1}))
     assert json.loads(path.read_text()) == {"a": 1}
+
+
+# --------------------------------------------------------------------------- nesting no parser can take
+@pytest.mark.parametrize("name", ["pyproject.toml", "lora-audit.toml"])
+def test_a_settings_file_nested_too_deeply(cli, tmp_path, monkeypatch, name):
+    depth = 100_000
+    head = "[tool.lora-audit]\n" if name == "pyproject.toml" else ""
+    (tmp_path / name).write_text(head + "x = " + "[" * depth + "]" * depth + "\n")
+    monkeypatch.chdir(tmp_path)
+    line = one_line_exit_2(cli("check"))
+    assert "too deeply" in line and "internal" not in line
+
+
+def test_a_baseline_nested_too_deeply(cli, tmp_path):
+    path = tmp_path / "baseline.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    line = one_line_exit_2(cli(QWEN, "--targets", "q_proj", "--baseline", path))
+    assert "too deeply" in line
