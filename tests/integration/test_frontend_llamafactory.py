@@ -18,8 +18,7 @@ from lora_audit.config.frontends import detect, llamafactory, translate
 from lora_audit.config.loading import load_config_file
 from lora_audit.config.lora_config import resolve_lora_config
 from lora_audit.errors import AuditError
-
-from .conftest import FIXTURES, MODELS
+from tests.conftest import FIXTURES, MODELS
 
 LF = FIXTURES / "llamafactory"
 LLAMA3 = "meta-llama/Meta-Llama-3-8B"

@@ -121,10 +121,10 @@ QUIET = {
 
 
 def test_every_rule_has_a_firing_and_a_quiet_case():
-    from tests.test_adapter import ADAPTER_FIRES
+    from tests.integration.test_adapter import ADAPTER_FIRES
 
-    # the saved-adapter rules need adapter files, which tests/test_adapter.py saves with PEFT at test time
-    # (LA048: kohya files, made by tests/test_kohya.py, which fires and quiets it)
+    # the saved-adapter rules need adapter files, which tests/integration/test_adapter.py saves with PEFT at test time
+    # (LA048: kohya files, made by tests/integration/test_kohya.py, which fires and quiets it)
     adapter = set(ADAPTER_FIRES) | {"LA048"}
     codes = {r.code for r in RULES}
     assert codes == set(FIRES) | adapter == set(QUIET) | adapter

@@ -1,7 +1,7 @@
 """Golden files of the exact text users read (terminal without colour, and markdown).
 
 A change in the rendering shows up as a diff of ``tests/golden/*``. To accept an intended change:
-``LORA_AUDIT_UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and review the diff.
+``LORA_AUDIT_UPDATE_GOLDEN=1 pytest tests/integration/test_golden.py`` and review the diff.
 """
 
 from __future__ import annotations

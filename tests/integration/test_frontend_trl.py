@@ -15,8 +15,7 @@ from lora_audit.config.frontends import trl as trl_frontend
 from lora_audit.config.loading import load_config_file
 from lora_audit.config.lora_config import resolve_lora_config
 from lora_audit.errors import AuditError
-
-from .conftest import FIXTURES, MODELS
+from tests.conftest import FIXTURES, MODELS
 
 trl = pytest.importorskip("trl")
 

@@ -198,14 +198,14 @@ BAD_INPUTS = [
           id="file-rank-pattern-not-a-mapping"),
     _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"target_modules": ".*q", "layers_to_transform": [0]}')],
           "invalid-lora-config", "PEFT rejects", id="file-peft-rejects"),
-    # Found by tests/test_fuzz.py: PEFT embeds these names in regular expressions of its own.
+    # Found by tests/integration/test_fuzz.py: PEFT embeds these names in regular expressions of its own.
     _case(lambda t: [QWEN, "--modules-to-save", "("], "invalid-lora-value", "as PEFT reads it",
           id="modules-to-save-breaks-peft-regex"),
     _case(lambda t: [QWEN, "--targets", "q_proj", "--layers", "0", "--layers-pattern", "(?P<idx>layers)"],
           "invalid-lora-value", "as PEFT reads it", id="layers-pattern-breaks-peft-regex"),
     _case(lambda t: [QWEN, "--targets", "q_proj", "--rank-pattern", "(?i)q_proj=4"], "invalid-lora-value",
           "as PEFT reads it", id="rank-pattern-key-breaks-peft-regex"),
-    # Found by tests/test_fuzz.py: the report repeats the config, and JSON cannot write inf.
+    # Found by tests/integration/test_fuzz.py: the report repeats the config, and JSON cannot write inf.
     _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"init_lora_weights": [Infinity]}')],
           "invalid-lora-value", "finite", id="file-infinity-in-any-field"),
     _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"init_lora_weights": ' + "[" * 900 + "]" * 900 + "}")],
@@ -381,7 +381,7 @@ def test_adapter_configs_from_other_peft_versions_are_audited(cli, validate, tmp
 
 @pytest.mark.parametrize("args", [["--alpha", "1e-7"], ["--alpha-pattern", "q_proj=1e-7"]])
 def test_alpha_so_small_that_the_scaling_rounds_to_zero(cli, args):
-    """Found by tests/test_fuzz.py: LA018 once grouped scalings rounded to 6 decimals, and divided by 0."""
+    """Found by tests/integration/test_fuzz.py: LA018 once grouped scalings rounded to 6 decimals, and divided by 0."""
     result = cli(QWEN, "--targets", "q_proj,v_proj", *args, "--format", "json")
     assert result.code in (0, 1) and "Traceback" not in result.err
     assert "LA018" in {f["code"] for f in result.json()["findings"]}

@@ -3,7 +3,7 @@
 The counts on the bundled catalogue configs are pinned, and checked against PEFT run directly on
 the same meta model diffusers builds; the tiny configs are materialised with real CPU weights and
 adapted with diffusers' own ``add_adapter`` (what its training scripts call) and with PEFT's
-``get_peft_model``, as tests/test_exactness.py does for transformers.
+``get_peft_model``, as tests/integration/test_exactness.py does for transformers.
 """
 
 from __future__ import annotations

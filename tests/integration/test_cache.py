@@ -16,7 +16,7 @@ from lora_audit import AuditRequest
 from lora_audit.cli import cache
 from lora_audit.model.locate import resolve_model_source
 from tests.conftest import LORA, MODELS, ROOT
-from tests.test_golden import terminal_text
+from tests.integration.test_golden import terminal_text
 
 QWEN = "Qwen/Qwen2.5-0.5B"
 

@@ -4,7 +4,7 @@ JSON document it prints or writes validates against the shipped schema.
 
 The audits run in this process (the ``cli`` fixture), on small models, so a run of each
 property stays in the tens of seconds. A crash found here is a bug: it is fixed in lora_audit/ and its
-example kept in tests/test_hostile.py as a regular test.
+example kept in tests/integration/test_hostile.py as a regular test.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import TINY
 
-#: LORA_AUDIT_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py fuzzes longer than the suite's default.
+#: LORA_AUDIT_FUZZ_EXAMPLES=5000 pytest tests/integration/test_fuzz.py fuzzes longer than the suite's default.
 FUZZ_SETTINGS = settings(
     max_examples=int(os.environ.get("LORA_AUDIT_FUZZ_EXAMPLES", "60")),
     deadline=None,
