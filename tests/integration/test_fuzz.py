@@ -4,7 +4,7 @@ JSON document it prints or writes validates against the shipped schema.
 
 The audits run in this process (the ``cli`` fixture), on small models, so a run of each
 property stays in the tens of seconds. A crash found here is a bug: it is fixed in lora_audit/ and its
-example kept in tests/integration/test_hostile.py as a regular test.
+example kept in tests/integration/hostile/ as a regular test.
 """
 
 from __future__ import annotations
