@@ -6,6 +6,7 @@ A change in the rendering shows up as a diff of ``tests/golden/*``. To accept an
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 
@@ -72,6 +73,25 @@ def audited(model, kwargs):
     return report
 
 
+@pytest.fixture(scope="session")
+def golden_report():
+    """``golden_report(name)``: the audit of ``AUDITS[name]`` (or ``CI_AUDITS[name]``), computed once per session.
+
+    The terminal, markdown, log and CI goldens all render the same audits: each is run the first time a test
+    asks for it (inside that test, at the repository root, offline), and every test gets its own copy, so
+    nothing one test does to its report reaches another.
+    """
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            model, kwargs = (AUDITS[name][:2] if name in AUDITS else CI_AUDITS[name])
+            cache[name] = audited(model, kwargs)
+        return copy.deepcopy(cache[name])
+
+    return get
+
+
 def terminal_text(report, width=100, plain=False, **flags) -> str:
     """What a terminal shows (``plain=False``), or what a CI log gets (``plain=True``: stdout is not a tty)."""
     buffer = io.StringIO()
@@ -96,22 +116,16 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8")
 
 
-@pytest.fixture(autouse=True)
-def _at_the_root(monkeypatch):
-    monkeypatch.chdir(ROOT)
-
-
 @pytest.mark.parametrize("name", sorted(AUDITS))
-def test_terminal_rendering(name):
-    model, kwargs, flags = AUDITS[name]
-    report = audited(model, kwargs)
+def test_terminal_rendering(name, golden_report):
+    flags = AUDITS[name][2]
+    report = golden_report(name)
     check_golden(f"{name}.terminal.txt", terminal_text(report, **flags))
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))
-def test_markdown_rendering(name):
-    model, kwargs, _ = AUDITS[name]
-    report = audited(model, kwargs)
+def test_markdown_rendering(name, golden_report):
+    report = golden_report(name)
     check_golden(f"{name}.md", render_markdown(report))
 
 
@@ -134,10 +148,10 @@ CI_AUDITS = {
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))
-def test_log_rendering_at_the_default_width(name):
+def test_log_rendering_at_the_default_width(name, golden_report):
     """Not a terminal (a CI log), 80 columns as rich defaults to: no name or code broken across lines."""
-    model, kwargs, flags = AUDITS[name]
-    report = audited(model, kwargs)
+    flags = AUDITS[name][2]
+    report = golden_report(name)
     text = terminal_text(report, width=80, plain=True, **flags)
     check_golden(f"{name}.log.txt", text)
     words = text.split()
@@ -164,11 +178,10 @@ def test_cli_log_output_is_the_golden(cli, monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(CI_AUDITS))
 @pytest.mark.parametrize("fmt", ["github", "gitlab"])
-def test_ci_formats(name, fmt):
+def test_ci_formats(name, fmt, golden_report):
     from lora_audit.render.github import render_github
     from lora_audit.render.gitlab import render_gitlab
 
-    model, kwargs = CI_AUDITS[name]
-    report = audited(model, kwargs)
+    report = golden_report(name)
     render = render_github if fmt == "github" else render_gitlab
     check_golden(f"{name}.{fmt}.txt" if fmt == "github" else f"{name}.{fmt}.json", render(report, str(ROOT)))
