@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY
+from tests.conftest import TINY
 
 QWEN = "Qwen/Qwen2.5-0.5B"  # in the bundled catalogue: resolves offline
 TINY_QWEN_CONFIG = json.loads((TINY / "qwen2" / "config.json").read_text())
-ERRORS_DOC = ROOT / "docs" / "errors.md"
 WEIGHT_NAMES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin")
 
 
