@@ -116,6 +116,7 @@ def test_offline_in_the_api_stops_transformers_fetching_and_is_restored(fake_hub
     assert hub_constants.HF_HUB_OFFLINE is False and os.environ["HF_HUB_OFFLINE"] == "0"
 
 
+@pytest.mark.slow  # 11 s; tests/integration/test_hub_deadline.py proves the deadline in 2 s
 @pytest.mark.parametrize("behaviour", ["never answers", "trickles a byte every half second"])
 def test_a_hub_request_has_a_total_deadline(cli, validate, fake_hub, monkeypatch, behaviour):
     if behaviour == "never answers":

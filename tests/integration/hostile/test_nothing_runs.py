@@ -134,6 +134,7 @@ def _console_script() -> Path:
     return script
 
 
+@pytest.mark.slow  # 22 s: the installed console script, end to end
 def test_end_to_end_only_config_json_is_ever_requested(fake_hub, validate, tmp_path):
     """The installed `lora-audit` against a hub that also offers weights: it asks for config.json only."""
     marker = tmp_path / "UNPICKLED"

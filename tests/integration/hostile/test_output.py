@@ -181,8 +181,10 @@ def _stream_script(command: str, redirect: str, err: Path, fd: int) -> str:
 @pytest.mark.parametrize(
     "redirect, args, expected",
     [pytest.param(redirect, ["-r", "0"], 2, id=f"bad-input, {name}") for name, redirect in _STREAM_CASES.items()]
-    + [pytest.param("| head -c 10", ["--targets", "q_proj,nope"], 1, id="findings, stdout piped into head"),
-       pytest.param(">/dev/full", ["--targets", "q_proj"], 0, id="ok, stdout is /dev/full")],
+    # A whole audit in a fresh process each (10 s): slow; the bad-input cases above cover every stream quickly.
+    + [pytest.param("| head -c 10", ["--targets", "q_proj,nope"], 1, id="findings, stdout piped into head",
+                    marks=pytest.mark.slow),
+       pytest.param(">/dev/full", ["--targets", "q_proj"], 0, id="ok, stdout is /dev/full", marks=pytest.mark.slow)],
 )
 def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expected):
     import shlex
