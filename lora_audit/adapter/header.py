@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lora_audit.errors import AuditError
+from lora_audit.guards.files import describe, open_regular_binary
 
 #: The safetensors library refuses headers above 100 MB (``MAX_HEADER_SIZE`` in safetensors 0.4+);
 #: an adapter's header is a few hundred kilobytes even for a 405B model.
@@ -53,7 +54,7 @@ class TensorTable:
 def read_local_header(path: Path) -> TensorTable:
     """The tensor table of a local safetensors file, reading its first ``8 + N`` bytes only."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular_binary(path) as handle:
             prefix = handle.read(8)
             if len(prefix) < 8:
                 raise _bad(path, "it is shorter than the 8-byte header length")
@@ -64,7 +65,8 @@ def read_local_header(path: Path) -> TensorTable:
             size = handle.seek(0, 2)
     except OSError as exc:
         raise AuditError(
-            "adapter-unreadable", f"cannot read {path}: {exc.strerror or exc}", "check the path and its permissions"
+            "adapter-unreadable", f"cannot read {path}: {describe(exc)}",
+            "pass the adapter's .safetensors file (a regular file) and check its permissions",
         ) from None
     if len(raw) < length:
         raise _bad(path, f"the file ends inside its {length:,}-byte header")

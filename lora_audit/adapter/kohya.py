@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from lora_audit.adapter.header import TensorTable
 from lora_audit.capture import capture_messages
 from lora_audit.errors import AuditError, first_line
+from lora_audit.guards.files import open_regular_binary
 from lora_audit.integrations import diffusers as private
 from lora_audit.model.libraries.diffusers import require_diffusers
 from lora_audit.report import ConversionFacts
@@ -145,7 +146,7 @@ def _meta_state_dict(path: Path, table: TensorTable, torch: Any) -> dict[str, An
     """Every tensor of the header on the meta device; ``.alpha`` scalars read (the conversion uses their value)."""
     offsets = _offsets(path)
     state: dict[str, Any] = {}
-    with open(path, "rb") as handle:
+    with open_regular_binary(path) as handle:
         for name, (dtype, shape) in table.tensors.items():
             torch_dtype = getattr(torch, _TORCH.get(dtype, "float32"))
             if name.endswith(".alpha") and math.prod(shape) == 1 and dtype in _SCALAR | {"F16": 0, "BF16": 0}:
@@ -156,7 +157,7 @@ def _meta_state_dict(path: Path, table: TensorTable, torch: Any) -> dict[str, An
 
 
 def _offsets(path: Path) -> dict[str, list[int]]:
-    with open(path, "rb") as handle:
+    with open_regular_binary(path) as handle:
         (length,) = struct.unpack("<Q", handle.read(8))
         header = json.loads(handle.read(length).decode("utf-8"))
     return {k: v.get("data_offsets") for k, v in header.items() if k != "__metadata__"}

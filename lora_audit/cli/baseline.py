@@ -15,14 +15,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from lora_audit.errors import AuditError
+from lora_audit.guards.files import describe, read_regular_text
 from lora_audit.render import _ci
 from lora_audit.render.json_report import write_atomic
 from lora_audit.report import Report
 
 FORMAT = 1
+#: A baseline is a list of (code, subject, file): a bigger file is not one.
+MAX_BASELINE_BYTES = 64 * 1024 * 1024
 Key = tuple[str, str, str]
 
 
@@ -32,10 +34,12 @@ def read_baseline(path: str | os.PathLike[str]) -> set[Key]:
                           "write one with --write-baseline FILE, or fix the file")
 
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_regular_text(path, MAX_BASELINE_BYTES))
     except FileNotFoundError:
         raise bad("no such file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except OSError as exc:
+        raise bad(describe(exc)) from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise bad(f"not readable JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("lora_audit_baseline") != FORMAT:
         raise bad(f'not a lora-audit baseline (expected {{"lora_audit_baseline": {FORMAT}, "findings": [...]}})')
@@ -60,8 +64,8 @@ def write_baseline(path: str | os.PathLike[str], reports: Sequence[Report], root
     try:
         write_atomic(path, baseline_text(reports, root))
     except (OSError, ValueError) as exc:
-        raise AuditError("baseline-unwritable",
-                         f"cannot write the baseline to {os.fspath(path)}: {getattr(exc, 'strerror', None) or exc}",
+        why = describe(exc) if isinstance(exc, OSError) else exc
+        raise AuditError("baseline-unwritable", f"cannot write the baseline to {os.fspath(path)}: {why}",
                          "pass --write-baseline a file path in an existing, writable directory") from None
 
 

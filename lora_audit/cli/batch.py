@@ -19,6 +19,7 @@ Config paths are relative to the file that declares them.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,8 @@ from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings, find_pyproject, settings_table
 
 #: Keys of one entry of ``audits``: the model, its LoRA config, and the audit flags that make sense per pair.
-PAIR_KEYS = {"model", "config", "revision", "task-type", "model-class", "trust-remote-code", "lora"}
+#: What an entry may set. Never trust-remote-code: only the command line enables code execution.
+PAIR_KEYS = {"model", "config", "revision", "task-type", "model-class", "lora"}
 
 
 @dataclass
@@ -158,6 +160,14 @@ def declared_pairs(path: Path | None = None) -> tuple[list[Pair], Path | None]:
     for i, entry in enumerate(audits):
         if not isinstance(entry, dict):
             raise bad(f"entry {i + 1} is not a table")
+        if "trust-remote-code" in entry or "trust_remote_code" in entry:
+            # A settings file in the checked-out tree is the pull request author's, not the CI owner's.
+            raise AuditError(
+                "settings-invalid",
+                f"{where}: entry {i + 1} sets trust-remote-code, which a settings file may not: it would run "
+                "the model repository's code on the strength of a file in the checkout",
+                "remove the key, and pass --trust-remote-code to lora-audit check if you trust that code",
+            )
         unknown = set(entry) - PAIR_KEYS
         if unknown:
             raise bad(f"entry {i + 1} has unknown keys {', '.join(sorted(unknown))} (known: "
@@ -180,7 +190,6 @@ def declared_pairs(path: Path | None = None) -> tuple[list[Pair], Path | None]:
             revision=entry.get("revision"),
             task_type=entry["task-type"].upper() if entry.get("task-type") else None,
             model_class=entry.get("model-class"),
-            trust_remote_code=bool(entry.get("trust-remote-code", False)),
             overrides=dict(lora),
         ))
     return pairs, path
@@ -223,10 +232,16 @@ def _resolved(path: str) -> str:
 
 
 def run_pairs(pairs: Sequence[Pair], settings: Settings, *, offline: bool | None = None, use_cache: bool = True,
-              after: Callable[[PairResult], None] | None = None) -> list[PairResult]:
-    """Audit every pair in this process; a pair that cannot run is an error result, not the end of the run."""
+              after: Callable[[PairResult], None] | None = None, trust_remote_code: bool = False,
+              ) -> list[PairResult]:
+    """Audit every pair in this process; a pair that cannot run is an error result, not the end of the run.
+
+    ``trust_remote_code`` comes from the command line only (never from a settings file).
+    """
     results = []
     for pair in pairs:
+        if trust_remote_code:
+            pair = dataclasses.replace(pair, trust_remote_code=True)
         result = PairResult(pair)
         try:
             result.report = _run_pair(pair, settings, offline, use_cache)

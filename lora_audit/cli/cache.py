@@ -13,9 +13,15 @@ The key is computed from raw inputs only, so a hit needs none of the heavy libra
 
 The entry holds the report's facts, never its findings: the rules (pure functions of the facts,
 cheap, no torch) run again on every hit with the settings of the day, so ``--select``,
-``--ignore``, ``--fail-on`` and the baseline never need a miss. An entry is trusted only when it
-parses, its SHA-256 matches, its key is the one asked for, and it rebuilds into a ``Report``;
-anything else is a miss (and the entry is replaced). At most ``MAX_ENTRIES`` entries are kept,
+``--ignore``, ``--fail-on`` and the baseline never need a miss.
+
+The cache directory may be shared (a CI cache restored across branches), so an entry must not be
+able to change a verdict: each is bound to its key by an HMAC-SHA256 under a per-user secret
+(``mac-key``, 32 random bytes in the cache directory, created atomically with mode 0600; a key file
+that is not a regular 0600 file of this user's turns the cache off). An entry is trusted only when it
+is a regular file in the cache directory (no symlink, FIFO or device; read with a size cap), parses,
+its MAC over key and payload verifies, and it rebuilds into a ``Report``; anything else is a miss
+(and the entry is replaced). At most ``MAX_ENTRIES`` entries are kept,
 the oldest removed first. Audits of a saved adapter (``--adapter``) and of an in-memory model are
 not cached.
 
@@ -28,8 +34,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import hmac
 import json
 import os
+import secrets
+import stat
 import sys
 import tempfile
 import types
@@ -43,18 +52,24 @@ import platformdirs
 
 from lora_audit import report as report_module
 from lora_audit._version import __version__
-from lora_audit.model.source import ModelSource
+from lora_audit.guards.files import read_regular, read_regular_text
+from lora_audit.model.source import INDEX_NAME, MODULES_NAME, ModelSource
 from lora_audit.report import Report
 from lora_audit.request import AuditRequest
 
 ENV_DIR = "LORA_AUDIT_CACHE_DIR"
 ENV_OFF = "LORA_AUDIT_NO_CACHE"
 #: Bump when the entry layout or the key's recipe changes.
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2
 #: Versions that change what PEFT does, how models build, or where config.json comes from.
 VERSIONED = ("peft", "transformers", "torch", "huggingface_hub", "diffusers", "lora-audit-cli")
 #: A LoRA config file or remote-code file bigger than this is not worth caching on.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
+#: An entry bigger than this is not read (a report's facts are tens of kB to a few MB).
+MAX_ENTRY_BYTES = 64 * 1024 * 1024
+#: The per-user secret that binds entries to their keys.
+SECRET_NAME = "mac-key"
+SECRET_BYTES = 32
 #: Entries kept; past this the least recently written are removed (an entry is tens of kB to a few MB).
 MAX_ENTRIES = 500
 
@@ -97,6 +112,8 @@ def cache_key(source: ModelSource, request: AuditRequest) -> str | None:
     if config_bytes is None:
         return None
     add("config.json", config_bytes)
+    add("side-files", [[name, data.hex() if data is not None else None] for name, data in
+                       _side_files(Path(source.config_path))])
     if flags.get("trust_remote_code"):
         folder = Path(source.config_path).parent
         for path in sorted(folder.glob("*.py")):
@@ -119,11 +136,18 @@ def cache_key(source: ModelSource, request: AuditRequest) -> str | None:
 
 def _read(path: Path) -> bytes | None:
     try:
-        if not path.is_file() or path.stat().st_size > MAX_INPUT_BYTES:
-            return None
-        return path.read_bytes()
+        return read_regular(path, MAX_INPUT_BYTES)
     except OSError:
         return None
+
+
+def _side_files(config_path: Path) -> list[tuple[str, bytes | None]]:
+    """The files beside the model's config.json that decide which config is read, or their absence."""
+    out = []
+    for folder in (config_path.parent, config_path.parent.parent):
+        for name in (INDEX_NAME, MODULES_NAME):
+            out.append((f"{folder.name}/{name}", _read(folder / name)))
+    return out
 
 
 def _versions() -> dict[str, str | None]:
@@ -152,15 +176,70 @@ def entry_path(key: str) -> Path:
     return cache_dir() / f"{key}.json"
 
 
-def load(key: str) -> Report | None:
-    """The cached facts for ``key`` as a Report without findings, or None (missing, corrupt, or not ours)."""
-    path = entry_path(key)
+def secret(create: bool = False) -> bytes | None:
+    """The per-user key that binds entries to their keys; None when there is none (or it is not safe)."""
+    path = cache_dir() / SECRET_NAME
     try:
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        payload = entry["payload"]
-        if entry.get("format") != ENTRY_FORMAT or entry.get("key") != key:
+        data = _read_secret(path)
+    except FileNotFoundError:
+        if not create:
             return None
-        if hashlib.sha256(payload.encode("utf-8")).hexdigest() != entry.get("sha256"):
+        data = _create_secret(path)
+    except OSError:
+        return None
+    return data
+
+
+def _read_secret(path: Path) -> bytes | None:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if (not stat.S_ISREG(st.st_mode) or st.st_mode & 0o077 or st.st_uid != os.getuid()
+                or st.st_size != SECRET_BYTES):
+            return None  # not ours, or readable by others: no cache rather than a forgeable one
+        data = os.read(fd, SECRET_BYTES + 1)
+    finally:
+        os.close(fd)
+    return data if len(data) == SECRET_BYTES else None
+
+
+def _create_secret(path: Path) -> bytes | None:
+    """Write a new secret to a 0600 temporary file and link it into place: two processes agree on one."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".mac-key.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_bytes(SECRET_BYTES))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)  # atomic, and never over an existing key: the first writer wins
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    try:
+        return _read_secret(path)
+    except OSError:
+        return None
+
+
+def _mac(key_bytes: bytes, key: str, payload: str) -> str:
+    message = f"lora-audit cache {ENTRY_FORMAT}\0{key}\0".encode() + payload.encode("utf-8")
+    return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()
+
+
+def load(key: str) -> Report | None:
+    """The cached facts for ``key`` as a Report without findings, or None (missing, forged, corrupt, not ours)."""
+    path = entry_path(key)
+    key_bytes = secret()
+    if key_bytes is None:
+        return None
+    try:
+        entry = json.loads(read_regular_text(path, MAX_ENTRY_BYTES, follow=False))
+        payload = entry["payload"]
+        if entry.get("format") != ENTRY_FORMAT or entry.get("key") != key or not isinstance(payload, str):
+            return None
+        mac = entry.get("mac")
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, _mac(key_bytes, key, payload)):
             return None
         report = report_from_dict(json.loads(payload))
     except FileNotFoundError:
@@ -178,10 +257,12 @@ def store(key: str, report: Report) -> None:
     facts["findings"] = []
     facts["from_cache"] = False
     payload = json.dumps(facts, sort_keys=True)
-    entry = {"format": ENTRY_FORMAT, "key": key, "sha256": hashlib.sha256(payload.encode("utf-8")).hexdigest(),
-             "payload": payload}
     with contextlib.suppress(OSError, ValueError):
         cache_dir().mkdir(parents=True, exist_ok=True)
+        key_bytes = secret(create=True)
+        if key_bytes is None:
+            return
+        entry = {"format": ENTRY_FORMAT, "key": key, "mac": _mac(key_bytes, key, payload), "payload": payload}
         _write_entry(entry_path(key), json.dumps(entry))
         _prune()
 
@@ -201,7 +282,7 @@ def _write_entry(path: Path, text: str) -> None:
 
 
 def _prune() -> None:
-    entries = sorted(cache_dir().glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    entries = sorted(cache_dir().glob("*.json"), key=lambda p: p.lstat().st_mtime_ns)
     for path in entries[: max(0, len(entries) - MAX_ENTRIES)]:
         with contextlib.suppress(OSError):
             path.unlink()

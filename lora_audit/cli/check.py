@@ -39,6 +39,8 @@ Examples:
 @click.command("check", epilog=EPILOG, context_settings={"max_content_width": 100})
 @click.argument("files", nargs=-1, metavar="[FILES]...")
 @click.option("--model", metavar="MODEL", help="Model for FILES that no declared pair names.")
+@click.option("--trust-remote-code", is_flag=True,
+              help="Allow running the model repositories' own code (never enabled from a settings file).")
 @offline_option
 @report_options("the combined JSON")
 def check_command(**opts: Any) -> None:
@@ -72,6 +74,7 @@ def _run_check(opts: dict[str, Any]) -> int:
                     status(f"audited {result.pair.label}")
 
             results = run_pairs(pairs, settings, offline=opts["offline"], use_cache=not opts["no_cache"],
+                                trust_remote_code=opts["trust_remote_code"],
                                 after=progress)
         check = CheckReport([r for r in results if r.skipped is None], str(declared_in) if declared_in else None,
                             [r for r in results if r.skipped is not None])

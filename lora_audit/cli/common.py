@@ -19,8 +19,9 @@ from rich.console import Console
 from lora_audit.cli import baseline as baselines
 from lora_audit.cli import interrupts, output, streams
 from lora_audit.errors import AuditError
+from lora_audit.guards.files import describe
 from lora_audit.model.local import user_path
-from lora_audit.render.github import escape_data, escape_property
+from lora_audit.render.escape import github_data, github_property, visible
 from lora_audit.render.json_report import dumps, write_atomic
 from lora_audit.report import error_document
 from lora_audit.rules import resolve_code
@@ -73,7 +74,7 @@ def emit(report: Any, fmt: str, json_path: str | None, tree: bool = False, cover
         except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
             raise AuditError(
                 "json-unwritable",
-                f"cannot write the JSON report to {json_path}: {getattr(exc, 'strerror', None) or exc}",
+                f"cannot write the JSON report to {json_path}: {describe(exc) if isinstance(exc, OSError) else exc}",
                 "pass --json a file path in an existing, writable directory",
             ) from None
     output.emit(report, fmt, tree, coverage)
@@ -136,8 +137,8 @@ def json_path_problem(json_path: str, args: list[str]) -> AuditError | None:
 
 def fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
     if fmt == "github":
-        title = escape_property(f"lora-audit {exc.code}")
-        streams.write_out(f"::error title={title}::{escape_data(exc.one_line())}\n")
+        title = github_property(f"lora-audit {exc.code}")
+        streams.write_out(f"::error title={title}::{github_data(visible(exc.one_line()))}\n")
     if fmt == "json" or json_path:
         document = dumps(error_document(exc.to_dict()))
         if fmt == "json":
@@ -148,7 +149,8 @@ def fail(exc: AuditError, fmt: str | None, json_path: str | None) -> None:
                 write_json_file(json_path, document)
     if exc.code == "internal-error" and exc.__cause__ is not None and debug():
         streams.write_err("".join(traceback.format_exception(exc.__cause__)))
-    streams.write_err(f"lora-audit: error: {exc.one_line()}\n")
+    # The message may quote an input: shown, never obeyed (no ANSI, no new line, no workflow command).
+    streams.write_err(f"lora-audit: error: {visible(exc.one_line())}\n")
     sys.exit(EXIT_USAGE)
 
 

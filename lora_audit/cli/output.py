@@ -16,6 +16,7 @@ from rich.console import Console
 
 from lora_audit import render
 from lora_audit.cli import streams
+from lora_audit.guards.files import describe, open_for_writing
 from lora_audit.render import RenderOptions, Result, TerminalSpec
 from lora_audit.render._base import COLOR_SYSTEMS
 
@@ -58,7 +59,7 @@ def emit(result: Result, fmt: str, tree: bool = False, coverage: bool = False) -
 def append_summary(path: str, markdown: str) -> None:
     """Append to the job summary; a summary file that cannot be written never fails the audit."""
     try:
-        with open(path, "a", encoding="utf-8") as handle:
+        with open_for_writing(path, append=True) as handle:
             handle.write(markdown + "\n")
     except OSError as exc:
-        streams.write_err(f"lora-audit: warning: cannot append to ${SUMMARY_ENV} ({path}): {exc.strerror}\n")
+        streams.write_err(f"lora-audit: warning: cannot append to ${SUMMARY_ENV} ({path}): {describe(exc)}\n")

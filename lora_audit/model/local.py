@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lora_audit.errors import AuditError, first_line
+from lora_audit.guards.files import read_regular_prefix
 from lora_audit.guards.numbers import check_numbers
 from lora_audit.model.source import CONFIG_NAME, INDEX_NAME, MAX_CONFIG_BYTES, WEIGHT_SUFFIXES, ModelSource
 
@@ -142,8 +143,8 @@ def read_small_text(path: Path, code: str, allow_pipe: bool = True) -> str:
 def _read_limited(path: Path, pipe: bool) -> bytes:
     """At most ``MAX_CONFIG_BYTES + 1`` bytes; from a pipe, only as long as it delivers within PIPE_SECONDS."""
     if not pipe:
-        with open(path, "rb") as handle:
-            return handle.read(MAX_CONFIG_BYTES + 1)
+        # checked on the open descriptor: a file swapped for a FIFO after the stat above cannot block
+        return read_regular_prefix(path, MAX_CONFIG_BYTES + 1)
 
     # O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer that may never come.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)

@@ -12,17 +12,12 @@ from __future__ import annotations
 from lora_audit.render import _ci
 from lora_audit.render._base import RenderOptions, Result
 from lora_audit.render._common import summary_line
+from lora_audit.render.escape import github_data as escape_data
+from lora_audit.render.escape import github_property as escape_property
+from lora_audit.render.escape import sanitized, visible
 
 NAME = "github"
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
-
-
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render(result: Result, options: RenderOptions) -> str:
@@ -31,6 +26,9 @@ def render(result: Result, options: RenderOptions) -> str:
 
 
 def render_github(reports: _ci.Reports, root: str | None = None) -> str:
+    # Strings from inputs shown, never obeyed: no newline, control character, ``::`` or ``##[`` of theirs
+    # reaches the log (render/escape.py); then GitHub's own escaping of data and properties.
+    reports = sanitized(reports, visible)
     lines = []
     for label, config, error in _ci.pair_errors(reports):
         props = [f"file={escape_property(_ci._relative(config, root))}"] if config else []

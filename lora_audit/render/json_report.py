@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from lora_audit.guards.files import open_for_writing
 from lora_audit.render._base import RenderOptions, Result
 from lora_audit.report import Report
 
@@ -44,7 +45,8 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     except FileNotFoundError:
         regular = True
     if not regular:
-        with open(target, "w", encoding="utf-8") as handle:
+        # /dev/stdout or a pipe with a reader; a FIFO nobody reads fails at once (ENXIO) rather than waiting
+        with open_for_writing(target) as handle:
             handle.write(text)
         return
     fd, tmp = tempfile.mkstemp(prefix=".lora-audit-", suffix=".tmp", dir=target.parent)

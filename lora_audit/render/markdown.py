@@ -17,7 +17,7 @@ from lora_audit.render import _common as c
 from lora_audit.render._adapter import adapter_rows
 from lora_audit.render._base import RenderOptions, Result
 from lora_audit.render._check import HEADERS, summary_rows, verdict
-from lora_audit.render.escape import escape_surrogates
+from lora_audit.render.escape import escape_surrogates, sanitized, visible
 from lora_audit.report import Report
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ def render(result: Result, options: RenderOptions) -> str:
 
 
 def render_markdown(report: Report) -> str:
+    report = sanitized(report, visible)  # no control character of an input's (render/escape.py)
     m = report.model
     p = report.params
     out = [
@@ -47,7 +48,7 @@ def render_markdown(report: Report) -> str:
     ]
     quant = c.quantization_lines(report)
     if quant:
-        out += [f"Quantization: {quant[0]}", ""] + [f"- {line}" for line in quant[1:]] + [""]
+        out += [f"Quantization: {_text(quant[0])}", ""] + [f"- {_text(line)}" for line in quant[1:]] + [""]
     out += [
         f"**{c.summary_line(report)}**",
         "",
@@ -118,8 +119,8 @@ def render_markdown(report: Report) -> str:
             "",
         ]
     if report.adapter:
-        out += ["### Adapter", "", _table([[label, text] for label, text in adapter_rows(report)], ["", ""],
-                                          ("left", "left")), ""]
+        adapter: list[list[object]] = [[_text(label), _text(text)] for label, text in adapter_rows(report)]
+        out += ["### Adapter", "", _table(adapter, ["", ""], ("left", "left")), ""]
     out += ["### Findings", ""]
     if report.findings:
         out.append(
@@ -189,8 +190,10 @@ def _table(rows: list[list[object]], headers: list[str], align: tuple[str, ...])
 
 def render_check_markdown(check: CheckReport) -> str:
     """``lora-audit check``: the verdict, a per-pair summary table, then each pair's report one heading down."""
-    out = ["## lora-audit check", "", f"**{verdict(check)}**", "",
-           tabulate(summary_rows(check), headers=HEADERS, tablefmt="github"), ""]
+    check = sanitized(check, visible)
+    rows = [[_text(str(cell)).replace("|", "\\|") for cell in row] for row in summary_rows(check)]
+    out = ["## lora-audit check", "", f"**{_text(verdict(check))}**", "",
+           tabulate(rows, headers=HEADERS, tablefmt="github", disable_numparse=True), ""]
     for result in check.results:
         if result.report is not None:
             body = render_markdown(result.report)
@@ -198,6 +201,6 @@ def render_check_markdown(check: CheckReport) -> str:
             out.append("\n".join("#" + line if line.startswith("##") else line for line in body.splitlines()))
         else:
             error = result.error
-            out += [f"### {result.pair.label}", "", f"not audited: `{error.code if error else 'error'}` "
-                    f"{error.one_line() if error else ''}", ""]
+            out += [f"### {_code(result.pair.label)}", "", f"not audited: `{error.code if error else 'error'}` "
+                    f"{_text(error.one_line()) if error else ''}", ""]
     return "\n".join(out).rstrip() + "\n"

@@ -14,6 +14,7 @@ from typing import Any
 from lora_audit._version import __version__
 from lora_audit.render import _ci
 from lora_audit.render._base import RenderOptions, Result
+from lora_audit.render.escape import sarif_uri
 from lora_audit.report import Finding, Report
 from lora_audit.rules import RULES, Rule
 
@@ -89,7 +90,7 @@ def _result(report: Report, finding: Finding, index: dict[str, int], root: str |
         "ruleId": finding.code,
         "level": LEVELS[finding.severity],
         "message": {"text": f"{finding.subject}: {finding.message}\nfix: {finding.hint}"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": place.file}, "region": region}}],
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": sarif_uri(place.file)}, "region": region}}],
         "partialFingerprints": {FINGERPRINT_KEY: _ci.fingerprint(report, finding, root)},
         "properties": {"subject": finding.subject, "fix": finding.hint, "model": _ci.model_name(report, root),
                        "name": finding.name},

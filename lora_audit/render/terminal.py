@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -24,7 +24,7 @@ from lora_audit.render import _common as c
 from lora_audit.render._adapter import adapter_rows
 from lora_audit.render._base import RenderOptions, Result, TerminalSpec
 from lora_audit.render._check import HEADERS, summary_rows, verdict
-from lora_audit.render.escape import escape_surrogates
+from lora_audit.render.escape import escape_surrogates, sanitized, visible
 from lora_audit.report import Report
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def render_terminal(
     """Print the report; ``plain`` (default: the console is not a terminal) never breaks a word."""
     if plain is None:
         plain = not console.is_terminal
+    report = sanitized(report, visible)  # every string from an input shown, never obeyed (render/escape.py)
     # Rendered whole, then written once with lone surrogates escaped: a name from a config file such as
     # "\ud800" cannot be encoded, and must not stop the report halfway.
     with console.capture() as captured:
@@ -70,12 +71,12 @@ def _render(report: Report, console: Console, tree: bool, coverage: bool, plain:
         if plain:
             _print_whole(console, item)
         else:
-            console.print(item)
+            _print(console, item)
 
     if plain:
-        console.print(_header(report), soft_wrap=True)
+        _print(console, _header(report), soft_wrap=True)
     else:
-        console.print(_header(report))
+        _print(console, _header(report))
     show(_params(report))
     show(_targets(report, plain))
     if report.modules_to_save:
@@ -89,23 +90,28 @@ def _render(report: Report, console: Console, tree: bool, coverage: bool, plain:
     if tree:
         show(module_tree(report))
     if plain:
-        console.print(Text("\n".join(plain_findings(report, console.width))), soft_wrap=True)
+        _print(console, Text("\n".join(plain_findings(report, console.width))), soft_wrap=True)
     else:
-        console.print(_findings(report))
+        _print(console, _findings(report))
+
+
+def _print(console: Console, *objects: RenderableType, **kwargs: Any) -> None:
+    """``console.print`` that never reads rich markup in the text: ``[/x]`` in a name is a name."""
+    console.print(*objects, markup=False, **kwargs)
 
 
 def _print_whole(console: Console, item: RenderableType) -> None:
     """Print ``item`` at the console width, or as wide as its content when wider (nothing is ever folded)."""
     if isinstance(item, Table) and isinstance(item.title, str):
         item.min_width = max(item.min_width or 0, len(item.title))  # a title is not wrapped either
-    needed = Measurement.get(console, console.options.update_width(1_000_000), item).maximum
+    needed = Measurement.get(console, console.options.update(markup=False).update_width(1_000_000), item).maximum
     width = console.width
     if needed <= width:
-        console.print(item)
+        _print(console, item)
         return
     console.width = needed
     try:
-        console.print(item)
+        _print(console, item)
     finally:
         console.width = width
 
@@ -336,6 +342,7 @@ def render_check_terminal(check: CheckReport, console: Console, plain: bool | No
     if plain is None:
         plain = not console.is_terminal
     # Rendered whole, then written once with lone surrogates escaped (as render_terminal does).
+    check = sanitized(check, visible)
     with console.capture() as captured:
         _render_check(check, console, plain)
     console.file.write(escape_surrogates(captured.get()))
@@ -353,24 +360,24 @@ def _render_check(check: CheckReport, console: Console, plain: bool) -> None:
     if plain:
         _print_whole(console, table)
     else:
-        console.print(table)
+        _print(console, table)
     for result in check.results:
         title = f"── {result.pair.label}"
-        console.print(Text(title, style="bold"), soft_wrap=plain)
+        _print(console, Text(title, style="bold"), soft_wrap=plain)
         report = result.report
         if report is None:
             error = result.error
-            console.print(Text(f"error: {error.one_line() if error else 'not audited'}", style="bold red"),
+            _print(console, Text(f"error: {error.one_line() if error else 'not audited'}", style="bold red"),
                           soft_wrap=plain)
-            console.print("")
+            _print(console, "")
             continue
         if report.from_cache:
-            console.print(Text("answered from the result cache (--no-cache to recompute)", style="dim"),
+            _print(console, Text("answered from the result cache (--no-cache to recompute)", style="dim"),
                           soft_wrap=plain)
         if plain:
-            console.print(Text("\n".join(plain_findings(report, console.width)[1:])), soft_wrap=True)
+            _print(console, Text("\n".join(plain_findings(report, console.width)[1:])), soft_wrap=True)
         else:
-            console.print(_findings(report))
-        console.print("")
+            _print(console, _findings(report))
+        _print(console, "")
     style = "bold green" if check.exit_code == 0 else "bold red"
-    console.print(Text(verdict(check), style=style), soft_wrap=plain)
+    _print(console, Text(verdict(check), style=style), soft_wrap=plain)

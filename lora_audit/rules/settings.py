@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from lora_audit.errors import AuditError
+from lora_audit.guards.files import describe, read_regular_text
 from lora_audit.guards.numbers import check_numbers
 from lora_audit.report import FAIL_LEVELS, SEVERITIES
 from lora_audit.rules import resolve_code
 
 IGNORED_BY_FLAG = "ignored with --ignore"
+#: A settings file is a few kB; a bigger one (or a device) is not read.
+MAX_SETTINGS_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -72,8 +75,11 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 def settings_table(path: Path) -> dict[str, Any] | None:
     """The lora-audit table of ``path``: the whole of a lora-audit.toml, or [tool.lora-audit] of a pyproject.toml."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: 4,300+ digits
+        data = tomllib.loads(read_regular_text(path, MAX_SETTINGS_BYTES))
+    except OSError as exc:
+        raise AuditError("settings-invalid", f"cannot read {path}: {describe(exc)}",
+                         "pass a pyproject.toml or lora-audit.toml that is a regular file of a few kB") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: 4,300+ digits
         raise AuditError("settings-invalid", f"cannot read {path}: {str(exc)[:200]}", "fix the TOML syntax") from None
     table = data if path.name == STANDALONE_NAME else data.get("tool", {}).get("lora-audit")
     if table is not None and not isinstance(table, dict):
@@ -106,6 +112,13 @@ def parse_settings(table: dict[str, Any], path: Path | None = None) -> Settings:
     # audits: the (model, config) pairs `lora-audit check` runs (read by batch.py)
     known = {"select", "ignore", "severity", "options", "fail-on", "fail_on", "audits"}
     for key in table:
+        if key in ("trust-remote-code", "trust_remote_code"):
+            raise AuditError(
+                "settings-invalid",
+                f"{where}: trust-remote-code cannot be set in a settings file: it would run the model "
+                "repository's code on the strength of a file in the checkout",
+                "remove the key, and pass --trust-remote-code on the command line if you trust that code",
+            )
         if key not in known:
             raise bad(key, f"is not a setting (known: {', '.join(sorted(known - {'fail_on'}))})")
     settings = Settings(path=path)

@@ -43,3 +43,7 @@ def test_readme_example_is_the_real_output():
     shown = block.split("\n", 1)[1]  # without the "$ lora-audit ..." line
     golden = (ROOT / "tests" / "golden" / "qwen-tutorial-names.terminal.txt").read_text(encoding="utf-8")
     assert shown.strip() == golden.strip()
+
+
+def test_readme_links_the_errors_page():
+    assert "(docs/errors.md)" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "lora_audit"
 
 #: The libraries a function may import locally: importing them costs seconds or pulls in torch, and
-#: ``lora-audit --help`` (tests/integration/test_startup.py) and a cache hit
-#: (tests/integration/test_cache.py) must not pay for them.
+#: ``lora-audit --help`` (tests/integration/cli/test_startup.py) and a cache hit
+#: (tests/integration/cli/test_cache.py) must not pay for them.
 HEAVY = frozenset({
     "torch", "transformers", "peft", "diffusers", "timm", "torchvision", "huggingface_hub", "bitsandbytes",
     "accelerate", "safetensors", "sentence_transformers", "trl",

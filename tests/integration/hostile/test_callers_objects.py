@@ -1,7 +1,4 @@
-"""The caller's objects are safe: the API never changes the LoraConfig or dict it is given.
-
-Part of the hostile-input tests (issue 4), split by surface; shared helpers in common.py.
-"""
+"""The caller's objects are safe: the API never mutates a LoraConfig or dict it is given."""
 
 from __future__ import annotations
 

@@ -1,7 +1,5 @@
-"""The hub: repositories without config.json, no network, offline, and a total deadline on every request.
-
-Part of the hostile-input tests (issue 4), split by surface; shared helpers in common.py.
-"""
+"""The hub: no network fails fast and falls back to the catalogue; offline means offline; every
+request has a deadline."""
 
 from __future__ import annotations
 
@@ -14,31 +12,12 @@ import pytest
 import transformers
 
 import lora_audit
-from tests.integration.hostile.common import QWEN, TINY_QWEN_CONFIG, assert_bad_input, write
-
-
-@pytest.mark.parametrize(
-    "repo, published, code, fragment",
-    [
-        ("someone/does-not-exist", None, "model-not-found", "or it is private"),
-        ("someone/private", {"config": TINY_QWEN_CONFIG, "private": True}, "model-not-found", "HF_TOKEN"),
-        ("someone/gated", {"config": TINY_QWEN_CONFIG, "gated": True}, "gated-repo", "licence"),
-        ("someone/no-config", {"files": {"README.md": b"hi"}}, "no-config-json", "no config.json"),
-    ],
+from tests.integration.hostile.helpers import (
+    QWEN,
+    TINY_QWEN_CONFIG,
+    assert_bad_input,
+    write,
 )
-def test_hub_repos_that_do_not_give_config_json(cli, validate, fake_hub, repo, published, code, fragment):
-    # A gated repository that IS bundled falls back to the catalogue (test_source.py); this one is not.
-    if published is not None:
-        fake_hub.add(repo, **published)
-    assert_bad_input(cli, validate, [repo], code, fragment)
-    # without config.json, a diffusers pipeline's model_index.json is the one other file asked for
-    expected = {"config.json", "model_index.json"} if code == "no-config-json" else {"config.json"}
-    assert set(fake_hub.requested_files) == expected
-
-
-def test_hub_revision_that_does_not_exist(cli, validate, fake_hub):
-    fake_hub.add("someone/tiny", TINY_QWEN_CONFIG)
-    assert_bad_input(cli, validate, ["someone/tiny", "--revision", "v9"], "revision-not-found", "--revision")
 
 
 # --------------------------------------------------------------------------- no network: fail fast, then the catalogue
@@ -116,8 +95,8 @@ def test_offline_in_the_api_stops_transformers_fetching_and_is_restored(fake_hub
     assert hub_constants.HF_HUB_OFFLINE is False and os.environ["HF_HUB_OFFLINE"] == "0"
 
 
-@pytest.mark.slow  # 11 s; tests/integration/test_hub_deadline.py proves the deadline in 2 s
-@pytest.mark.parametrize("behaviour", ["never answers", "trickles a byte every half second"])
+@pytest.mark.parametrize("behaviour", [
+    "never answers", pytest.param("trickles a byte every half second", marks=pytest.mark.slow)])
 def test_a_hub_request_has_a_total_deadline(cli, validate, fake_hub, monkeypatch, behaviour):
     if behaviour == "never answers":
         fake_hub.stall_seconds = 60

@@ -1,7 +1,4 @@
-"""Interrupts: Ctrl-C in any disguise, at any moment, exits 130 with one line.
-
-Part of the hostile-input tests (issue 4), split by surface; shared helpers in common.py.
-"""
+"""Interrupts: Ctrl-C at any point, in any disguise, exits 130 with one line."""
 
 from __future__ import annotations
 
@@ -13,7 +10,9 @@ import time
 
 import pytest
 
-from tests.integration.hostile.common import QWEN
+from tests.integration.hostile.helpers import (
+    QWEN,
+)
 
 
 # --------------------------------------------------------------------------- 6. interrupts

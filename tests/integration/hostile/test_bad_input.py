@@ -1,8 +1,5 @@
-"""Bad inputs: every one exits 2 with one line naming the problem and the fix, and a valid error document;
-configs from other PEFT versions are tolerated.
-
-Part of the hostile-input tests (issue 4), split by surface; shared helpers in common.py.
-"""
+"""Bad inputs: each is one stderr line, exit 2, and a valid JSON error document; inputs from other
+PEFT versions are tolerated."""
 
 from __future__ import annotations
 
@@ -13,7 +10,16 @@ import pytest
 import transformers
 
 from tests.conftest import LORA
-from tests.integration.hostile.common import QWEN, _case, assert_bad_input, model_dir, sparse, strict_json, write
+from tests.integration.hostile.helpers import (
+    QWEN,
+    TINY_QWEN_CONFIG,
+    _case,
+    assert_bad_input,
+    model_dir,
+    sparse,
+    strict_json,
+    write,
+)
 
 # --------------------------------------------------------------------------- 1. the catalogue of bad inputs
 BAD_INPUTS = [
@@ -111,14 +117,14 @@ BAD_INPUTS = [
           id="file-rank-pattern-not-a-mapping"),
     _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"target_modules": ".*q", "layers_to_transform": [0]}')],
           "invalid-lora-config", "PEFT rejects", id="file-peft-rejects"),
-    # Found by tests/integration/test_fuzz.py: PEFT embeds these names in regular expressions of its own.
+    # Found by tests/integration/cli/test_fuzz.py: PEFT embeds these names in regular expressions of its own.
     _case(lambda t: [QWEN, "--modules-to-save", "("], "invalid-lora-value", "as PEFT reads it",
           id="modules-to-save-breaks-peft-regex"),
     _case(lambda t: [QWEN, "--targets", "q_proj", "--layers", "0", "--layers-pattern", "(?P<idx>layers)"],
           "invalid-lora-value", "as PEFT reads it", id="layers-pattern-breaks-peft-regex"),
     _case(lambda t: [QWEN, "--targets", "q_proj", "--rank-pattern", "(?i)q_proj=4"], "invalid-lora-value",
           "as PEFT reads it", id="rank-pattern-key-breaks-peft-regex"),
-    # Found by tests/integration/test_fuzz.py: the report repeats the config, and JSON cannot write inf.
+    # Found by tests/integration/cli/test_fuzz.py: the report repeats the config, and JSON cannot write inf.
     _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"init_lora_weights": [Infinity]}')],
           "invalid-lora-value", "finite", id="file-infinity-in-any-field"),
     _case(lambda t: [QWEN, "--config", write(t / "l.json", '{"init_lora_weights": ' + "[" * 900 + "]" * 900 + "}")],
@@ -187,6 +193,30 @@ def test_a_recursive_yaml_alias_is_refused(cli, validate, tmp_path):
     assert_bad_input(cli, validate, [QWEN, "--config", config], "lora-config-too-large")
 
 
+@pytest.mark.parametrize(
+    "repo, published, code, fragment",
+    [
+        ("someone/does-not-exist", None, "model-not-found", "or it is private"),
+        ("someone/private", {"config": TINY_QWEN_CONFIG, "private": True}, "model-not-found", "HF_TOKEN"),
+        ("someone/gated", {"config": TINY_QWEN_CONFIG, "gated": True}, "gated-repo", "licence"),
+        ("someone/no-config", {"files": {"README.md": b"hi"}}, "no-config-json", "no config.json"),
+    ],
+)
+def test_hub_repos_that_do_not_give_config_json(cli, validate, fake_hub, repo, published, code, fragment):
+    # A gated repository that IS bundled falls back to the catalogue (test_source.py); this one is not.
+    if published is not None:
+        fake_hub.add(repo, **published)
+    assert_bad_input(cli, validate, [repo], code, fragment)
+    # without config.json, a diffusers pipeline's model_index.json is the one other file asked for
+    expected = {"config.json", "model_index.json"} if code == "no-config-json" else {"config.json"}
+    assert set(fake_hub.requested_files) == expected
+
+
+def test_hub_revision_that_does_not_exist(cli, validate, fake_hub):
+    fake_hub.add("someone/tiny", TINY_QWEN_CONFIG)
+    assert_bad_input(cli, validate, ["someone/tiny", "--revision", "v9"], "revision-not-found", "--revision")
+
+
 # --------------------------------------------------------------------------- tolerated: other PEFT versions
 OLD_PEFT_ADAPTER = {  # as PEFT 0.2 saved it: enable_lora and merge_weights are long gone
     "base_model_name_or_path": "Qwen/Qwen2.5-0.5B",
@@ -226,7 +256,8 @@ def test_adapter_configs_from_other_peft_versions_are_audited(cli, validate, tmp
 
 @pytest.mark.parametrize("args", [["--alpha", "1e-7"], ["--alpha-pattern", "q_proj=1e-7"]])
 def test_alpha_so_small_that_the_scaling_rounds_to_zero(cli, args):
-    """Found by tests/integration/test_fuzz.py: LA018 once grouped scalings rounded to 6 decimals, and divided by 0."""
+    """Found by tests/integration/cli/test_fuzz.py: LA018 once grouped scalings rounded to 6 decimals, and
+    divided by 0."""
     result = cli(QWEN, "--targets", "q_proj,v_proj", *args, "--format", "json")
     assert result.code in (0, 1) and "Traceback" not in result.err
     assert "LA018" in {f["code"] for f in result.json()["findings"]}

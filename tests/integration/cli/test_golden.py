@@ -1,12 +1,11 @@
 """Golden files of the exact text users read (terminal without colour, and markdown).
 
 A change in the rendering shows up as a diff of ``tests/golden/*``. To accept an intended change:
-``LORA_AUDIT_UPDATE_GOLDEN=1 pytest tests/integration/test_golden.py`` and review the diff.
+``LORA_AUDIT_UPDATE_GOLDEN=1 pytest tests/integration/cli/test_golden.py`` and review the diff.
 """
 
 from __future__ import annotations
 
-import copy
 import io
 import os
 
@@ -66,30 +65,18 @@ AUDITS = {
 }
 
 
+#: Each golden audit runs once per session; the renderers are pure functions of the report.
+_AUDITED: dict[str, lora_audit.Report] = {}
+
+
 def audited(model, kwargs):
-    report = lora_audit.audit(model, **kwargs)
-    if report.model.library != "transformers":
-        report.model.library_version = "X.Y.Z"  # golden files must not change with an optional library's release
-    return report
-
-
-@pytest.fixture(scope="session")
-def golden_report():
-    """``golden_report(name)``: the audit of ``AUDITS[name]`` (or ``CI_AUDITS[name]``), computed once per session.
-
-    The terminal, markdown, log and CI goldens all render the same audits: each is run the first time a test
-    asks for it (inside that test, at the repository root, offline), and every test gets its own copy, so
-    nothing one test does to its report reaches another.
-    """
-    cache: dict = {}
-
-    def get(name: str):
-        if name not in cache:
-            model, kwargs = (AUDITS[name][:2] if name in AUDITS else CI_AUDITS[name])
-            cache[name] = audited(model, kwargs)
-        return copy.deepcopy(cache[name])
-
-    return get
+    key = repr((model, sorted(kwargs.items())))
+    if key not in _AUDITED:
+        report = lora_audit.audit(model, **kwargs)
+        if report.model.library != "transformers":
+            report.model.library_version = "X.Y.Z"  # golden files must not change with an optional library's release
+        _AUDITED[key] = report
+    return _AUDITED[key]
 
 
 def terminal_text(report, width=100, plain=False, **flags) -> str:
@@ -117,15 +104,16 @@ def check_golden(name: str, text: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))
-def test_terminal_rendering(name, golden_report):
-    flags = AUDITS[name][2]
-    report = golden_report(name)
+def test_terminal_rendering(name):
+    model, kwargs, flags = AUDITS[name]
+    report = audited(model, kwargs)
     check_golden(f"{name}.terminal.txt", terminal_text(report, **flags))
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))
-def test_markdown_rendering(name, golden_report):
-    report = golden_report(name)
+def test_markdown_rendering(name):
+    model, kwargs, _ = AUDITS[name]
+    report = audited(model, kwargs)
     check_golden(f"{name}.md", render_markdown(report))
 
 
@@ -148,10 +136,10 @@ CI_AUDITS = {
 
 
 @pytest.mark.parametrize("name", sorted(AUDITS))
-def test_log_rendering_at_the_default_width(name, golden_report):
+def test_log_rendering_at_the_default_width(name):
     """Not a terminal (a CI log), 80 columns as rich defaults to: no name or code broken across lines."""
-    flags = AUDITS[name][2]
-    report = golden_report(name)
+    model, kwargs, flags = AUDITS[name]
+    report = audited(model, kwargs)
     text = terminal_text(report, width=80, plain=True, **flags)
     check_golden(f"{name}.log.txt", text)
     words = text.split()
@@ -178,10 +166,11 @@ def test_cli_log_output_is_the_golden(cli, monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(CI_AUDITS))
 @pytest.mark.parametrize("fmt", ["github", "gitlab"])
-def test_ci_formats(name, fmt, golden_report):
+def test_ci_formats(name, fmt):
     from lora_audit.render.github import render_github
     from lora_audit.render.gitlab import render_gitlab
 
-    report = golden_report(name)
+    model, kwargs = CI_AUDITS[name]
+    report = audited(model, kwargs)
     render = render_github if fmt == "github" else render_gitlab
     check_golden(f"{name}.{fmt}.txt" if fmt == "github" else f"{name}.{fmt}.json", render(report, str(ROOT)))

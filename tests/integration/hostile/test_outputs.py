@@ -1,8 +1,5 @@
-"""No lies in the output: --json PATH written whole, integer counts, and the exit code whatever happens to
-the output streams.
-
-Part of the hostile-input tests (issue 4), split by surface; shared helpers in common.py.
-"""
+"""No lies in the output: the --json file is whole or an error document, numbers are finite, and the exit
+code survives broken streams."""
 
 from __future__ import annotations
 
@@ -18,8 +15,13 @@ from pathlib import Path
 
 import pytest
 
+import lora_audit
 from tests.conftest import SCHEMA, TINY
-from tests.integration.hostile.common import QWEN, strict_json, write
+from tests.integration.hostile.helpers import (
+    QWEN,
+    strict_json,
+    write,
+)
 
 
 # --------------------------------------------------------------------------- 3. no lies in the output
@@ -181,11 +183,10 @@ def _stream_script(command: str, redirect: str, err: Path, fd: int) -> str:
 @pytest.mark.parametrize(
     "redirect, args, expected",
     [pytest.param(redirect, ["-r", "0"], 2, id=f"bad-input, {name}") for name, redirect in _STREAM_CASES.items()]
-    # A whole audit in a fresh process each (10 s): slow; the bad-input cases above cover every stream quickly.
-    + [pytest.param("| head -c 10", ["--targets", "q_proj,nope"], 1, id="findings, stdout piped into head",
-                    marks=pytest.mark.slow),
-       pytest.param(">/dev/full", ["--targets", "q_proj"], 0, id="ok, stdout is /dev/full", marks=pytest.mark.slow)],
+    + [pytest.param("| head -c 10", ["--targets", "q_proj,nope"], 1, id="findings, stdout piped into head"),
+       pytest.param(">/dev/full", ["--targets", "q_proj"], 0, id="ok, stdout is /dev/full")],
 )
+@pytest.mark.slow
 def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expected):
     import shlex
 
@@ -203,3 +204,26 @@ def test_broken_output_streams_keep_the_exit_code(tmp_path, redirect, args, expe
         assert text.startswith("lora-audit: error: r=0"), text
     if redirect == ">/dev/full" and expected == 0:
         assert "could not be written to stdout: No space left on device" in text
+
+
+def test_the_budget_reports_itself_when_the_main_thread_cannot_be_interrupted(monkeypatch):
+    """Inside C code that does not return (here libc's usleep through ctypes, which releases the GIL) no
+    signal handler runs: after a grace period the watcher reports the error itself (the console script
+    then exits 2) instead of waiting for the C code."""
+    import ctypes
+
+    from lora_audit.guards import budget
+
+    libc = ctypes.CDLL(None)
+    reported: list = []
+    monkeypatch.setattr(budget, "GRACE_SECONDS", 0.3)
+    budget.set_hard_exit(reported.append)
+    try:
+        started = time.monotonic()
+        with pytest.raises(lora_audit.AuditError) as info, budget.limits(timeout=0.2, poll=0.05):
+            while time.monotonic() - started < 10 and not reported:
+                libc.usleep(1_500_000)
+    finally:
+        budget.set_hard_exit(None)
+    assert [error.code for error in reported] == ["budget-exceeded"]
+    assert info.value.code == "budget-exceeded"

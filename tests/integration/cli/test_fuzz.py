@@ -4,7 +4,7 @@ JSON document it prints or writes validates against the shipped schema.
 
 The audits run in this process (the ``cli`` fixture), on small models, so a run of each
 property stays in the tens of seconds. A crash found here is a bug: it is fixed in lora_audit/ and its
-example kept in tests/integration/hostile/ as a regular test.
+example kept in tests/integration/hostile/test_hostile.py as a regular test.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 
-import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TINY
 
-#: LORA_AUDIT_FUZZ_EXAMPLES=5000 pytest tests/integration/test_fuzz.py fuzzes longer than the suite's default.
+#: LORA_AUDIT_FUZZ_EXAMPLES=5000 pytest tests/integration/cli/test_fuzz.py fuzzes longer than the suite's default.
 FUZZ_SETTINGS = settings(
     max_examples=int(os.environ.get("LORA_AUDIT_FUZZ_EXAMPLES", "60")),
     deadline=None,
@@ -141,7 +140,6 @@ def check_run(result, validate, as_json: bool, json_path) -> None:
         validate(strict_json(json_path.read_text(encoding="utf-8")))
 
 
-@pytest.mark.slow  # 4 s of fuzzing; its finds are regular tests in hostile/
 @FUZZ_SETTINGS
 @given(
     model=st.sampled_from(MODELS),
@@ -159,7 +157,6 @@ def test_random_flags(cli, validate, tmp_path, model, flags, switches, as_json, 
     check_run(cli(*args), validate, as_json, json_path if write_json else None)
 
 
-@pytest.mark.slow  # 1 s of fuzzing; its finds are regular tests in hostile/
 @FUZZ_SETTINGS
 @given(
     model=st.sampled_from(MODELS),
@@ -176,7 +173,6 @@ def test_random_config_files(cli, validate, tmp_path, model, config, flags, as_j
     check_run(cli(*args), validate, as_json, None)
 
 
-@pytest.mark.slow  # 4 s of fuzzing; its finds are regular tests in hostile/
 @FUZZ_SETTINGS
 @given(config=model_configs, targets=st.sampled_from(["q_proj", "all-linear", "q_proj,c_attn"]), as_json=st.booleans())
 def test_random_model_configs(cli, validate, tmp_path, config, targets, as_json):

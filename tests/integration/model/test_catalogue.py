@@ -14,7 +14,7 @@ from tests.conftest import MODELS, catalogue_dirs
 NO_DEFAULTS = {"qwen2_vl", "qwen3_moe", "deepseek_v3", "vit", "phi3", "whisper", "mixtral"}
 
 
-@pytest.mark.slow  # 19 s: every catalogue model
+@pytest.mark.slow
 @pytest.mark.parametrize("directory", catalogue_dirs())
 def test_every_catalogue_model_audits_with_default_targets(directory, validate):
     model_id = directory.replace("--", "/", 1)

@@ -1,4 +1,4 @@
-"""Helpers shared by the hostile-input tests (tests/integration/hostile/)."""
+"""Helpers shared by the hostile-input tests: the one-line exit-2 check and hostile files."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import ROOT, TINY
 
 QWEN = "Qwen/Qwen2.5-0.5B"  # in the bundled catalogue: resolves offline
 TINY_QWEN_CONFIG = json.loads((TINY / "qwen2" / "config.json").read_text())
+ERRORS_DOC = ROOT / "docs" / "errors.md"
 WEIGHT_NAMES = ("model.safetensors", "pytorch_model.bin", "adapter_model.safetensors", "adapter_model.bin")
 
 
@@ -79,6 +80,6 @@ def malicious_pickle(marker: Path) -> bytes:
     return pickle.dumps(CreatesMarker())
 
 
-
 def _case(setup, code: str, *fragments: str, id: str):
+    """One bad input: ``setup(tmp_path)`` gives the arguments; the error code and fragments of its line."""
     return pytest.param(setup, code, fragments, id=id)

@@ -1,7 +1,4 @@
-"""Nothing runs that was not asked for: no remote code, no pickle, no weights file opened.
-
-Part of the hostile-input tests (issue 4), split by surface; shared helpers in common.py.
-"""
+"""Nothing runs that was not asked for: no remote code, no pickle, no weights file opened."""
 
 from __future__ import annotations
 
@@ -15,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LORA, TINY
-from tests.integration.hostile.common import (
+from tests.integration.hostile.helpers import (
     QWEN,
     TINY_QWEN_CONFIG,
     WEIGHT_NAMES,
@@ -134,7 +131,7 @@ def _console_script() -> Path:
     return script
 
 
-@pytest.mark.slow  # 22 s: the installed console script, end to end
+@pytest.mark.slow
 def test_end_to_end_only_config_json_is_ever_requested(fake_hub, validate, tmp_path):
     """The installed `lora-audit` against a hub that also offers weights: it asks for config.json only."""
     marker = tmp_path / "UNPICKLED"
@@ -165,3 +162,36 @@ def test_end_to_end_only_config_json_is_ever_requested(fake_hub, validate, tmp_p
     assert fake_hub.requested_files and set(fake_hub.requested_files) == {"config.json"}
     assert not marker.exists()
     assert not [p for p in (tmp_path / "hf_home").rglob("*") if p.name in WEIGHT_NAMES]
+
+
+# ----- a settings file is the pull request author's: it can never enable code execution
+@pytest.mark.parametrize("toml", [
+    'audits = [{ model = "model", config = "lora.json", trust-remote-code = true }]',
+    'trust-remote-code = true\naudits = [{ model = "model", config = "lora.json" }]',
+    'audits = [{ model = "model", config = "lora.json", trust_remote_code = true }]',
+], ids=["in-an-audits-entry", "at-the-top", "spelt-with-underscores"])
+@pytest.mark.parametrize("name", ["pyproject.toml", "lora-audit.toml"])
+def test_trust_remote_code_in_a_settings_file_is_refused_and_nothing_runs(cli, validate, tmp_path, monkeypatch,
+                                                                          toml, name):
+    marker = tmp_path / "IMPORTED"
+    _custom_code_model(tmp_path / "model", marker, model_type="evil")
+    write(tmp_path / "lora.json", json.dumps({"r": 8, "target_modules": ["q_proj"]}))
+    write(tmp_path / name, ("[tool.lora-audit]\n" if name == "pyproject.toml" else "") + toml + "\n")
+    monkeypatch.chdir(tmp_path)
+    line = assert_bad_input(cli, validate, ["check"], "settings-invalid", "trust-remote-code", "--trust-remote-code")
+    assert "settings file" in line or "a settings file may not" in line
+    assert not marker.exists()
+    assert not [module for module in sys.modules if "evil" in module]
+
+
+def test_check_trusts_remote_code_only_from_its_flag(cli, tmp_path, monkeypatch):
+    """Without the flag the custom-code pair is refused; with it, transformers is allowed to import the code."""
+    marker = tmp_path / "IMPORTED"
+    _custom_code_model(tmp_path / "model", marker, model_type="evil")
+    write(tmp_path / "lora.json", json.dumps({"r": 8, "target_modules": ["q_proj"]}))
+    write(tmp_path / "pyproject.toml", '[tool.lora-audit]\naudits = [{ model = "model", config = "lora.json" }]\n')
+    monkeypatch.chdir(tmp_path)
+    refused = cli("check", "--format", "json")
+    assert refused.code == 2 and "remote-code-required" in refused.out and not marker.exists()
+    trusted = cli("check", "--trust-remote-code", "--no-cache", "--format", "json")
+    assert marker.exists(), trusted.out[-400:]  # the flag reached the audit: transformers imported the code

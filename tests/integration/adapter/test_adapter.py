@@ -246,7 +246,6 @@ def test_header_is_read_without_touching_the_data(adapters, monkeypatch):
     from lora_audit.adapter import header as header_module
 
     reads = []
-    real_open = open
 
     class Spy:
         def __init__(self, handle):
@@ -265,7 +264,8 @@ def test_header_is_read_without_touching_the_data(adapters, monkeypatch):
         def __exit__(self, *exc):
             self.handle.close()
 
-    monkeypatch.setattr(header_module, "open", lambda *a, **k: Spy(real_open(*a, **k)), raising=False)
+    real_open = header_module.open_regular_binary  # the guarded open (lora_audit/guards/files.py)
+    monkeypatch.setattr(header_module, "open_regular_binary", lambda path: Spy(real_open(path)))
     path = adapters["correct"] / "adapter_model.safetensors"
     table = header_module.read_local_header(path)
     (n,) = struct.unpack("<Q", path.read_bytes()[:8])

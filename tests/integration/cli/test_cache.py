@@ -16,7 +16,7 @@ from lora_audit import AuditRequest
 from lora_audit.cli import cache
 from lora_audit.model.locate import resolve_model_source
 from tests.conftest import LORA, MODELS, ROOT
-from tests.integration.test_golden import terminal_text
+from tests.integration.cli.test_golden import terminal_text
 
 QWEN = "Qwen/Qwen2.5-0.5B"
 
@@ -195,3 +195,81 @@ def test_the_cache_keeps_at_most_max_entries(cli, monkeypatch):
         assert cli(QWEN, "--targets", targets).code == 0
     assert len(entries()) == 2
     assert cli(QWEN, "--targets", "v_proj", "--format", "json").json()["from_cache"] is True
+
+
+# --------------------------------------------------------------------------- a shared cache cannot be forged
+def _entry_for(cli, *args) -> tuple[Path, dict]:
+    before = set(entries())
+    cli(*args)
+    (new,) = set(entries()) - before
+    return new, json.loads(new.read_text())
+
+
+def test_a_forged_entry_is_a_miss_and_the_verdict_stands(cli):
+    """An attacker who can write the cache swaps a clean audit's facts into the entry of a failing one."""
+    import hashlib
+
+    failing = [QWEN, "--config", LORA / "tutorial-gpt2-names.json", "--format", "json"]
+    clean = [QWEN, "--targets", "q_proj,v_proj", "--format", "json"]
+    bad_path, bad = _entry_for(cli, *failing)
+    _, good = _entry_for(cli, *clean)
+    payload = good["payload"]
+    for forged in (
+        # the old layout's checksum, consistent with the forged payload
+        {"format": 1, "key": bad["key"], "sha256": hashlib.sha256(payload.encode()).hexdigest(), "payload": payload},
+        # today's layout, with the MAC of another entry (made under the real secret, for another key)
+        {**bad, "payload": payload, "mac": good["mac"]},
+        {**bad, "payload": payload, "mac": "0" * 64},
+        {**bad, "payload": payload, "mac": None},
+    ):
+        bad_path.write_text(json.dumps(forged))
+        result = cli(*failing)
+        assert result.code == 1 and result.json()["from_cache"] is False, forged.get("mac")
+
+
+def test_the_secret_is_private_and_an_unsafe_one_turns_the_cache_off(cli):
+    args = [QWEN, "--targets", "q_proj", "--format", "json"]
+    assert cli(*args).code == 0
+    key_file = Path(os.environ[cache.ENV_DIR]) / cache.SECRET_NAME
+    assert key_file.stat().st_mode & 0o777 == 0o600 and key_file.stat().st_size == cache.SECRET_BYTES
+    assert cli(*args).json()["from_cache"] is True
+    key_file.chmod(0o644)  # readable by others: anyone could forge entries with it
+    assert cli(*args).json()["from_cache"] is False
+    key_file.unlink()
+    key_file.symlink_to(Path(os.environ[cache.ENV_DIR]) / "elsewhere")
+    assert cli(*args).json()["from_cache"] is False
+
+
+@pytest.mark.parametrize("special", ["fifo", "dev-zero", "symlink-out", "symlink-loop", "huge"])
+def test_a_special_file_as_an_entry_is_a_miss_at_once(cli, tmp_path, special):
+    import time
+
+    args = [QWEN, "--targets", "q_proj", "--format", "json"]
+    path, _ = _entry_for(cli, *args)
+    path.unlink()
+    if special == "fifo":
+        os.mkfifo(path)
+    elif special == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif special == "symlink-out":
+        outside = tmp_path / "outside.json"
+        shutil.copy(ROOT / "README.md", outside)
+        path.symlink_to(outside)
+    elif special == "symlink-loop":
+        path.symlink_to(path)
+    else:
+        with open(path, "wb") as handle:
+            handle.truncate(cache.MAX_ENTRY_BYTES + 1)
+    start = time.monotonic()
+    result = cli(*args)
+    assert result.code == 0 and result.json()["from_cache"] is False
+    assert time.monotonic() - start < 30
+
+
+def test_the_key_covers_the_files_that_decide_which_config_is_read(model_dir):
+    folder, _ = model_dir
+    source = resolve_model_source(str(folder))
+    request = AuditRequest(model=str(folder), overrides={"target_modules": ["q_proj"]})
+    before = cache.cache_key(source, request)
+    (folder / "modules.json").write_text("[]")
+    assert cache.cache_key(source, request) != before
