@@ -8,6 +8,8 @@ the Python API lets it propagate. Anything else is a bug: the CLI and the API re
 
 from __future__ import annotations
 
+from lora_audit.errors.codes import CODES
+
 
 def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of an exception's message, cut at ``limit``: enough to name a library's complaint."""
@@ -23,6 +25,8 @@ class AuditError(Exception):
     """
 
     def __init__(self, code: str, message: str, hint: str = "") -> None:
+        if code not in CODES:  # a bug: every code is registered, with its documentation, in errors/codes.py
+            raise ValueError(f"unregistered error code {code!r}: add it to lora_audit/errors/codes.py")
         super().__init__(message)
         self.code = code
         self.message = message

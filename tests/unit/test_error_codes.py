@@ -74,3 +74,11 @@ def test_errors_doc_is_generated_from_the_registry():
 def test_an_error_carries_a_registered_code():
     error = AuditError("model-missing", "no model given", "pass MODEL")
     assert error.code in CODES and error.one_line() == "no model given. pass MODEL."
+
+
+def test_an_error_with_an_unregistered_code_cannot_be_made():
+    """A code missing from the registry is a bug, refused where the error is made (tests find it first)."""
+    import pytest
+
+    with pytest.raises(ValueError, match="unregistered error code 'no-such-code'"):
+        AuditError("no-such-code", "message", "hint")

@@ -32,6 +32,7 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow  # 5 s
 def test_check_gives_the_same_findings_as_separate_runs(cli, project):
     result = cli("check", "--format", "json")
     assert result.code == 1

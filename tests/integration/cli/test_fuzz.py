@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -140,6 +141,7 @@ def check_run(result, validate, as_json: bool, json_path) -> None:
         validate(strict_json(json_path.read_text(encoding="utf-8")))
 
 
+@pytest.mark.slow  # 4 s of fuzzing; its finds are regular tests in hostile/
 @FUZZ_SETTINGS
 @given(
     model=st.sampled_from(MODELS),
@@ -157,6 +159,7 @@ def test_random_flags(cli, validate, tmp_path, model, flags, switches, as_json, 
     check_run(cli(*args), validate, as_json, json_path if write_json else None)
 
 
+@pytest.mark.slow  # 1 s of fuzzing; its finds are regular tests in hostile/
 @FUZZ_SETTINGS
 @given(
     model=st.sampled_from(MODELS),
@@ -173,6 +176,7 @@ def test_random_config_files(cli, validate, tmp_path, model, config, flags, as_j
     check_run(cli(*args), validate, as_json, None)
 
 
+@pytest.mark.slow  # 4 s of fuzzing; its finds are regular tests in hostile/
 @FUZZ_SETTINGS
 @given(config=model_configs, targets=st.sampled_from(["q_proj", "all-linear", "q_proj,c_attn"]), as_json=st.booleans())
 def test_random_model_configs(cli, validate, tmp_path, config, targets, as_json):

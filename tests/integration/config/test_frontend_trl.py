@@ -70,6 +70,7 @@ def test_translation_equals_trls_get_peft_config(name):
     assert _translated(TRL / name).to_dict() == _trl_config(data).to_dict()
 
 
+@pytest.mark.slow  # 11 s: two 7B QLoRA models through TRL and PEFT
 @pytest.mark.parametrize(("name", "trainable"), [
     ("zephyr-sft-config_qlora.yaml", 41_943_040),   # r=16: 32 layers x 16 x (8192+5120+5120+8192+3 x 18432)
     ("zephyr-dpo-config_qlora.yaml", 335_544_320),  # the same at r=128

@@ -109,6 +109,7 @@ def _peft_on_meta(repo_dir, component, lora):
     return base, trainable, total
 
 
+@pytest.mark.slow  # 7 s
 def test_sdxl_unet_with_attention_targets():
     from lora_audit.model import catalogue
 
@@ -124,6 +125,7 @@ def test_sdxl_unet_with_attention_targets():
     )
 
 
+@pytest.mark.slow  # 4 s; the flux-user-targets golden shows the same finding
 def test_flux_user_list_gets_ff0_flagged_with_the_real_name():
     from lora_audit.model import catalogue
 
@@ -141,6 +143,7 @@ def test_flux_user_list_gets_ff0_flagged_with_the_real_name():
     assert _peft_on_meta(repo, "transformer", lora)[1] == report.params.trainable
 
 
+@pytest.mark.slow  # 7 s
 def test_diffusers_training_script_defaults_audit_cleanly():
     flux = lora_audit.audit("black-forest-labs/FLUX.1-dev", config_file=LORA / "diffusers-flux-dreambooth.json")
     assert all(t.matched for t in flux.targets)
@@ -163,6 +166,7 @@ def test_sd15_unet_matches_the_published_size():
     assert report.model.library == "diffusers" and report.model.library_version
 
 
+@pytest.mark.slow  # 6 s
 def test_sd35_large_all_linear():
     """The issue's "SD3 with all-linear", on the SD3.5 Large transformer (8.1B published)."""
     from lora_audit.model import catalogue

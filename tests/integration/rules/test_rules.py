@@ -131,6 +131,7 @@ def test_every_rule_has_a_firing_and_a_quiet_case():
     assert codes == set(FIRES) | adapter == set(QUIET) | adapter
 
 
+@pytest.mark.slow  # 22 s: tests/unit/rules/ has each FIRES case on facts
 @pytest.mark.parametrize("code", sorted(FIRES))
 def test_rule_fires_on_a_real_architecture(code, validate):
     model, config, kwargs, subject = FIRES[code]
@@ -144,6 +145,7 @@ def test_rule_fires_on_a_real_architecture(code, validate):
     assert finding.name == BY_CODE[code].name
 
 
+@pytest.mark.slow  # 13 s: tests/unit/rules/ has each QUIET case on facts
 @pytest.mark.parametrize("code", sorted(QUIET))
 def test_rule_is_quiet_on_a_correct_config(code):
     model, config, kwargs = QUIET[code]
@@ -168,6 +170,7 @@ def test_bert_classifier_without_task_type_reports_la005():
     assert [f.severity for f in la005] == ["error"] and "--task-type SEQ_CLS" in la005[0].hint
 
 
+@pytest.mark.slow  # 3 s: tests/unit/rules/test_la016_fused_experts.py has the levels on facts
 def test_la016_levels_on_real_moe_models():
     """Broken names are errors; names PEFT converts are info; Linear namesakes it then skips are warnings."""
     deepseek = lora_audit.audit("deepseek-ai/DeepSeek-V3", {"target_modules": ["gate_proj", "up_proj", "down_proj"]})
@@ -271,6 +274,7 @@ def test_la006_la007_use_a_convolutions_kernel_for_k():
     assert "min(d, k) = 32 (k=4×3×3, d=32)" in la007.message
 
 
+@pytest.mark.slow  # 3 s: tests/unit/rules/test_la022_partial_coverage.py has it on facts
 def test_la022_ignores_blocks_without_attention_for_attention_targets():
     # SDXL: down_blocks.0, up_blocks.2 and mid_block.resnets hold no attention, so diffusers'
     # dreambooth targets (to_k, to_q, to_v, to_out.0) miss nothing there.
