@@ -54,8 +54,9 @@ def audit(request: AuditRequest) -> Report:
         network.check_environment()
         budget.seconds_budget(request.timeout)  # a bad --timeout is refused before any work
         budget.memory_budget()
-        # Offline before transformers loads a config that names other repositories (a DETR backbone).
-        with network.offline_mode(request.offline):
+        # Offline before transformers loads a config that names other repositories (a DETR backbone). The
+        # budget covers the whole audit, reading and parsing the config file included.
+        with network.offline_mode(request.offline), budget.limits(request.timeout):
             return _audit(request)
     except AuditError:
         raise
@@ -85,51 +86,50 @@ def _audit(request: AuditRequest) -> Report:
     model, model_from, model_class = _model_from_file(request.model, spec, request.model_class)
     model_from = model_from if model_given else "file"  # --adapter alone: its adapter_config.json named it
 
-    with budget.limits(request.timeout):
-        source = None
-        if _is_module(model):
-            if request.component is not None:
-                raise AuditError(
-                    "component-not-pipeline",
-                    f"component={request.component!r} applies to a diffusers pipeline path or hub id, not to an "
-                    "nn.Module",
-                    "pass the component's module itself, without component",
-                )
-            built = from_module(model)
-            name = type(model).__name__
-        elif isinstance(model, (str, os.PathLike, ModelSource)):
-            try:
-                # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
-                source = model if isinstance(model, ModelSource) else _resolve_base(model, found, request)
-            except AuditError as exc:
-                if model_from != "file" or spec.translation is None:
-                    raise
-                raise AuditError(
-                    exc.code,
-                    f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
-                    f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
-                ) from None
-            if request.status is not None:
-                request.status("building the model on the meta device")
-            built = libraries.build(source, task_type=task, model_class=model_class,
-                                    trust_remote_code=request.trust_remote_code)
-            name = source.name if isinstance(model, ModelSource) else os.fspath(model)
-        else:
+    source = None
+    if _is_module(model):
+        if request.component is not None:
             raise AuditError(
-                "invalid-model",
-                f"model must be a hub id, a path or an nn.Module, not {type(model).__name__}",
-                "pass e.g. 'Qwen/Qwen2.5-0.5B'",
+                "component-not-pipeline",
+                f"component={request.component!r} applies to a diffusers pipeline path or hub id, not to an "
+                "nn.Module",
+                "pass the component's module itself, without component",
             )
-
-        if found is not None and found.conversion is not None:
-            check_base(found, built)
-        spec = expand_for_model(spec, built)
+        built = from_module(model)
+        name = type(model).__name__
+    elif isinstance(model, (str, os.PathLike, ModelSource)):
+        try:
+            # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
+            source = model if isinstance(model, ModelSource) else _resolve_base(model, found, request)
+        except AuditError as exc:
+            if model_from != "file" or spec.translation is None:
+                raise
+            raise AuditError(
+                exc.code,
+                f"{exc.message} (the model named by {spec.translation.file}: {spec.translation.model_key})",
+                f"pass the base model as MODEL (lora-audit MODEL --config FILE); {exc.hint}",
+            ) from None
         if request.status is not None:
-            request.status("applying the LoRA config with PEFT")
-        adaptation = apply_lora(built, spec)
-        report = _measure(name, source, built, spec, adaptation, settings, found, model_from)
-        report.findings = run_rules(report, settings)
-        return report
+            request.status("building the model on the meta device")
+        built = libraries.build(source, task_type=task, model_class=model_class,
+                                trust_remote_code=request.trust_remote_code)
+        name = source.name if isinstance(model, ModelSource) else os.fspath(model)
+    else:
+        raise AuditError(
+            "invalid-model",
+            f"model must be a hub id, a path or an nn.Module, not {type(model).__name__}",
+            "pass e.g. 'Qwen/Qwen2.5-0.5B'",
+        )
+
+    if found is not None and found.conversion is not None:
+        check_base(found, built)
+    spec = expand_for_model(spec, built)
+    if request.status is not None:
+        request.status("applying the LoRA config with PEFT")
+    adaptation = apply_lora(built, spec)
+    report = _measure(name, source, built, spec, adaptation, settings, found, model_from)
+    report.findings = run_rules(report, settings)
+    return report
 
 
 def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: LoraSpec, adaptation: Adaptation,

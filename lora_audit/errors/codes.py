@@ -271,7 +271,8 @@ CODES: dict[str, ErrorCode] = {code.code: code for code in (
     ErrorCode(
         'budget-exceeded',
         'Building the model',
-        '`building and applying took longer than the 300 s budget`, or `needed more than the 8 GB memory\n'
+        '`the audit (reading the config, building, applying) took longer than the 300 s budget`, or\n'
+        '`needed more than the 8 GB memory\n'
         'budget` (also: `the audit ran out of memory`).',
         ' Real models take under a minute and 1 GB (Llama-3.1-405B\n'
         "with all-linear: 17 s, 0.4 GB). Check the config's sizes; raise the budgets with `--timeout SECONDS`\n"

@@ -182,7 +182,8 @@ def _exceeded_error(what: str, seconds: float, memory: float) -> AuditError:
     if what == "time":
         return AuditError(
             "budget-exceeded",
-            f"building and applying took longer than the {seconds:g} s budget (real models take under a minute)",
+            f"the audit (reading the config, building, applying) took longer than the {seconds:g} s budget "
+            "(real models take under a minute)",
             f"check the config's sizes (layers, experts, modules_to_save), or raise the budget with --timeout or "
             f"{TIMEOUT_VARIABLE}",
         )

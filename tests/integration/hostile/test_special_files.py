@@ -161,3 +161,15 @@ def test_a_baseline_nested_too_deeply(cli, tmp_path):
     path.write_text("[" * 100_000 + "]" * 100_000)
     line = one_line_exit_2(cli(QWEN, "--targets", "q_proj", "--baseline", path))
     assert "too deeply" in line
+
+
+def test_parsing_a_huge_config_counts_against_the_timeout(cli, tmp_path):
+    """10 MB of blank lines: reading and parsing the file is inside --timeout, which stops it."""
+    import time
+
+    path = tmp_path / "blank.yaml"
+    path.write_text("\n" * 10_000_000 + "r: 8\ntarget_modules: [q_proj]\n")
+    start = time.monotonic()
+    result = cli(QWEN, "--config", path, "--timeout", "0.5", "--no-cache")
+    assert result.code == 2 and "budget" in result.err, result.err
+    assert time.monotonic() - start < 15
