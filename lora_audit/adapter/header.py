@@ -125,7 +125,7 @@ def table_from_dict(data: Any, where: str, header_bytes: int) -> TensorTable:
         if not isinstance(entry, dict):
             raise _bad(where, f"tensor {name!r} has no dtype/shape entry")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype not in DTYPE_BYTES:
+        if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
             raise _bad(where, f"tensor {name!r} has an unknown dtype {str(dtype)[:20]!r}")
         if not isinstance(shape, list) or not all(_natural(d) for d in shape) or len(shape) > 8:
             raise _bad(where, f"tensor {name!r} has an invalid shape")

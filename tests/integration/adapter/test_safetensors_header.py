@@ -60,6 +60,8 @@ MUTATIONS = {
     "metadata-not-strings": lambda h: h.update({"__metadata__": {"format": 1}}),
     "no-offsets": lambda h: h["a.lora_A.weight"].pop("data_offsets"),
     "dims-overflow-int64": lambda h: h["a.lora_A.weight"].update(shape=[1 << 40, 1 << 40]),
+    # found by tests/integration/test_fuzz_surfaces.py: a list as the dtype was a TypeError (unhashable)
+    "dtype-is-a-list": lambda h: h["a.lora_A.weight"].update(dtype=["F32"]),
 }
 
 
