@@ -40,6 +40,7 @@ def audit(
     adapter: PathArg | None = None,
     quantization_request: Mapping[str, Any] | None = None,
     timeout: float | None = None,
+    config_select: int | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
@@ -73,6 +74,10 @@ def audit(
     ``$LORA_AUDIT_TIMEOUT``, else 300) and a memory budget (``$LORA_AUDIT_MAX_MEMORY_GB``, else 8).
     Every failure is an :class:`AuditError`: bad input with its own code, a bug as ``internal-error``.
 
+    ``config_file`` may be a training script, a notebook or a Markdown tutorial: the LoRA config its
+    code builds is read statically (never run); when it builds several, ``config_select`` picks one
+    (0-based, in order of their lines).
+
     ``model`` may instead be an :class:`AuditRequest` holding all of these (then pass nothing else):
     ``audit(AuditRequest("Qwen/Qwen2.5-0.5B", {"r": 8}))``.
     """
@@ -80,7 +85,7 @@ def audit(
         model=None if isinstance(model, AuditRequest) else model, lora_config=lora_config, config_file=config_file,
         overrides=overrides, revision=revision, task_type=task_type, model_class=model_class,
         trust_remote_code=trust_remote_code, offline=offline, component=component, settings=settings, status=status,
-        adapter=adapter, quantization_request=quantization_request, timeout=timeout,
+        adapter=adapter, quantization_request=quantization_request, timeout=timeout, config_select=config_select,
     )
     if isinstance(model, AuditRequest):
         if request != AuditRequest():

@@ -78,7 +78,11 @@ def _audit(request: AuditRequest) -> Report:
     overrides: Mapping[str, Any] | None = request.overrides
     if request.task_type is not None:
         overrides = {**(overrides or {}), "task_type": request.task_type}
-    spec = resolve_lora_config(request.lora_config, request.config_file, overrides)
+    spec = resolve_lora_config(request.lora_config, request.config_file, overrides, request.config_select)
+    translation = spec.translation
+    if translation is not None and request.component is None and translation.component is not None \
+            and not model_given:
+        request = request.with_changes(component=translation.component)
     if request.quantization_request is not None:
         spec.quantization_request = {"source": "quantization_request (API)", **request.quantization_request}
     task = spec.config.task_type
@@ -111,8 +115,11 @@ def _audit(request: AuditRequest) -> Report:
             ) from None
         if request.status is not None:
             request.status("building the model on the meta device")
+        options: dict[str, Any] = {}
+        if translation is not None and translation.config_overrides:
+            options["config_overrides"] = dict(translation.config_overrides)
         built = libraries.build(source, task_type=task, model_class=model_class,
-                                trust_remote_code=request.trust_remote_code)
+                                trust_remote_code=request.trust_remote_code, **options)
         name = source.name if isinstance(model, ModelSource) else os.fspath(model)
     else:
         raise AuditError(
@@ -186,6 +193,13 @@ def _model_from_file(model: ModelArg, spec: LoraSpec, model_class: str | None) -
         if model_class is None and asked and asked.startswith("Auto"):
             model_class = asked
         return model, "argument", model_class
+    if translation is not None and translation.model is None and translation.model_unresolved is not None:
+        raise AuditError(
+            "model-missing",
+            f"no model given, and the model {translation.file} loads is not known without running it: "
+            f"{translation.model_unresolved}",
+            "pass MODEL: a hub id such as Qwen/Qwen2.5-0.5B, or a path",
+        )
     if translation is None or translation.model is None:
         where = f"{translation.file} names no base model" if translation is not None else "no config file names one"
         raise AuditError(

@@ -207,6 +207,8 @@ class Location:
 
     file: str
     line: int | None
+    #: in a notebook: the cell and the line within it (``cell 7, line 3``); None elsewhere
+    cell: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,9 @@ class ConfigSource:
     field_keys: dict[str, str]  #: how the framework spells LoraConfig fields
     key_lines: dict[str, int]  #: the line of each top-level key
     entry_lines: dict[str, dict[str, int]]  #: per source key: the line of each list item or mapping key
+    #: a training script's config (format ``python``): the call read, its line, and each argument with its line
+    #: and whether it was resolved, defaulted or supplied by a flag; None for a config file
+    script: dict[str, Any] | None = None
 
     def location_of(self, subject: str) -> Location | None:
         """Where a finding about ``subject`` points: the file and the line of the entry or key.
@@ -245,17 +250,23 @@ class ConfigSource:
             for key in keys:
                 line = self.entry_lines.get(key, {}).get(subject)
                 if line is not None:
-                    return Location(self.file, line)
+                    return self._at(line)
         if subject in self.key_lines:
-            return Location(self.file, self.key_lines[subject])
+            return self._at(self.key_lines[subject])
         for name, keys in self.sources.items():
             value = self.fields.get(name)
             members = value if isinstance(value, (list, dict)) else ()
             if subject == name or subject in members:
                 for key in keys:
                     if key in self.key_lines:
-                        return Location(self.file, self.key_lines[key])
+                        return self._at(self.key_lines[key])
         return None
+
+    def _at(self, line: int) -> Location:
+        """The file and line; in a notebook, with the cell and its own line (``cell 7, line 3``)."""
+        assert self.file is not None
+        cells = (self.script or {}).get("cells") or {}
+        return Location(self.file, line, cells.get(str(line)))
 
 
 @dataclass(frozen=True)

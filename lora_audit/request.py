@@ -67,6 +67,8 @@ class AuditRequest:
     quantization_request: Mapping[str, Any] | None = None
     #: the wall-time budget in seconds (None: ``$LORA_AUDIT_TIMEOUT``, else 300)
     timeout: float | None = None
+    #: which of the configs a training script builds (0-based; None: the only one)
+    config_select: int | None = None
 
     def with_changes(self, **changes: Any) -> AuditRequest:
         """A copy with some fields replaced (the request itself never changes)."""
@@ -80,6 +82,7 @@ class AuditRequest:
             "task_type": self.task_type,
             "model_class": self.model_class,
             "trust_remote_code": bool(self.trust_remote_code),
+            "config_select": self.config_select,
         }
 
 

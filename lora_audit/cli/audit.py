@@ -9,11 +9,12 @@ from typing import Any
 import click
 
 from lora_audit.cli import common, interrupts
-from lora_audit.cli.batch import run_audit
+from lora_audit.cli.batch import CheckReport, Pair, run_audit, run_pairs, script_configs
 from lora_audit.cli.options import csv_list, offline_option, report_options
 from lora_audit.cli.output import resolve_format
 from lora_audit.config.loading import ADAPTER_CONFIG_NAME
 from lora_audit.config.lora_config import TASK_TYPES, parse_layers, parse_list, parse_pattern
+from lora_audit.config.static.sources import SCRIPT_SUFFIXES
 from lora_audit.errors import AuditError
 from lora_audit.request import AuditRequest
 from lora_audit.rules.settings import load_settings
@@ -114,6 +115,11 @@ def _run_audit(opts: dict[str, Any]) -> int:
         overrides = _overrides(opts)
         model, config_file = _model_and_config(opts["model"], opts["config_file"], opts.get("adapter"))
         baseline = common.read_baseline(opts["baseline"])
+        places = script_configs(config_file) if config_file is not None and opts.get("adapter") is None else []
+        if config_file is not None and len(places) > 1:
+            # A script that builds several configs: one audit each, reported together as check reports pairs.
+            return _run_script_audits(opts, model, config_file, places, overrides, settings, baseline, fmt,
+                                      json_path)
         with common.status(fmt) as status:
             request = AuditRequest(
                 model=model,
@@ -140,6 +146,29 @@ def _run_audit(opts: dict[str, Any]) -> int:
     return report.exit_code
 
 
+def _run_script_audits(opts: dict[str, Any], model: str | None, config_file: str, places: list[str],
+                       overrides: dict[str, Any], settings: Any, baseline: Any, fmt: str,
+                       json_path: str | None) -> int:
+    fields = {k: v for k, v in overrides.items() if v is not None and k != "task_type"}
+    task = overrides.get("task_type")
+    pairs = [Pair(model=model, config=config_file, revision=opts["revision"], task_type=task,
+                  model_class=opts["model_class"], trust_remote_code=opts["trust_remote_code"], overrides=fields,
+                  select=i, at=place) for i, place in enumerate(places)]
+    with common.status(fmt) as status:
+        def progress(result: Any) -> None:
+            if status is not None:
+                status(f"audited {result.pair.label}")
+
+        results = run_pairs(pairs, settings, offline=opts["offline"], use_cache=not opts["no_cache"], after=progress)
+    check = CheckReport(results)
+    common.finish(check.reports, baseline, opts["baseline"], opts["write_baseline"])
+    common.emit(check, fmt, json_path)
+    for result in check.results:
+        if result.error is not None:
+            click.echo(f"lora-audit: error: {result.pair.label}: {result.error.one_line()}", err=True)
+    return check.exit_code
+
+
 def _model_and_config(model: str | None, config_file: str | None,
                       adapter: str | None) -> tuple[str | None, str | None]:
     """``lora-audit axolotl.yml``: a lone argument that is a LoRA / framework config file is the config."""
@@ -156,7 +185,8 @@ def _is_config_file(arg: str) -> bool:
         path = Path(arg).expanduser()
         if path.is_dir():
             return (path / ADAPTER_CONFIG_NAME).is_file() and not (path / "config.json").is_file()
-        return path.is_file() and (path.suffix.lower() in (".yml", ".yaml") or path.name == ADAPTER_CONFIG_NAME)
+        return path.is_file() and (path.suffix.lower() in (".yml", ".yaml", *SCRIPT_SUFFIXES)
+                                   or path.name == ADAPTER_CONFIG_NAME)
     except (OSError, ValueError, RuntimeError):  # RuntimeError: ~ with no home directory
         return False
 

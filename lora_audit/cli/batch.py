@@ -28,6 +28,8 @@ from typing import Any
 
 from lora_audit import pipeline
 from lora_audit.cli import cache
+from lora_audit.config.frontends import python as python_frontend
+from lora_audit.config.loading import load_config_file
 from lora_audit.errors import AuditError
 from lora_audit.integrations import huggingface_hub as network
 from lora_audit.model.locate import resolve_model_source
@@ -56,10 +58,21 @@ class Pair:
     #: False for a file given on the command line that no declared pair names: when it turns out
     #: not to be a LoRA config at all (the pre-commit hook passes every changed JSON/YAML), it is skipped
     declared: bool = True
+    #: for a training script that builds several configs: which one (0-based), and where it is built
+    select: int | None = None
+    at: str | None = None  #: ``line 42`` / ``cell 7, line 3``
+
+    @property
+    def config_label(self) -> str | None:
+        """The config as shown: ``train.py``, or ``train.py:42`` / ``nb.ipynb: cell 7, line 3`` for one of several."""
+        if self.config is None or self.at is None:
+            return self.config
+        return f"{self.config}:{self.at.removeprefix('line ')}" if self.at.startswith("line ") \
+            else f"{self.config}: {self.at}"
 
     @property
     def label(self) -> str:
-        return " + ".join(part for part in (self.model, self.config) if part) or "?"
+        return " + ".join(part for part in (self.model, self.config_label) if part) or "?"
 
 
 #: Errors that mean "this file is not a LoRA config" (not JSON/YAML, not a mapping, no LoRA fields).
@@ -102,6 +115,8 @@ class CheckReport:
         for result in self.results:
             entry: dict[str, Any] = {"model": result.pair.model, "config": result.pair.config,
                                      "exit_code": result.exit_code}
+            if result.pair.at is not None:
+                entry["config_at"] = result.pair.at
             if result.report is not None:
                 entry["report"] = result.report.to_dict()
             else:
@@ -212,7 +227,7 @@ def select_pairs(files: Sequence[str], model: str | None, declared: list[Pair]) 
     """The pairs to run: every declared one without ``files``; else the declared pairs of those files,
     and each other file with ``model`` (or the model its framework config names)."""
     if not files:
-        return list(declared)
+        return expand_scripts(declared)
     by_config: dict[str, list[Pair]] = {}
     for pair in declared:
         if pair.config:
@@ -221,7 +236,30 @@ def select_pairs(files: Sequence[str], model: str | None, declared: list[Pair]) 
     for file in files:
         matches = by_config.get(_resolved(file))
         out += matches if matches else [Pair(model=model, config=file, declared=False)]
+    return expand_scripts(out)
+
+
+def expand_scripts(pairs: Sequence[Pair]) -> list[Pair]:
+    """One pair per config for a training script that builds several (read statically, as the audit will)."""
+    out: list[Pair] = []
+    for pair in pairs:
+        places = script_configs(pair.config) if pair.config is not None and pair.select is None else []
+        if len(places) > 1:
+            out += [dataclasses.replace(pair, select=i, at=place) for i, place in enumerate(places)]
+        else:
+            out.append(pair)
     return out
+
+
+def script_configs(config: str) -> list[str]:
+    """Where each config of a training script is built (``line 42``); [] for a file that is not a script."""
+    try:
+        loaded = load_config_file(config)
+        if loaded.program is None:
+            return []
+        return [c.label for c in python_frontend.read_configs(loaded)]
+    except AuditError:
+        return []  # the audit itself reports why
 
 
 def _resolved(path: str) -> str:
@@ -260,7 +298,7 @@ def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: b
     request = AuditRequest(
         model=pair.model, config_file=pair.config, overrides=pair.overrides or None, revision=pair.revision,
         task_type=pair.task_type, model_class=pair.model_class, trust_remote_code=pair.trust_remote_code,
-        offline=offline, settings=settings,
+        offline=offline, settings=settings, config_select=pair.select,
     )
     adapter = _saved_adapter(pair.config)
     if adapter is not None:

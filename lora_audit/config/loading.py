@@ -13,6 +13,7 @@ their field named (:mod:`lora_audit.guards.numbers`).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from lora_audit.config.static.sources import MAX_NOTEBOOK_BYTES, MAX_SCRIPT_BYTES, Program, kind_of, read_program
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import check_numbers
 from lora_audit.model.local import path_exists, read_small_text, user_path
@@ -35,11 +37,16 @@ MAX_NESTING = 32
 
 @dataclass
 class LoadedFile:
-    """A config file as parsed data, with its text (for line numbers)."""
+    """A config file as parsed data, with its text (for line numbers).
+
+    A training script, notebook or Markdown tutorial has no data: its parsed code is ``program``, which
+    the ``python`` front-end reads (statically: nothing in it is run).
+    """
 
     path: Path
     data: dict[str, Any]
     text: str
+    program: Program | None = None
 
 
 def load_config_file(file: str | os.PathLike[str]) -> LoadedFile:
@@ -56,7 +63,13 @@ def load_config_file(file: str | os.PathLike[str]) -> LoadedFile:
     if not path_exists(path):
         raise AuditError("lora-config-not-found", f"{file}: no such file", "check the --config path")
     # Not only regular files: --config <(...) and /dev/stdin are pipes.
-    text = read_small_text(path, "lora-config-unreadable")
+    kind = kind_of(path)
+    limit = MAX_NOTEBOOK_BYTES if kind == "notebook" else MAX_SCRIPT_BYTES
+    text = read_small_text(path, "lora-config-unreadable", limit=limit)
+    if kind is None and path.suffix.lower() not in (".json", ".yaml", ".yml") and looks_like_python(text):
+        kind = "python"  # a script without a .py suffix (``train``): decided by its content
+    if kind is not None:
+        return LoadedFile(path=path, data={}, text=text, program=read_program(path, kind, text))
     data = _parse(path, text)
     if count_values(data, MAX_VALUES) > MAX_VALUES:
         raise _too_many(path, f"more than {MAX_VALUES:,}")
@@ -70,6 +83,19 @@ def load_config_file(file: str | os.PathLike[str]) -> LoadedFile:
             "write the config as key: value pairs (r, lora_alpha, target_modules, ...)",
         )
     return LoadedFile(path=path, data=data, text=text)
+
+
+def looks_like_python(text: str) -> bool:
+    """Whether a file with no telling suffix is a Python program that builds a PEFT config (never run)."""
+    if not text.strip() or text.lstrip()[:1] in "{[" or len(text) > MAX_SCRIPT_BYTES:
+        return False
+    if not any(word in text for word in ("LoraConfig", "get_peft_model")):
+        return False
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in tree.body)
 
 
 def _parse(path: Path, text: str) -> Any:
@@ -98,7 +124,8 @@ def _parse(path: Path, text: str) -> Any:
         raise AuditError(
             "lora-config-malformed",
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
-            "fix the file (YAML files need a .yaml or .yml suffix)",
+            "fix the file (YAML files need a .yaml or .yml suffix; training scripts .py, notebooks .ipynb, "
+            "tutorials .md)",
         ) from None
     except ValueError as exc:  # an integer of more than 4,300 digits
         raise _unusable_number(path, exc) from None

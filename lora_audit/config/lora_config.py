@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from lora_audit.capture import capture_messages
 from lora_audit.config import frontends
-from lora_audit.config.fields import IGNORED_FILE_FIELDS, split_known
+from lora_audit.config.fields import IGNORED_FILE_FIELDS, lora_field_names, split_known
+from lora_audit.config.frontends.python import FLAGS, VALUE_ONLY
 from lora_audit.config.loading import load_config_file
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import MIN_NORMAL, check_numbers
+from lora_audit.naming import did_you_mean
 from lora_audit.report import plain
 
 if TYPE_CHECKING:
@@ -86,8 +88,12 @@ def resolve_lora_config(
     lora_config: Any = None,
     file: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    select: int | None = None,
 ) -> LoraSpec:
-    """Build a :class:`LoraSpec` from a ``LoraConfig``/dict, a config file, and flag overrides (last wins)."""
+    """Build a :class:`LoraSpec` from a ``LoraConfig``/dict, a config file, and flag overrides (last wins).
+
+    ``select`` picks one config of a training script that builds several (0-based).
+    """
     fields: dict[str, Any] = {}
     unknown: list[str] = []
     origin: list[str] = []
@@ -108,11 +114,13 @@ def resolve_lora_config(
     translation = None
     if file is not None:
         loaded = load_config_file(file)
-        translation = frontends.translate(loaded)
+        translation = frontends.translate(loaded, select)
         fields.update(translation.fields)
         unknown += translation.unknown_fields
         origin.append(str(loaded.path))
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if translation is not None and translation.script is not None:
+        check_script_arguments(translation, flags)
     if flags:
         fields.update(flags)
         origin.append("flags")
@@ -121,6 +129,53 @@ def resolve_lora_config(
     return LoraSpec(config=config, entries=target_entries(fields), origin=" + ".join(origin) or "defaults",
                     unknown_fields=sorted(set(unknown)), fields=fields, flags=flags, translation=translation,
                     quantization_request=translation.quantization if translation is not None else None)
+
+
+def check_script_arguments(translation: Translation, flags: Mapping[str, Any]) -> None:
+    """A script's config as PEFT would take it: every argument a LoraConfig field, every unread one given by a flag.
+
+    ``LoraConfig(rank=8)`` raises ``TypeError`` in the script itself; an argument reading cannot know
+    (``r=args.rank``) must come from a flag, or the audit stops: a default in its place would be a
+    silently wrong number.
+    """
+    script = translation.script
+    where = translation.file or "the script"
+    names = lora_field_names()
+    for argument in script.arguments:
+        if argument.name not in names and argument.name != "**":
+            close = did_you_mean(argument.name, sorted(names))
+            raise AuditError(
+                "invalid-lora-config",
+                f"{where}: {argument.place}: {script.call}() has no argument {argument.name!r} (PEFT raises "
+                "TypeError when the script runs)",
+                f"did you mean {close[0]}?" if close else "use LoraConfig's field names (r, lora_alpha, "
+                "target_modules, ...)",
+            )
+    for name, argument in script.unresolved.items():
+        if name in flags:
+            argument.origin = "flag"
+            continue
+        if name == "**":
+            raise AuditError(
+                "script-unresolved",
+                f"{where}: {argument.place}: {script.call}({argument.expression}) passes arguments known only when "
+                f"the script runs ({argument.why})",
+                "write the LoraConfig arguments as keywords in the script, or pass the config as a file with "
+                "--config",
+            )
+        if name in VALUE_ONLY:
+            translation.steps.append(f"{name}={argument.expression} is not read ({argument.why}); it sets initial "
+                                     "values, not what is trained: left at PEFT's default")
+            argument.origin = "default"
+            continue
+        flag = FLAGS.get(name)
+        raise AuditError(
+            "script-unresolved",
+            f"{where}: {argument.place}: {name}={argument.expression} is known only when the script runs "
+            f"({argument.why})",
+            f"pass it with {flag}" if flag else f"write {name} as a literal in the script, or pass the config as "
+                                                "a JSON/YAML file with --config",
+        )
 
 
 def expand_for_model(spec: LoraSpec, built: Any) -> LoraSpec:

@@ -37,6 +37,12 @@ SECTIONS: dict[str, str] = {
     'The LoRA config': (
         '\n'
     ),
+    'A training script, notebook or tutorial': (
+        '\n'
+        'A `.py` file, a Jupyter notebook or a Markdown tutorial is read with Python\'s own parser and never\n'
+        'run, imported or evaluated.\n'
+        '\n'
+    ),
     'A saved adapter (`--adapter`, `lora-audit adapter`)': (
         '\n'
         'Only `adapter_config.json` and the safetensors header are ever read; tensor data never is, and a\n'
@@ -427,6 +433,42 @@ CODES: dict[str, ErrorCode] = {code.code: code for code in (
         'too deeply to be a config.',
         ' YAML files need a `.yaml` or `.yml` suffix; everything else is read as\n'
         'JSON.\n'
+        '\n',
+    ),
+    ErrorCode(
+        'script-invalid',
+        'A training script, notebook or tutorial',
+        '`PATH is not valid Python (line 3): invalid syntax`, `nests expressions too deeply for Python\'s\n'
+        'parser`, or `PATH is not a Jupyter notebook: not valid JSON`.',
+        ' Fix the code; a notebook cell or a Markdown block\n'
+        'that is not Python is skipped and listed in the report instead.\n'
+        '\n',
+    ),
+    ErrorCode(
+        'script-unresolved',
+        'A training script, notebook or tutorial',
+        '`train.py: line 12: r=args.rank is known only when the script runs (...)`: an argument that\n'
+        'shapes what PEFT builds comes from outside the script (the command line, a file, a function\'s\n'
+        'parameter).',
+        ' Pass it with the flag the hint names (`-r`, `--targets`, `--alpha`...), or write it\n'
+        'as a literal. lora-audit never guesses it: a default in its place would be a wrong number.\n'
+        '\n',
+    ),
+    ErrorCode(
+        'script-several-configs',
+        'A training script, notebook or tutorial',
+        '`PATH builds 3 LoRA configs (line 6, line 7, line 8)`, from the Python API, which audits one.',
+        ' The\n'
+        'command line audits each of them (`lora-audit train.py`); in Python, pass `config_select=N`.\n'
+        '\n',
+    ),
+    ErrorCode(
+        'script-not-understood',
+        'A training script, notebook or tutorial',
+        '`LoraConfig(...) is built inside the loop at line 20`, `is a subclass of LoraConfig defined in\n'
+        'the script`, or positional arguments to `LoraConfig`: code whose config reading cannot know.',
+        ' Write\n'
+        'one plain `LoraConfig(...)` with keyword arguments, or pass the config as a file with `--config`.\n'
         '\n',
     ),
     ErrorCode(

@@ -76,10 +76,15 @@ def build_meta_model(
     task_type: str | None = None,
     model_class: str | None = None,
     trust_remote_code: bool = False,
+    config_overrides: dict[str, Any] | None = None,
 ) -> BuiltModel:
-    """Build the model described by ``source`` on the meta device (no weights are allocated)."""
+    """Build the model described by ``source`` on the meta device (no weights are allocated).
+
+    ``config_overrides`` are config values the training code sets when it loads the model
+    (``from_pretrained(..., num_labels=5)``), applied as transformers applies them.
+    """
     budget.check_model_config(source.config, str(source.config_path))
-    config = _load_config(source, trust_remote_code)
+    config = _load_config(source, trust_remote_code, config_overrides or {})
     _refuse_empty(config)
     cls, how, notes = _choose_class(config, source, task_type, model_class, trust_remote_code)
 
@@ -168,7 +173,7 @@ def meta_clone(module: nn.Module) -> nn.Module:
 
 
 # --------------------------------------------------------------------------- config
-def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
+def _load_config(source: ModelSource, trust_remote_code: bool, overrides: dict[str, Any]) -> Any:
     from transformers import AutoConfig
 
     raw = source.config
@@ -203,7 +208,7 @@ def _load_config(source: ModelSource, trust_remote_code: bool) -> Any:
         where = str(source.config_path.parent)
     with capture_messages("build"):
         try:
-            return AutoConfig.from_pretrained(where, **kwargs)
+            return AutoConfig.from_pretrained(where, **kwargs, **overrides)
         except Exception as exc:  # noqa: BLE001
             if hub_private.is_offline_refusal(exc):  # raised before any request
                 raise AuditError(

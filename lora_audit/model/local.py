@@ -108,7 +108,7 @@ def _special_kind(mode: int) -> str | None:
     return next((kind for test, kind in _SPECIAL_KINDS if test(mode)), None)
 
 
-def read_small_text(path: Path, code: str, allow_pipe: bool = True) -> str:
+def read_small_text(path: Path, code: str, allow_pipe: bool = True, limit: int = MAX_CONFIG_BYTES) -> str:
     """The UTF-8 text of a config file, refusing one larger than :data:`MAX_CONFIG_BYTES`.
 
     Only a regular file is read, or with ``allow_pipe`` a pipe (``--config <(...)``, /dev/stdin)
@@ -124,11 +124,11 @@ def read_small_text(path: Path, code: str, allow_pipe: bool = True) -> str:
                 f"{path} is {kind}, not a config file",
                 "pass the config file itself (a few kB of JSON or YAML)",
             )
-        data = _read_limited(path, stat.S_ISFIFO(mode))
-        if len(data) > MAX_CONFIG_BYTES:
+        data = _read_limited(path, stat.S_ISFIFO(mode), limit)
+        if len(data) > limit:
             raise AuditError(
                 code,
-                f"{path} is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MB: not a config file",
+                f"{path} is larger than {limit // (1024 * 1024)} MB: not a config file",
                 "pass the config file itself (a few kB of JSON or YAML), never a weights or data file",
             )
         return data.decode("utf-8")
@@ -140,11 +140,11 @@ def read_small_text(path: Path, code: str, allow_pipe: bool = True) -> str:
         raise AuditError(code, f"cannot read {path}: {exc}", "check the file (a UTF-8 JSON or YAML text)") from None
 
 
-def _read_limited(path: Path, pipe: bool) -> bytes:
-    """At most ``MAX_CONFIG_BYTES + 1`` bytes; from a pipe, only as long as it delivers within PIPE_SECONDS."""
+def _read_limited(path: Path, pipe: bool, limit: int = MAX_CONFIG_BYTES) -> bytes:
+    """At most ``limit + 1`` bytes; from a pipe, only as long as it delivers within PIPE_SECONDS."""
     if not pipe:
         # checked on the open descriptor: a file swapped for a FIFO after the stat above cannot block
-        return read_regular_prefix(path, MAX_CONFIG_BYTES + 1)
+        return read_regular_prefix(path, limit + 1)
 
     # O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer that may never come.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -152,7 +152,7 @@ def _read_limited(path: Path, pipe: bool) -> bytes:
     size = 0
     give_up = time.monotonic() + PIPE_SECONDS
     try:
-        while size <= MAX_CONFIG_BYTES:
+        while size <= limit:
             left = give_up - time.monotonic()
             ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
             if not ready:

@@ -18,7 +18,7 @@ def summary_rows(check: CheckReport) -> list[list[str]]:
     for result in check.results:
         pair = result.pair
         model = pair.model or "(from config)"
-        config = pair.config or "(flags)"
+        config = pair.config_label or "(flags)"
         if result.report is None:
             code = result.error.code if result.error else "error"
             rows.append([model, config, "-", "-", "-", "-", f"exit 2: {code}"])

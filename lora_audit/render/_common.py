@@ -6,6 +6,7 @@ Everything here is a pure function of the report.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lora_audit.naming import fold, indexed, input_size, ranges, summarize, template
 from lora_audit.report import AdaptedModule, BlockCoverage, Location, Report, TargetMatch
@@ -281,11 +282,36 @@ def config_source_lines(report: Report) -> list[str]:
         elif source.model != report.model.name:
             model = f" · names {source.model} ({source.model_key}); MODEL {report.model.name} wins"
     lines = [f"{source.format} {source.file}{model}"]
+    lines += script_lines(source.script)
     lines += [f"  {source.format} {step}" for step in source.steps]
     if source.ignored_keys:
         lines.append(f"  {plural_keys(len(source.ignored_keys))} of {source.format}'s own (training, data...) not "
                      "about LoRA: not checked")
     return lines
+
+
+def script_lines(script: dict[str, Any] | None) -> list[str]:
+    """A training script's config as read: the call, and each argument with its line or where it came from."""
+    if not script:
+        return []
+    cells = script.get("cells") or {}
+
+    def at(line: int | None, cell: str | None = None) -> str:
+        return cell or cells.get(str(line)) or (f"line {line}" if line is not None else "an unknown line")
+
+    parts = []
+    for argument in script["arguments"]:
+        name = argument["name"]
+        if argument["from"] == "flag":
+            parts.append(f"{name} from its flag")
+        elif argument["from"] == "default":
+            continue
+        elif not argument["resolved"]:
+            parts.append(f"{name}={argument['expression']} not read")
+        else:
+            parts.append(f"{name} ({at(argument['line'], argument.get('cell'))})")
+    read = f"  python read {script['call']}(...) at {at(script['line'], script.get('cell'))}"
+    return [read + (": " + ", ".join(parts) if parts else "")]
 
 
 def plural_keys(count: int) -> str:
@@ -296,4 +322,6 @@ def location_text(location: Location | None) -> str:
     """``lora.yml:12`` for a finding's location; empty when it has none."""
     if location is None:
         return ""
+    if location.cell is not None:
+        return f"{location.file}: {location.cell}"
     return f"{location.file}:{location.line}" if location.line is not None else location.file

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from lora_audit.config.loading import LoadedFile
 
 #: One module per format. Adding a format is one file in this package and one name here.
-_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl")
+_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl", "python")
 
 
 FRONTENDS: tuple[Any, ...] = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
@@ -68,14 +68,22 @@ def detect(data: dict[str, Any]) -> Any:
             "not-a-lora-config",
             "the file is not a LoRA config lora-audit can read",
             "give a PEFT LoraConfig / adapter_config.json"
-            + "".join(f", {m.NAME}" for m in FRONTENDS if m.NAME != "peft")
-            + " config file",
+            + "".join(f", {m.NAME}" for m in FRONTENDS if m.NAME not in ("peft", "python"))
+            + " config file, or a training script (.py, .ipynb, .md)",
         )
     return best[2]
 
 
-def translate(loaded: LoadedFile) -> Translation:
-    """Detect the file's format and translate it with that front-end."""
+def translate(loaded: LoadedFile, select: int | None = None) -> Translation:
+    """Detect the file's format and translate it with that front-end.
+
+    A training script (``loaded.program``) is read by the ``python`` front-end; ``select`` picks one of
+    the configs it builds (0-based), when it builds several.
+    """
+    if loaded.program is not None:
+        translation = BY_NAME["python"].translate(loaded, select)
+        translation.file = str(loaded.path)
+        return translation
     try:
         frontend = detect(loaded.data)
     except AuditError as exc:

@@ -57,6 +57,14 @@ class Translation:
     saved_for_inference: bool = False
     #: what the file says about the training step (batch, sequence length, precision...): the memory estimate's inputs
     training: TrainingSettings | None = None
+    #: a training script's config: how each argument was read (``lora_audit.config.frontends.python.ScriptConfig``)
+    script: Any = None
+    #: the diffusers pipeline component the file adapts (``pipe.unet.add_adapter``)
+    component: str | None = None
+    #: model config values the file sets when loading (``num_labels``)
+    config_overrides: dict[str, Any] = field(default_factory=dict)
+    #: why the model the file loads cannot be read (``from_pretrained(args.model)``)
+    model_unresolved: str | None = None
     #: filled by :func:`translate`: keys that look like LoRA but the front-end does not read -> close known keys
     unknown_keys: dict[str, list[str]] = field(default_factory=dict)
     #: filled by :func:`translate`: the framework's own keys that do not shape the LoraConfig
@@ -87,6 +95,7 @@ class Translation:
             key_lines=dict(self.key_lines),
             entry_lines={k: dict(v) for k, v in self.entry_lines.items()
                          if any(k in keys for keys in self.sources.values())},
+            script=self.script.report(flags) if self.script is not None else None,
         )
 
 
