@@ -131,6 +131,11 @@ def resolve_lora_config(
                     quantization_request=translation.quantization if translation is not None else None)
 
 
+#: Argument names people write for LoraConfig fields that are too far off for a did-you-mean.
+_SLIPS = {"rank": "r", "alpha": "lora_alpha", "dropout": "lora_dropout", "targets": "target_modules",
+          "target": "target_modules", "modules": "target_modules"}
+
+
 def check_script_arguments(translation: Translation, flags: Mapping[str, Any]) -> None:
     """A script's config as PEFT would take it: every argument a LoraConfig field, every unread one given by a flag.
 
@@ -143,7 +148,8 @@ def check_script_arguments(translation: Translation, flags: Mapping[str, Any]) -
     names = lora_field_names()
     for argument in script.arguments:
         if argument.name not in names and argument.name != "**":
-            close = did_you_mean(argument.name, sorted(names))
+            close = did_you_mean(argument.name, sorted(names)) or [
+                name for slip, name in _SLIPS.items() if slip == argument.name.lower()]
             raise AuditError(
                 "invalid-lora-config",
                 f"{where}: {argument.place}: {script.call}() has no argument {argument.name!r} (PEFT raises "

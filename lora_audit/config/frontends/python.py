@@ -371,7 +371,7 @@ class _Reader:
                 config.steps.append(drop[key])
                 continue
             plain, unresolved = _plain(key, value)
-            argument = Argument(key, value.place, origin=origin)
+            argument = Argument(key, call.keyword_places.get(key, value.place), origin=origin)
             if unresolved is not None:
                 argument.expression, argument.why = unresolved.expression, unresolved.why
                 config.unresolved[key] = argument
@@ -395,8 +395,7 @@ class _Reader:
             kwargs["model"] = call.args[0]
         known = {k: v for k, v in kwargs.items() if k not in _UNSLOTH_OWN}
         drop = {k: f"{k}: unsloth's own setting, not a LoraConfig field" for k in kwargs if k in _UNSLOTH_OWN}
-        shadow = Call(call.name, call.receiver, call.method, [], known, call.unexpanded, call.place, call.text,
-                      call.loop, call.condition, call.scope, call.assigned_to)
+        shadow = dataclasses.replace(call, args=[], kwargs=known)
         defaults = {k: v for k, v in UNSLOTH_DEFAULTS.items() if k not in known}
         config = self.lora_config(shadow, "FastLanguageModel.get_peft_model", defaults, {})
         config.unsloth = True

@@ -115,6 +115,8 @@ class Call:
     scope: str = "<module>"  #: the function it is in
     #: what the call's result was assigned to (``model``, ``peft_config``), when a plain name
     assigned_to: str | None = None
+    #: where each keyword argument is written (``r=...``; for ``**extra``, where that is written)
+    keyword_places: dict[str, Place] = field(default_factory=dict)
 
     @property
     def short(self) -> str:
@@ -499,6 +501,9 @@ class _Walker:
 
     def add(self, node: ast.AST, left: Value, right: Value) -> Value:
         a, b = left.value, right.value
+        for side in (left, right):
+            if isinstance(side.value, Unresolved) and side.value.why == "nested too deeply to read":
+                return side  # the reason that matters
         same = (isinstance(a, list) and isinstance(b, list)) or (isinstance(a, tuple) and isinstance(b, tuple))
         if same and len(a) + len(b) <= MAX_ITEMS:
             items = (left.items or (left.place,) * len(a)) + (right.items or (right.place,) * len(b))
@@ -534,6 +539,7 @@ class _Walker:
         func = self.expr(node.func, scope, depth + 1)
         args: list[Value] = []
         kwargs: dict[str, Value] = {}
+        keyword_places: dict[str, Place] = {}
         unexpanded: list[Unresolved] = []
         for arg in node.args:
             if isinstance(arg, ast.Starred):
@@ -549,9 +555,11 @@ class _Walker:
             value = self.expr(keyword.value, scope, depth + 1)
             if keyword.arg is not None:
                 kwargs[keyword.arg] = value
+                keyword_places[keyword.arg] = self.place(keyword)
             elif isinstance(value.value, dict) and all(isinstance(k, str) for k in value.value):
                 for key, item in value.value.items():
                     kwargs[key] = Value(item, (value.keys or {}).get(key, value.place))
+                    keyword_places[key] = self.place(keyword)
             else:
                 unexpanded.append(Unresolved(_text(keyword), self.place(keyword.value),
                                              "a **argument known only when the script runs"))
@@ -564,13 +572,16 @@ class _Walker:
         name = receiver = method = None
         if isinstance(func.value, Dotted):
             name = func.value.name
+        elif isinstance(func.value, LocalDefinition):
+            name = func.value.name  # a class or function of the program itself
         elif isinstance(func.value, Attribute):
             receiver, method = func.value.of, func.value.name
             if method in ("append", "extend") and isinstance(node.func, ast.Attribute) \
                     and isinstance(node.func.value, ast.Name):
                 self.list_method(node.func.value.id, method, args, scope, node)
         call = Call(name=name, receiver=receiver, method=method, args=args, kwargs=kwargs, unexpanded=unexpanded,
-                    place=place, text=_text(node), loop=scope.loop, condition=scope.condition, scope=scope.name)
+                    place=place, text=_text(node), loop=scope.loop, condition=scope.condition, scope=scope.name,
+                    keyword_places=keyword_places)
         if len(self.result.calls) >= MAX_CALLS:
             self.result.truncated = True
         else:

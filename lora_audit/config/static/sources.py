@@ -28,9 +28,12 @@ PYTHON_SUFFIXES = (".py",)
 NOTEBOOK_SUFFIXES = (".ipynb",)
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 SCRIPT_SUFFIXES = PYTHON_SUFFIXES + NOTEBOOK_SUFFIXES + MARKDOWN_SUFFIXES
-#: A training script is a few kB; past this, it is not one. Notebooks carry their outputs (images, logs).
+#: Files read: a notebook carries its outputs (images, logs) besides its code.
 MAX_SCRIPT_BYTES = 16 * 1024 * 1024
 MAX_NOTEBOOK_BYTES = 128 * 1024 * 1024
+#: Code parsed, in all: a training script is a few kB, the largest public ones about 100 kB. Python's parser
+#: takes seconds and gigabytes for ten megabytes, so more than this is refused before parsing.
+MAX_CODE_BYTES = 1024 * 1024
 #: Cell magics whose body is still Python.
 _PYTHON_CELL_MAGICS = ("%%capture", "%%time", "%%timeit")
 #: A shell command IPython runs without ``!`` (automagic): ``pip install x``, never ``pip = 3``.
@@ -95,10 +98,23 @@ def read_program(path: Path, kind: str, text: str) -> Program:
         return _notebook(path, text)
     if kind == "markdown":
         program = Program(path, kind, [])
-        for first_line, code in markdown_blocks(text):
+        blocks = markdown_blocks(text)
+        _refuse_large(path, sum(len(code) for _, code in blocks))
+        for first_line, code in blocks:
             _add_chunk(program, code, first_line, None, f"the python block at line {first_line}")
         return program
+    _refuse_large(path, len(text))
     return Program(path, kind, [Chunk(parse(path, text), 1, None, text.count("\n") + 1)])
+
+
+def _refuse_large(path: Path, size: int) -> None:
+    if size > MAX_CODE_BYTES:
+        raise AuditError(
+            "lora-config-too-large",
+            f"{path} holds {size / 1e6:.1f} MB of code: far more than a training script (a few kB, the largest "
+            f"about 100 kB; lora-audit reads up to {MAX_CODE_BYTES // 1024} kB)",
+            "pass the training script itself, or the LoRA config as a JSON/YAML file with --config",
+        )
 
 
 def parse(path: Path, text: str, what: str | None = None) -> ast.Module:
@@ -192,6 +208,7 @@ def _notebook(path: Path, text: str) -> Program:
             "pass the .ipynb file as Jupyter saved it",
         )
     program = Program(path, "notebook", [])
+    _refuse_large(path, sum(_code_size(cell) for cell in cells))
     lines = _source_lines(text, cells)
     for number, cell in enumerate(cells, 1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -211,6 +228,15 @@ def _notebook(path: Path, text: str) -> Program:
     return program
 
 
+def _code_size(cell: object) -> int:
+    if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        return 0
+    source = cell.get("source")
+    if isinstance(source, str):
+        return len(source)
+    return sum(len(s) for s in source if isinstance(s, str)) if isinstance(source, list) else 0
+
+
 def _source_lines(text: str, cells: list[object]) -> dict[int, int]:
     """The file line of each code cell's first source line, where the text shows it plainly.
 
@@ -222,6 +248,7 @@ def _source_lines(text: str, cells: list[object]) -> dict[int, int]:
     decoder = json.JSONDecoder()
     pattern = re.compile(r'"source"\s*:\s*')
     position = 0
+    counted_to, line_at = 0, 1  # lines counted incrementally: the text may be tens of megabytes
     for number, cell in enumerate(cells, 1):
         if not isinstance(cell, dict) or "source" not in cell:
             continue
@@ -241,7 +268,9 @@ def _source_lines(text: str, cells: list[object]) -> dict[int, int]:
         if cell.get("cell_type") != "code" or not isinstance(source, list) or not source:
             continue
         first_item = text.find('"', match.end() + 1)
+        line_at += text.count("\n", counted_to, first_item)
+        counted_to = first_item
         # one item per JSON line: the array spans as many lines as it has items (the last ends it)
         if text.count("\n", first_item, end) == len(source):
-            found[number] = text.count("\n", 0, first_item) + 1
+            found[number] = line_at
     return found
