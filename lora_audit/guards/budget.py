@@ -235,11 +235,15 @@ def limits(timeout: float | None = None, poll: float = 0.1) -> Iterator[None]:
     watcher = threading.Thread(target=watch, name="lora-audit budget", daemon=True)
     watcher.start()
     try:
-        yield
-    except _Stop:
-        pass
-    finally:
+        try:
+            yield
+        except _Stop:
+            pass
+        finally:
+            done.set()
+    except _Stop:  # the one interrupt arrived just as the block ended, before done was set: handled the same
         done.set()
+    finally:
         watcher.join()
         signal.signal(signal.SIGUSR1, previous)
     if state.error is None:  # a block shorter than one poll is measured once, at its end

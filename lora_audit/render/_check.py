@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lora_audit.cli.batch import CheckReport
 
-HEADERS = ["model", "config", "errors", "warnings", "infos", "suppressed", "result"]
+HEADERS = ["model", "config", "trainable", "errors", "warnings", "infos", "suppressed", "result"]
 
 
 def summary_rows(check: CheckReport) -> list[list[str]]:
@@ -21,13 +21,14 @@ def summary_rows(check: CheckReport) -> list[list[str]]:
         config = pair.config_label or "(flags)"
         if result.report is None:
             code = result.error.code if result.error else "error"
-            rows.append([model, config, "-", "-", "-", "-", f"exit 2: {code}"])
+            rows.append([model, config, "-", "-", "-", "-", "-", f"exit 2: {code}"])
             continue
         s = result.report.summary
         verdict = "ok" if result.report.ok else "fails"
         cached = ", cache" if result.report.from_cache else ""
-        rows.append([model, config, str(s["errors"]), str(s["warnings"]), str(s["infos"]), str(s["suppressed"]),
-                     f"exit {result.exit_code}: {verdict}{cached}"])
+        trainable = f"{result.report.params.trainable:,}"
+        counts = [str(s[key]) for key in ("errors", "warnings", "infos", "suppressed")]
+        rows.append([model, config, trainable, *counts, f"exit {result.exit_code}: {verdict}{cached}"])
     return rows
 
 

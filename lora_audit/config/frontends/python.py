@@ -394,14 +394,13 @@ class _Reader:
         if call.args and "model" not in kwargs:
             kwargs["model"] = call.args[0]
         known = {k: v for k, v in kwargs.items() if k not in _UNSLOTH_OWN}
-        drop = {k: f"{k}: unsloth's own setting, not a LoraConfig field" for k in kwargs if k in _UNSLOTH_OWN}
+        own = [k for k in kwargs if k in _UNSLOTH_OWN and k != "model"]
         shadow = dataclasses.replace(call, args=[], kwargs=known)
         defaults = {k: v for k, v in UNSLOTH_DEFAULTS.items() if k not in known}
         config = self.lora_config(shadow, "FastLanguageModel.get_peft_model", defaults, {})
         config.unsloth = True
-        for key in drop:
-            if key != "model":
-                config.steps.append(drop[key])
+        if own:
+            config.steps.append(f"unsloth's own settings, not LoraConfig fields: {', '.join(own)}")
         if config.refused is not None:
             return config
         targets = config.fields.get("target_modules")

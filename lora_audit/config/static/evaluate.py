@@ -520,10 +520,9 @@ class _Walker:
         index = self.expr(node.slice, scope, depth + 1)
         container = base.value
         try:
-            if isinstance(container, dict) and isinstance(index.value, (str, int)):
-                if index.value in container:
-                    place = (base.keys or {}).get(str(index.value), base.place)
-                    return Value(container[index.value], place)
+            if isinstance(container, dict) and isinstance(index.value, (str, int)) and index.value in container:
+                place = (base.keys or {}).get(str(index.value), base.place)
+                return Value(container[index.value], place)
             if isinstance(container, (list, tuple)) and isinstance(index.value, int) \
                     and not isinstance(index.value, bool) and -len(container) <= index.value < len(container):
                 places = base.items or ()

@@ -56,6 +56,17 @@ AUDITS = {
         {"adapter": "fixtures/adapters/qwen2-tiny-resized"},
         {},
     ),
+    # A training script and an unsloth notebook, read statically: the translation with lines and cells.
+    "qwen-tutorial-script": (
+        None,
+        {"config_file": REL_LORA.parent / "scripts" / "tutorial-gpt2-names.py"},
+        {},
+    ),
+    "llama3-unsloth-notebook": (
+        "meta-llama/Meta-Llama-3-8B",
+        {"config_file": REL_LORA.parent / "scripts" / "unsloth-llama3.ipynb"},
+        {},
+    ),
     "deepseek-v3-fp8-qlora-request": (
         "deepseek-ai/DeepSeek-V3",
         {"overrides": {"target_modules": ["q_a_proj", "kv_a_proj_with_mqa", "lm_head"], "init_lora_weights": "pissa"},
