@@ -146,7 +146,7 @@ def check_script_arguments(translation: Translation, flags: Mapping[str, Any]) -
     script = translation.script
     where = translation.file or "the script"
     names = lora_field_names()
-    for argument in script.arguments:
+    for argument in script.arguments if script.arguments_are_fields else ():
         if argument.name not in names and argument.name != "**":
             close = did_you_mean(argument.name, sorted(names)) or [
                 name for slip, name in _SLIPS.items() if slip == argument.name.lower()]

@@ -44,9 +44,13 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lora_audit.config.frontends import peft as peft_frontend
+from lora_audit.config.frontends import trl as trl_frontend
 from lora_audit.config.frontends._base import Expansion, Translation
+from lora_audit.config.loading import ADAPTER_CONFIG_NAME, LoadedFile, load_config_file
 from lora_audit.config.static.evaluate import (
     Attribute,
     Call,
@@ -64,7 +68,6 @@ from lora_audit.config.training import TrainingSetting, TrainingSettings
 from lora_audit.errors import AuditError
 
 if TYPE_CHECKING:
-    from lora_audit.config.loading import LoadedFile
     from lora_audit.model.build import BuiltModel
 
 NAME = "python"
@@ -145,8 +148,17 @@ class ScriptConfig:
     unsloth: bool = False
     #: per argument: the line of each list item / mapping key (``{"target_modules": {"q_proj": 12}}``)
     entry_lines: dict[str, dict[str, int]] = field(default_factory=dict)
-    #: the model argument of unsloth's get_peft_model
+    #: the model argument of unsloth's get_peft_model / PeftModel.from_pretrained
     model_value: Value | None = None
+    #: PeftModel.from_pretrained: the adapter_config.json read, and its fields PEFT does not know
+    saved_adapter: str | None = None
+    unknown_fields: list[str] = field(default_factory=list)
+    #: the call's arguments are LoraConfig fields (not for TRL's ModelConfig or a saved adapter's path)
+    arguments_are_fields: bool = True
+    #: a model-dependent step of the framework the script calls (TRL sets the task type after building)
+    expand: Any = None
+    #: TRL's ModelConfig: LoraConfig field -> the ModelConfig argument it came from
+    trl_keys: dict[str, str] = field(default_factory=dict)
 
     #: the program the config was read from (for the cells of a notebook)
     program: Program | None = None
@@ -232,6 +244,8 @@ def to_translation(config: ScriptConfig, file: str, loaded: LoadedFile) -> Trans
         field_keys={},
         all_linear_key="target_modules" if config.fields.get("target_modules") == "all-linear" else None,
         training=config.training,
+        unknown_fields=list(config.unknown_fields),
+        saved_for_inference=config.saved_adapter is not None,
     )
     translation.script = config
     translation.component = config.component
@@ -241,6 +255,10 @@ def to_translation(config: ScriptConfig, file: str, loaded: LoadedFile) -> Trans
     translation.entry_lines = {k: dict(v) for k, v in config.entry_lines.items()}
     if config.unsloth:
         translation.expand = _unsloth_expand
+    elif config.expand is not None:
+        translation.expand = config.expand
+    if config.trl_keys:
+        translation.sources = {name: [key] for name, key in config.trl_keys.items()}
     return translation
 
 
@@ -306,6 +324,11 @@ class _Reader:
         last = call.short
         if call.receiver is None and _is_peft(name) and last == "LoraConfig":
             return self.lora_config(call, "LoraConfig", {}, {})
+        if last == "get_peft_config" and call.receiver is None and (name.startswith("trl") or "." not in name):
+            return self.trl_model_config(call)
+        if last == "from_pretrained" and call.owner is not None and _is_peft(call.owner) \
+                and call.owner.rsplit(".", 1)[-1].startswith(("PeftModel", "AutoPeftModel")):
+            return self.saved_adapter(call)
         if call.receiver is None and call.method is None and last == "get_peft_model" and call.owner \
                 and call.owner.rsplit(".", 1)[-1] in _UNSLOTH_LOADERS:
             return self.unsloth_config(call)
@@ -332,6 +355,95 @@ class _Reader:
             )
             return config
         return None
+
+    def trl_model_config(self, call: Call) -> ScriptConfig:
+        """TRL's ``get_peft_config(ModelConfig(...))``: the LoraConfig TRL builds, as the TRL front-end reads it."""
+        what = "get_peft_config"
+        config = ScriptConfig(what, call.place, {}, [], {}, arguments_are_fields=False)
+        where = f"{self.program.path}: {call.place}"
+        value = call.args[0] if call.args else call.kwargs.get("model_args")
+        inner = value.value if value is not None else None
+        if not (isinstance(inner, Call) and inner.short == "ModelConfig") or inner.unexpanded or inner.args:
+            shown = _expression(value) if value is not None else "no argument"
+            config.refused = AuditError(
+                "script-unresolved",
+                f"{where}: get_peft_config({shown}): its ModelConfig is known only when the script runs (TRL's "
+                "scripts fill it from the command line or a --config YAML)",
+                "audit the YAML the script is run with: lora-audit config.yaml (its use_peft, lora_r, "
+                "lora_target_modules... keys)",
+            )
+            return config
+        data: dict[str, Any] = {}
+        for key, item in inner.kwargs.items():
+            plain, unresolved = _plain(key, item)
+            argument = Argument(key, inner.keyword_places.get(key, item.place))
+            if unresolved is not None:
+                config.refused = AuditError(
+                    "script-unresolved",
+                    f"{self.program.path}: {argument.place}: ModelConfig({key}={unresolved.expression}) is known "
+                    f"only when the script runs ({unresolved.why})",
+                    f"write {key} as a literal in the script, or audit the YAML the script is run with",
+                )
+                return config
+            argument.value = data[key] = plain
+            config.arguments.append(argument)
+            if isinstance(plain, list) and item.items and len(item.items) == len(plain):
+                config.entry_lines[key] = {str(v): p.line for v, p in zip(plain, item.items, strict=False)
+                                           if isinstance(v, str) and p.line is not None}
+        translation = trl_frontend.translate(LoadedFile(self.program.path, data, ""))
+        config.call, config.place = "ModelConfig", inner.place  # get_peft_config builds it from this call
+        config.fields = dict(translation.fields)
+        config.steps += translation.steps
+        config.quantization = translation.quantization
+        config.expand = translation.expand
+        config.trl_keys = {name: keys[0] for name, keys in translation.sources.items()}
+        if translation.model is not None:
+            config.model, config.model_place = translation.model, inner.place
+        return config
+
+    def saved_adapter(self, call: Call) -> ScriptConfig:
+        """``PeftModel.from_pretrained(model, path, is_trainable=...)``: the saved adapter is the config."""
+        owner = call.owner.rsplit(".", 1)[-1] if call.owner else "PeftModel"
+        what = f"{owner}.from_pretrained"
+        auto = owner.startswith("AutoPeftModel")
+        config = ScriptConfig(what, call.place, {}, [], {}, arguments_are_fields=False)
+        where = f"{self.program.path}: {call.place}"
+        path_value = call.kwargs.get("model_id") or call.kwargs.get("pretrained_model_name_or_path") or (
+            call.args[0] if auto and call.args else call.args[1] if len(call.args) > 1 else None)
+        if path_value is None or not isinstance(path_value.value, str):
+            shown = _expression(path_value) if path_value is not None else "no path"
+            config.refused = AuditError(
+                "script-unresolved",
+                f"{where}: {what} loads the adapter at {shown}, which is known only when the script runs",
+                "audit that adapter itself: lora-audit adapter PATH (or lora-audit MODEL --adapter PATH)",
+            )
+            return config
+        folder = next((p for p in (self.program.path.parent / path_value.value, Path(path_value.value))
+                       if (p / ADAPTER_CONFIG_NAME).is_file()), None)
+        if folder is None:
+            config.refused = AuditError(
+                "script-not-understood",
+                f"{where}: {what} loads the saved adapter {path_value.value!r}, which is not a local adapter "
+                "directory here",
+                f"audit the adapter itself: lora-audit adapter {path_value.value} (it reads adapter_config.json "
+                "and the safetensors header only)",
+            )
+            return config
+        saved = peft_frontend.translate(load_config_file(folder))
+        config.fields = dict(saved.fields)
+        config.arguments.append(Argument("model_id", path_value.place, value=path_value.value))
+        config.saved_adapter = str(folder / ADAPTER_CONFIG_NAME)
+        config.unknown_fields = list(saved.unknown_fields)
+        config.steps += [f"{what} loads the saved adapter {folder}: its adapter_config.json is the config",
+                         *saved.steps]
+        trainable = call.kwargs.get("is_trainable")
+        if trainable is None or trainable.value is not True:
+            config.steps.append("is_trainable is not True: the script loads the adapter frozen, for inference; "
+                                "audited as training loads it (is_trainable=True)")
+        if auto:
+            config.model, config.model_place = saved.model, call.place
+            config.model_value = None
+        return config
 
     def local_subclass(self, call: Call) -> LocalDefinition | None:
         if call.name is None or call.receiver is not None:
@@ -432,14 +544,19 @@ class _Reader:
 
     # ------------------------------------------------------------- which model it goes with
     def attach_model(self, call: Call, config: ScriptConfig, found: list[tuple[Call, ScriptConfig]]) -> None:
-        if config.refused is not None:
+        if config.refused is not None or (config.saved_adapter is not None and config.model is not None):
             return
+        if config.trl_keys and config.model is not None:
+            config.steps.insert(0, f"model: ModelConfig(model_name_or_path=...) at {config.model_place}")
+            return
+        if config.saved_adapter is not None and config.model_value is None:
+            config.model_value = call.kwargs.get("model") or (call.args[0] if call.args else None)
         chosen: _Model | None = None
         how = ""
         target = config.model_value
         if target is not None:
             chosen = self.model_of(target)
-            how = "the model passed to get_peft_model"
+            how = f"the model passed to {config.call}"
         for use in self.uses_of(call):
             model = self.model_of_use(use)
             if model is not None:

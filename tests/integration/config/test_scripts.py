@@ -180,3 +180,45 @@ def test_reading_a_script_never_runs_it(tmp_path):
     ).returncode
     assert code == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_script_that_loads_a_saved_adapter_audits_that_adapter(tmp_path):
+    adapter = tmp_path / "my-adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text(
+        '{"peft_type": "LORA", "r": 8, "lora_alpha": 16, "target_modules": ["q_proj", "v_proj"], '
+        '"base_model_name_or_path": "Qwen/Qwen2.5-0.5B", "inference_mode": true}')
+    (tmp_path / "resume.py").write_text(
+        "from peft import PeftModel\nfrom transformers import AutoModelForCausalLM\n"
+        "base = AutoModelForCausalLM.from_pretrained('Qwen/Qwen2.5-0.5B')\n"
+        "model = PeftModel.from_pretrained(base, 'my-adapter', is_trainable=True)\n")
+    (tmp_path / "auto.py").write_text(
+        "from peft import AutoPeftModelForCausalLM\nmodel = AutoPeftModelForCausalLM.from_pretrained('my-adapter')\n")
+    direct = audit(QWEN, config_file=adapter)
+    for name in ("resume.py", "auto.py"):
+        script = audit(None, config_file=tmp_path / name)
+        _same(script, direct)
+        assert script.params.trainable == 540_672
+    (tmp_path / "hub.py").write_text("from peft import PeftModel\nPeftModel.from_pretrained(None, 'org/adapter')\n")
+    with pytest.raises(AuditError) as caught:
+        audit(None, config_file=tmp_path / "hub.py")
+    assert caught.value.code == "script-not-understood" and "lora-audit adapter org/adapter" in caught.value.hint
+
+
+def test_trls_model_config_gives_what_trls_own_get_peft_config_builds(tmp_path):
+    trl = pytest.importorskip("trl")
+    kwargs = dict(model_name_or_path=QWEN, use_peft=True, lora_r=32, lora_alpha=16,
+                  lora_target_modules=["q_proj", "v_proj"], lora_modules_to_save=["lm_head"])
+    (tmp_path / "sft.py").write_text(
+        "from trl import ModelConfig, SFTTrainer, get_peft_config\n"
+        f"model_args = ModelConfig(**{kwargs!r})\n"
+        "SFTTrainer(model=model_args.model_name_or_path, peft_config=get_peft_config(model_args))\n")
+    script = audit(None, config_file=tmp_path / "sft.py")
+    _same(script, audit(QWEN, lora_config=trl.get_peft_config(trl.ModelConfig(**kwargs))))
+    (tmp_path / "parsed.py").write_text(
+        "from trl import ModelConfig, TrlParser, get_peft_config\n"
+        "model_args, = TrlParser((ModelConfig,)).parse_args_and_config()\n"
+        "peft_config = get_peft_config(model_args)\n")
+    with pytest.raises(AuditError) as caught:
+        audit(QWEN, config_file=tmp_path / "parsed.py")
+    assert caught.value.code == "script-unresolved" and "lora-audit config.yaml" in caught.value.hint
