@@ -30,6 +30,7 @@ from lora_audit import pipeline
 from lora_audit.cli import cache
 from lora_audit.config.frontends import python as python_frontend
 from lora_audit.config.loading import load_config_file
+from lora_audit.config.static.sources import kind_of
 from lora_audit.errors import AuditError
 from lora_audit.integrations import huggingface_hub as network
 from lora_audit.model.locate import resolve_model_source
@@ -252,13 +253,19 @@ def expand_scripts(pairs: Sequence[Pair]) -> list[Pair]:
 
 
 def script_configs(config: str) -> list[str]:
-    """Where each config of a training script is built (``line 42``); [] for a file that is not a script."""
+    """Where each config of a training script is built (``line 42``); [] for a file that is not a script.
+
+    Only a regular file is looked at: a pipe (``--config <(...)``) is read once, by the audit itself.
+    """
     try:
+        path = Path(config)
+        if not path.is_file() or (kind_of(path) is None and path.suffix.lower() in (".json", ".yaml", ".yml")):
+            return []
         loaded = load_config_file(config)
         if loaded.program is None:
             return []
         return [c.label for c in python_frontend.read_configs(loaded)]
-    except AuditError:
+    except (AuditError, OSError, ValueError):
         return []  # the audit itself reports why
 
 

@@ -59,7 +59,7 @@ def test_check_terminal_has_a_summary_table_and_each_pair(cli, project):
     lines = result.out.splitlines()
     assert lines[0].startswith("lora-audit check")
     rows = [line.split() for line in lines if line.startswith(" Qwen/") or line.startswith(" gpt2")]
-    assert rows[0][:7] == [QWEN, "names.json", "2", "0", "0", "0", "exit"]
+    assert rows[0][:8] == [QWEN, "names.json", "1,081,344", "2", "0", "0", "0", "exit"]
     assert rows[1][-2:] == ["0:", "ok"] and rows[2][-2:] == ["1:", "fails"]
     assert f"── {QWEN} + names.json" in result.out and "── gpt2 + gpt2-lora.json" in result.out
     assert result.out.rstrip().endswith("3 audits, 2 failing · exit 1")

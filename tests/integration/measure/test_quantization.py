@@ -138,7 +138,7 @@ def test_a_request_filled_by_a_front_end_reaches_the_report(monkeypatch, tmp_pat
     """A front-end's Translation.quantization becomes LoraSpec.quantization_request, then the report's."""
     from lora_audit.config import frontends
 
-    def framework(loaded):  # stands in for the LLaMA-Factory front-end reading quantization_bit: 8
+    def framework(loaded, select=None):  # stands in for the LLaMA-Factory front-end reading quantization_bit: 8
         return frontends.Translation(
             format="stub", fields={"target_modules": ["q_proj", "down_proj"]},
             quantization={"method": "bitsandbytes", "bits": 8, "source": f"{loaded.path.name}: quantization_bit"},
