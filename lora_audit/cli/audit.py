@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,13 @@ from lora_audit.cli import common, interrupts
 from lora_audit.cli.batch import CheckReport, Pair, run_audit, run_pairs, script_configs
 from lora_audit.cli.options import csv_list, offline_option, report_options
 from lora_audit.cli.output import resolve_format
+from lora_audit.config import other_trainers
 from lora_audit.config.loading import ADAPTER_CONFIG_NAME
 from lora_audit.config.lora_config import TASK_TYPES, parse_layers, parse_list, parse_pattern
 from lora_audit.config.static.sources import SCRIPT_SUFFIXES
 from lora_audit.errors import AuditError
+from lora_audit.guards.files import read_regular_text
+from lora_audit.model.source import MAX_CONFIG_BYTES
 from lora_audit.request import AuditRequest
 from lora_audit.rules.settings import load_settings
 
@@ -185,10 +189,23 @@ def _is_config_file(arg: str) -> bool:
         path = Path(arg).expanduser()
         if path.is_dir():
             return (path / ADAPTER_CONFIG_NAME).is_file() and not (path / "config.json").is_file()
-        return path.is_file() and (path.suffix.lower() in (".yml", ".yaml", *SCRIPT_SUFFIXES)
-                                   or path.name == ADAPTER_CONFIG_NAME)
+        if not path.is_file():
+            return False
+        suffixes = (".yml", ".yaml", ".sh", ".bash", *SCRIPT_SUFFIXES)
+        if path.suffix.lower() in suffixes or path.name == ADAPTER_CONFIG_NAME:
+            return True
+        return path.suffix.lower() == ".json" and _another_trainers_json(path)
     except (OSError, ValueError, RuntimeError):  # RuntimeError: ~ with no home directory
         return False
+
+
+def _another_trainers_json(path: Path) -> bool:
+    """A lone ``.json`` that is a training framework's config (SimpleTuner's config.json), not a model's."""
+    try:
+        data = json.loads(read_regular_text(path, MAX_CONFIG_BYTES))
+    except (AuditError, OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and other_trainers.identify(data) is not None
 
 
 def _overrides(opts: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from lora_audit.config import other_trainers
 from lora_audit.config.static.sources import MAX_NOTEBOOK_BYTES, MAX_SCRIPT_BYTES, Program, kind_of, read_program
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import check_numbers
@@ -70,6 +71,13 @@ def load_config_file(file: str | os.PathLike[str]) -> LoadedFile:
         kind = "python"  # a script without a .py suffix (``train``): decided by its content
     if kind is not None:
         return LoadedFile(path=path, data={}, text=text, program=read_program(path, kind, text))
+    if path.suffix.lower() in (".sh", ".bash"):
+        framework = other_trainers.identify_command(text)
+        if framework is not None:
+            message, hint = other_trainers.refusal(framework, "command line")
+            raise AuditError("not-a-lora-config", f"{path} {message}", hint)
+        raise AuditError("not-a-lora-config", f"{path} is a shell script, not a LoRA config",
+                         "pass the config file it trains with (JSON/YAML), or its Python training script")
     data = _parse(path, text)
     if count_values(data, MAX_VALUES) > MAX_VALUES:
         raise _too_many(path, f"more than {MAX_VALUES:,}")

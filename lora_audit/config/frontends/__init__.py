@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from lora_audit.config import other_trainers
 from lora_audit.config.frontends._base import Expansion, Translation, named_model
 from lora_audit.errors import AuditError
 from lora_audit.naming import did_you_mean
@@ -60,7 +61,15 @@ BY_NAME = {m.NAME: m for m in FRONTENDS}
 
 
 def detect(data: dict[str, Any]) -> Any:
-    """The front-end module whose format ``data`` is; an AuditError naming the formats when none fits."""
+    """The front-end module whose format ``data`` is; an AuditError naming the formats when none fits.
+
+    A config of a framework lora-audit does not read (SimpleTuner, torchtune...) is refused by name
+    first, whatever keys it shares with a format it resembles.
+    """
+    framework = other_trainers.identify(data)
+    if framework is not None:
+        message, hint = other_trainers.refusal(framework)
+        raise AuditError("not-a-lora-config", f"the file {message}", hint)
     scored = [(m.detect(data), i, m) for i, m in enumerate(FRONTENDS)]
     best = max(scored, key=lambda s: (s[0], -s[1]))
     if best[0] <= 0:
@@ -163,7 +172,7 @@ def line_index(text: str) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
 
 
 def _hint_for(data: dict[str, Any], default: str) -> str:
-    if "model_type" in data:
+    if "model_type" in data and other_trainers.identify(data) is None:
         return "this looks like a model config.json: pass it as MODEL, and the LoRA config with --config"
     return default
 

@@ -1,0 +1,73 @@
+"""Training frameworks whose configs lora-audit does not read yet, recognised by keys only they use.
+
+A config of one of these is refused by name (``not-a-lora-config``), never read as the format it
+happens to resemble: a SimpleTuner ``config.json`` has ``lora_rank`` (as LLaMA-Factory does) and
+``model_type: lora`` (as a model's config.json does), and was misread as both. Each entry names
+the keys that identify the framework and where they were read:
+
+- SimpleTuner (bghira/SimpleTuner bc8e6ab7738ce457a2ed8eb2d26cadd91c6442cb, ``simpletuner/examples/*/config.json``
+  and its argument parser): ``model_family`` with ``lora_type``, ``data_backend_config`` or ``flux_lora_target``.
+- torchtune (pytorch/torchtune bd2a0fc7c31430972728494fa01aaeeb0ebf1ba1, ``recipes/configs/``): a
+  top-level section whose ``_component_`` is a ``torchtune.`` path.
+- Oumi (oumi-ai/oumi d8ed07778d7931565798ad45a859cafb54d4fc58, ``configs/recipes/``): ``model.model_name``
+  with a ``training`` or ``peft`` section.
+- ai-toolkit (ostris/ai-toolkit 27a03a91f23eb1b757d5ec2e80ee3e129cfcc350, ``config/examples/``): ``job`` with
+  ``config.process``.
+- ms-swift (modelscope/ms-swift 3602360a562313afbf2ef6065fdf61f271a2c5b9, ``swift/arguments/base_args``):
+  ``tuner_type`` (``train_type`` before ms-swift 4) beside ``model``; its shell scripts run ``swift sft``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+#: (framework, the LoRA settings its config has, how to audit the same LoRA today)
+_HOW = {
+    "SimpleTuner": "lora_rank, lora_alpha, lora_type, flux_lora_target",
+    "torchtune": "lora_rank, lora_alpha, lora_attn_modules, apply_lora_to_mlp",
+    "Oumi": "peft: lora_r, lora_alpha, lora_target_modules",
+    "ai-toolkit": "network: linear, linear_alpha",
+    "ms-swift": "--lora_rank, --lora_alpha, --target_modules",
+}
+
+
+def identify(data: dict[str, Any]) -> str | None:
+    """The framework a parsed config belongs to, when it is one lora-audit does not read; else None."""
+    if "model_family" in data and any(k in data for k in ("lora_type", "data_backend_config", "flux_lora_target")):
+        return "SimpleTuner"
+    if any(isinstance(v, dict) and str(v.get("_component_", "")).startswith("torchtune.") for v in data.values()):
+        return "torchtune"
+    model = data.get("model")
+    if isinstance(model, dict) and "model_name" in model and any(
+            isinstance(data.get(k), dict) for k in ("training", "peft")):
+        return "Oumi"
+    config = data.get("config")
+    if "job" in data and isinstance(config, dict) and "process" in config:
+        return "ai-toolkit"
+    if isinstance(model, str) and any(k in data for k in ("tuner_type", "train_type")):
+        return "ms-swift"
+    return None
+
+
+#: Shell commands of trainers whose command lines lora-audit does not read yet.
+_COMMANDS = (
+    (re.compile(r"(^|[\s;&|])swift\s+(sft|pt|rlhf)\b", re.MULTILINE), "ms-swift"),
+    (re.compile(r"(^|[\s;&|])tune\s+run\b", re.MULTILINE), "torchtune"),
+)
+
+
+def identify_command(text: str) -> str | None:
+    """The trainer a shell script runs, when lora-audit does not read its command lines; else None."""
+    return next((name for pattern, name in _COMMANDS if pattern.search(text[:1_000_000])), None)
+
+
+def refusal(framework: str, what: str = "config") -> tuple[str, str]:
+    """The message and hint for a config of ``framework``: named, not guessed at."""
+    article = "an" if framework[0].lower() in "aeiou" or framework.startswith("ms-") else "a"
+    return (
+        f"is {article} {framework} {what}, which lora-audit does not read yet (it is not a PEFT, axolotl, "
+        "LLaMA-Factory or TRL config, and reading it as one would give wrong numbers)",
+        f"audit the same LoRA with flags: lora-audit MODEL -r RANK --alpha ALPHA --targets ... (from its "
+        f"{_HOW[framework]})",
+    )
