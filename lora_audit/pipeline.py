@@ -22,6 +22,7 @@ from lora_audit.errors import AuditError, internal_error
 from lora_audit.guards import budget
 from lora_audit.integrations import huggingface_hub as network
 from lora_audit.measure import counts as measure
+from lora_audit.measure.memory.estimate import estimate as estimate_memory
 from lora_audit.measure.quantization.classify import classify_targets
 from lora_audit.measure.quantization.describe import describe as describe_quantization
 from lora_audit.model import libraries
@@ -135,6 +136,11 @@ def _audit(request: AuditRequest) -> Report:
         request.status("applying the LoRA config with PEFT")
     adaptation = apply_lora(built, spec)
     report = _measure(name, source, built, spec, adaptation, settings, found, model_from)
+    if request.memory is not None:
+        if request.status is not None:
+            request.status("estimating memory: one training step on fake tensors")
+        training = spec.translation.training if spec.translation is not None else None
+        report.memory = estimate_memory(request.memory, report, built, spec.config, training)
     report.findings = run_rules(report, settings)
     return report
 

@@ -270,6 +270,45 @@ class ConfigSource:
 
 
 @dataclass(frozen=True)
+class MemoryInput:
+    """One input of the memory estimate, and where its value came from."""
+
+    name: str  #: batch | seq_len | gradient_checkpointing | precision | optimizer | attention | ...
+    value: Any
+    source: str  #: ``--batch``, ``train.py:14 (TrainingArguments(per_device_train_batch_size=...))``, a default
+
+
+@dataclass(frozen=True)
+class GpuFit:
+    """The verdict for one card: the modelled peak against its nominal capacity."""
+
+    gpu: str
+    capacity_bytes: int
+    fits: bool
+    headroom_bytes: int  #: capacity minus the peak (negative: short by that much)
+
+
+@dataclass(frozen=True)
+class MemoryFacts:
+    """Peak memory of one training step, from the same step run on fake tensors (``--memory``)."""
+
+    #: the peak of allocated tensor storage, as PyTorch's allocator counts it; None when not modelled
+    peak_bytes: int | None
+    #: the same with each storage rounded up to the CUDA caching allocator's 512-byte blocks
+    peak_rounded_bytes: int | None
+    phase: str | None  #: forward | backward | optimizer: where the peak occurs
+    #: at the peak: frozen_weights (quantized storage included), trainable_params, gradients, optimizer,
+    #: activations (made in forward), backward (made in backward), inputs, buffers
+    breakdown: dict[str, int]
+    inputs: list[MemoryInput]  #: every input, with its source (flag, file, default)
+    fits: list[GpuFit]
+    layers_run: list[int]  #: the decoder depths actually run (2 and 4 when extrapolated)
+    extrapolated: bool  #: the peak is linear in identical layers: run 2 and 4, extrapolated to the model's
+    not_modelled: list[str]  #: what the figure leaves out, in words
+    refused: str | None = None  #: why there is no figure (a model class or quantization not modelled)
+
+
+@dataclass(frozen=True)
 class QuantizationRef:
     """One place that names a quantization: a framework's request, or config.json's block."""
 
@@ -579,6 +618,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: which front-end read the LoRA config file and what it translated it to (None: flags or API only)
     lora_config_source: ConfigSource | None = None
+    #: the peak memory of one training step (``--memory``); None when not asked
+    memory: MemoryFacts | None = None
     #: the quantization the base is trained under (framework flags or config.json's quantization_config)
     quantization: QuantizationFacts | None = None
     #: a saved adapter's tensor table checked against this base (``--adapter``)

@@ -29,6 +29,23 @@ PathArg: TypeAlias = "str | os.PathLike[str]"
 
 
 @dataclass(frozen=True)
+class MemoryRequest:
+    """Ask for the peak memory of one training step; None fields come from the config file, else defaults.
+
+    >>> MemoryRequest(batch=1, seq_len=2048, gpus=("RTX4090",)).precision is None
+    True
+    """
+
+    batch: int | None = None  #: per-device micro-batch
+    seq_len: int | None = None  #: tokens per sequence
+    gradient_checkpointing: str | None = None  #: off | reentrant | non-reentrant
+    precision: str | None = None  #: bf16 | fp16 | fp32 | bf16-autocast
+    optimizer: str | None = None  #: adamw_torch | adamw_torch_fused | sgd
+    attention: str | None = None  #: sdpa | eager | flash_attention_2 (modelled as sdpa)
+    gpus: tuple[str, ...] = ()  #: cards to give a verdict for (``RTX4090``, ``A100-80GB``, ``24GB``)
+
+
+@dataclass(frozen=True)
 class AuditRequest:
     """Everything an audit takes as input. Every field but ``model`` has the default ``audit()`` documents.
 
@@ -69,6 +86,8 @@ class AuditRequest:
     timeout: float | None = None
     #: which of the configs a training script builds (0-based; None: the only one)
     config_select: int | None = None
+    #: estimate the peak training memory (None: no estimate)
+    memory: MemoryRequest | None = None
 
     def with_changes(self, **changes: Any) -> AuditRequest:
         """A copy with some fields replaced (the request itself never changes)."""
@@ -83,7 +102,8 @@ class AuditRequest:
             "model_class": self.model_class,
             "trust_remote_code": bool(self.trust_remote_code),
             "config_select": self.config_select,
+            "memory": None if self.memory is None else {k: v for k, v in vars(self.memory).items()},
         }
 
 
-__all__ = ["AuditRequest", "LoraConfigArg", "ModelArg", "PathArg"]
+__all__ = ["AuditRequest", "MemoryRequest", "LoraConfigArg", "ModelArg", "PathArg"]

@@ -20,7 +20,7 @@ from lora_audit.config.static.sources import SCRIPT_SUFFIXES
 from lora_audit.errors import AuditError
 from lora_audit.guards.files import read_regular_text
 from lora_audit.model.source import MAX_CONFIG_BYTES
-from lora_audit.request import AuditRequest
+from lora_audit.request import AuditRequest, MemoryRequest
 from lora_audit.rules.settings import load_settings
 
 EPILOG = """\b
@@ -75,6 +75,20 @@ Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupte
 @report_options("the JSON report")
 @click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
 @click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
+@click.option("--memory", is_flag=True,
+              help="Estimate the peak memory of one training step (run on fake tensors); see --batch, --seq-len.")
+@click.option("--batch", type=int, metavar="N", help="--memory: per-device micro-batch (default: the file's, else 8).")
+@click.option("--seq-len", type=int, metavar="N", help="--memory: tokens per sequence (default: the file's).")
+@click.option("--gradient-checkpointing", type=click.Choice(("off", "reentrant", "non-reentrant")),
+              help="--memory: activation checkpointing (default: the file's, else off).")
+@click.option("--precision", type=click.Choice(("bf16", "fp16", "fp32", "bf16-autocast")),
+              help="--memory: weights and autocast (default: the file's, else fp32).")
+@click.option("--optimizer", type=click.Choice(("adamw_torch", "adamw_torch_fused", "sgd")),
+              help="--memory: the HF Trainer's optim (default: the file's, else adamw_torch_fused).")
+@click.option("--attention", type=click.Choice(("sdpa", "eager", "flash_attention_2")),
+              help="--memory: attention kernel (default sdpa; flash_attention_2 is modelled as sdpa).")
+@click.option("--gpu", "gpus", multiple=True, metavar="CARD",
+              help="--memory: a card to check (RTX4090, A100-80GB, H100, 24GB...); repeat for several.")
 @click.option("--timeout", type=float, metavar="SECONDS",
               help="Budget for building and applying (default 300, or $LORA_AUDIT_TIMEOUT); past it, exit 2.")
 @click.option("--debug", is_flag=True, help="On an internal error, print the traceback.")
@@ -138,6 +152,7 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 settings=settings,
                 status=status,
                 timeout=opts["timeout"],
+                memory=_memory_request(opts),
             )
             report = run_audit(request, use_cache=not opts["no_cache"])
         common.finish([report], baseline, opts["baseline"], opts["write_baseline"])
@@ -197,6 +212,22 @@ def _is_config_file(arg: str) -> bool:
         return path.suffix.lower() == ".json" and _another_trainers_json(path)
     except (OSError, ValueError, RuntimeError):  # RuntimeError: ~ with no home directory
         return False
+
+
+#: The options that only --memory reads.
+MEMORY_OPTIONS = ("batch", "seq_len", "gradient_checkpointing", "precision", "optimizer", "attention", "gpus")
+
+
+def _memory_request(opts: dict[str, Any]) -> MemoryRequest | None:
+    given = [name for name in MEMORY_OPTIONS if opts.get(name)]
+    if not opts.get("memory"):
+        if given:
+            flag = "--" + given[0].replace("_", "-").removesuffix("s")
+            raise AuditError("usage", f"{flag} is an input of the memory estimate", "add --memory")
+        return None
+    return MemoryRequest(batch=opts["batch"], seq_len=opts["seq_len"],
+                         gradient_checkpointing=opts["gradient_checkpointing"], precision=opts["precision"],
+                         optimizer=opts["optimizer"], attention=opts["attention"], gpus=tuple(opts["gpus"]))
 
 
 def _another_trainers_json(path: Path) -> bool:

@@ -9,15 +9,19 @@ public API transformers lacks. Verified against transformers 5.24.0 (``modeling_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
 
-def from_config(cls: Any, config: Any) -> Any:
-    """The model class ``cls`` built from ``config`` (no weights loaded), as from_pretrained builds it."""
+def from_config(cls: Any, config: Any, **kwargs: Any) -> Any:
+    """The model class ``cls`` built from ``config`` (no weights loaded), as from_pretrained builds it.
+
+    ``kwargs`` are from_pretrained's model options (``dtype``, ``attn_implementation``).
+    """
     # PreTrainedModel._from_config: only the auto classes have a public from_config
-    return cls._from_config(config)
+    return cls._from_config(config, **kwargs)
 
 
 def is_known_model_type(model_type: str) -> bool:
@@ -64,3 +68,34 @@ def keep_in_fp32_modules(model: Any) -> list[str]:
     """The model class's ``_keep_in_fp32_modules`` (modules its quantizers also skip); empty when it has none."""
     # _keep_in_fp32_modules: a private class attribute, no public accessor
     return [str(m) for m in getattr(model, "_keep_in_fp32_modules", None) or []]
+
+
+@contextlib.contextmanager
+def fake_tensors_take_the_real_mask_path() -> Iterator[None]:
+    """Make transformers build the attention mask for fake tensors as it does for real ones.
+
+    ``masking_utils`` treats a FakeTensor as tracing and then never skips the causal mask: SDPA gets an
+    explicit mask (and repeated KV heads) that the real run on an unpadded batch does not build
+    (+0.28% on the peak). Inside this block a fake tensor is not tracing, a fake padding mask is all
+    ones, and fake position ids hold one sequence per row, as in the real unpadded run.
+    """
+    # masking_utils.is_tracing / fast_all / find_packed_sequence_indices: internal helpers, no switch
+    import transformers.masking_utils as masking
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    saved = masking.is_tracing, masking.fast_all, masking.find_packed_sequence_indices
+
+    def is_tracing(tensor: Any = None) -> bool:
+        return False if isinstance(tensor, FakeTensor) else saved[0](tensor)
+
+    def fast_all(tensor: Any) -> bool:
+        return True if isinstance(tensor, FakeTensor) else saved[1](tensor)
+
+    def find_packed(position_ids: Any) -> Any:
+        return None if isinstance(position_ids, FakeTensor) else saved[2](position_ids)
+
+    masking.is_tracing, masking.fast_all, masking.find_packed_sequence_indices = is_tracing, fast_all, find_packed
+    try:
+        yield
+    finally:
+        masking.is_tracing, masking.fast_all, masking.find_packed_sequence_indices = saved

@@ -314,6 +314,54 @@ def script_lines(script: dict[str, Any] | None) -> list[str]:
     return [read + (": " + ", ".join(parts) if parts else "")]
 
 
+GIB = 1 << 30
+#: The breakdown's parts, in the order the report shows them.
+MEMORY_PARTS = (("frozen_weights", "frozen weights"), ("trainable_params", "trainable parameters"),
+                ("gradients", "gradients"), ("optimizer", "optimizer state and step"),
+                ("activations", "activations (forward)"), ("backward", "backward temporaries"),
+                ("inputs", "inputs"), ("buffers", "buffers"), ("other", "other"))
+
+
+def gib(size: int) -> str:
+    """``31.40 GiB``; under a GiB in MiB (``160.0 MiB``), under a MiB in KiB."""
+    if abs(size) >= GIB:
+        return f"{size / GIB:,.2f} GiB"
+    if abs(size) >= 1 << 20:
+        return f"{size / (1 << 20):,.1f} MiB"
+    return f"{size / 1024:,.1f} KiB"
+
+
+def memory_rows(report: Report) -> list[tuple[str, str, str]]:
+    """(label, value, note) rows of the Memory section; empty without ``--memory``."""
+    memory = report.memory
+    if memory is None:
+        return []
+    if memory.peak_bytes is None:
+        return [("peak", "not modelled", memory.refused or "")]
+    how = f"layers {' and '.join(map(str, memory.layers_run))}, extrapolated" if memory.extrapolated else \
+        f"{memory.layers_run[0]} layers run in full" if memory.layers_run else ""
+    rows = [("peak", gib(memory.peak_bytes), f"allocated (modelled), in {memory.phase} · {how}")]
+    if memory.peak_rounded_bytes is not None:
+        rows.append(("", gib(memory.peak_rounded_bytes), "with the CUDA allocator's 512-byte blocks"))
+    for key, label in MEMORY_PARTS:
+        value = memory.breakdown.get(key, 0)
+        if value:
+            rows.append((label, gib(value), f"{100 * value / memory.peak_bytes:.1f}%"))
+    for fit in memory.fits:
+        verdict = "fits" if fit.fits else "does not fit"
+        rows.append((f"on {fit.gpu}", verdict, f"{gib(abs(fit.headroom_bytes))} "
+                     f"{'headroom' if fit.fits else 'short'} of {gib(fit.capacity_bytes)}"))
+    return rows
+
+
+def memory_inputs(report: Report) -> str:
+    """``batch 1 (--batch), seq_len 2048 (train.py:12 (...)), ...``: each input and where it came from."""
+    memory = report.memory
+    if memory is None:
+        return ""
+    return ", ".join(f"{i.name} {i.value} ({i.source})" for i in memory.inputs)
+
+
 def plural_keys(count: int) -> str:
     return f"{count} key{'' if count == 1 else 's'}"
 

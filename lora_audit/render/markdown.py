@@ -17,6 +17,7 @@ from lora_audit.render import _common as c
 from lora_audit.render._adapter import adapter_rows
 from lora_audit.render._base import RenderOptions, Result
 from lora_audit.render._check import HEADERS, summary_rows, verdict
+from lora_audit.render._common import memory_inputs, memory_rows
 from lora_audit.render.escape import escape_surrogates, sanitized, visible
 from lora_audit.report import Report
 
@@ -121,6 +122,10 @@ def render_markdown(report: Report) -> str:
     if report.adapter:
         adapter: list[list[object]] = [[_text(label), _text(text)] for label, text in adapter_rows(report)]
         out += ["### Adapter", "", _table(adapter, ["", ""], ("left", "left")), ""]
+    if report.memory is not None:
+        memory: list[list[object]] = [[_text(a), _text(b), _text(note)] for a, b, note in memory_rows(report)]
+        out += ["### Memory: one training step", "", _table(memory, ["", "", ""], ("left", "right", "left")), "",
+                f"Inputs: {_text(memory_inputs(report))}.", ""]
     out += ["### Findings", ""]
     if report.findings:
         out.append(

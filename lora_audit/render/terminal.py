@@ -85,6 +85,8 @@ def _render(report: Report, console: Console, tree: bool, coverage: bool, plain:
         show(_per_layer(report, plain))
     if report.adapter:
         show(_adapter(report))
+    if report.memory is not None:
+        show(_memory(report, plain))
     if coverage:
         show(_coverage(report))
     if tree:
@@ -159,6 +161,22 @@ def _params(report: Report) -> Table:
     t.add_row("total", c.n(p.total), "after LoRA (PEFT)")
     t.add_row("trainable", c.n(p.trainable), f"{p.trainable_percent:.4f}% · {c.breakdown_text(report)}")
     t.add_row("frozen", c.n(p.frozen), "")
+    return t
+
+
+def _memory(report: Report, plain: bool) -> Table:
+    t = _table("Memory: one training step")
+    t.show_header = False
+    t.add_column("")
+    t.add_column("", justify="right")
+    t.add_column("", overflow="fold", no_wrap=plain)
+    for label, value, note in c.memory_rows(report):
+        style = "red" if value == "does not fit" else None
+        t.add_row(label, value, note, style=style)
+    memory = report.memory
+    assert memory is not None
+    t.caption = f"inputs: {c.memory_inputs(report)}. Not modelled: {'; '.join(memory.not_modelled)}."
+    t.caption_justify = "left"
     return t
 
 

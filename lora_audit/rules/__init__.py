@@ -57,6 +57,7 @@ _MODULE_NAMES = (
     "la048_adapter_text_encoder_not_audited",
     "la050_text_encoder_target",
     "la051_mixed_layer_kinds",
+    "la060_memory_does_not_fit",
 )
 _MODULES = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
 

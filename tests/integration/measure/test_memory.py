@@ -1,0 +1,170 @@
+"""Will it fit: the fake-tensor peak equals the same training step on real CPU tensors, by the same tracker.
+
+Each case builds a small model (2-4 layer versions of catalogue architectures, and the tiny fixtures),
+runs one step (forward with labels, backward, optimizer step) on real random CPU weights and on fake
+tensors, and requires the two peaks to agree within 0.1% (they agree to the byte).
+"""
+
+from __future__ import annotations
+
+import pytest
+import transformers
+from peft import LoraConfig
+
+from lora_audit import audit
+from lora_audit.errors import AuditError
+from lora_audit.measure.memory.estimate import _extrapolate
+from lora_audit.measure.memory.step import Step, run, with_layers
+from lora_audit.request import AuditRequest, MemoryRequest
+from tests.conftest import MODELS, TINY
+
+QV = dict(r=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+ALL = dict(r=8, target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+def _config(folder, **changes):
+    config = transformers.AutoConfig.from_pretrained(folder)
+    for key, value in changes.items():
+        setattr(config, key, value)
+    return config
+
+
+def _small(folder, layers=2, **changes):
+    """A catalogue architecture cut to ``layers`` layers and narrow widths (its own model code, small tensors)."""
+    config = with_layers(_config(folder), layers)
+    for key, value in {"hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
+                       "num_key_value_heads": 2, "head_dim": 16, **changes}.items():
+        setattr(config, key, value)
+    return config
+
+
+CASES = {
+    "qwen2-fp32-qv": (TINY / "qwen2", {}, QV, dict(precision="fp32")),
+    "qwen2-bf16-all-linear": (TINY / "qwen2", {}, ALL, dict(precision="bf16")),
+    "qwen2-bf16-reentrant": (TINY / "qwen2", {}, ALL, dict(precision="bf16", gradient_checkpointing="reentrant")),
+    "qwen2-fp32-non-reentrant": (TINY / "qwen2", {}, QV, dict(gradient_checkpointing="non-reentrant")),
+    "qwen2-autocast-eager": (TINY / "qwen2", {}, QV, dict(precision="bf16-autocast", attention="eager")),
+    "qwen2-saved-head": (TINY / "qwen2", {}, dict(QV, modules_to_save=["lm_head"]), dict(precision="fp32")),
+    "qwen2-128k-vocab": (TINY / "qwen2", {"vocab_size": 131_072}, QV, dict(precision="bf16")),
+    "qwen2-sgd-batch4": (TINY / "qwen2", {}, ALL, dict(optimizer="sgd", batch=4)),
+    "llama3-4-layers-fused": (MODELS / "meta-llama--Meta-Llama-3-8B", "small4", ALL,
+                              dict(precision="bf16", optimizer="adamw_torch_fused")),
+    "mistral-2-layers-checkpointed": (MODELS / "mistralai--Mistral-7B-v0.1", "small2", QV,
+                                      dict(precision="bf16", gradient_checkpointing="non-reentrant")),
+}
+
+
+def _step(**changes) -> Step:
+    values = dict(batch=2, seq_len=48, precision="fp32", optimizer="adamw_torch", gradient_checkpointing="off",
+                  attention="sdpa")
+    values.update(changes)
+    return Step(**values)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_fake_peak_is_the_real_peak(name):
+    folder, changes, lora, step_changes = CASES[name]
+    if changes in ("small2", "small4"):
+        config = _small(folder, layers=int(changes[-1]), vocab_size=1024)
+    else:
+        config = _config(folder, **changes)
+    cls = getattr(transformers, config.architectures[0])
+    step = _step(**step_changes)
+    fake = run(cls, config, LoraConfig(**lora), step)
+    real = run(cls, config, LoraConfig(**lora), step, real=True)
+    assert abs(fake.peak - real.peak) <= real.peak / 1000, (fake.peak, real.peak)
+    assert fake.phase == real.phase
+    assert fake.peak == real.peak  # in fact, to the byte
+
+
+def test_two_and_four_layers_extrapolate_to_the_full_fake_run():
+    config = _small(MODELS / "Qwen--Qwen2.5-0.5B", layers=12, vocab_size=2048)
+    cls = transformers.Qwen2ForCausalLM
+    step = _step(precision="bf16", optimizer="adamw_torch_fused")
+    lora = LoraConfig(**ALL)
+    two, four = run(cls, with_layers(config, 2), lora, step), run(cls, with_layers(config, 4), lora, step)
+    full = run(cls, config, lora, step)
+    extrapolated = _extrapolate(two, four, 12)
+    assert extrapolated is not None and extrapolated.peak == full.peak
+    assert extrapolated.breakdown == {k: v for k, v in full.breakdown.items() if v or k in extrapolated.breakdown}
+
+
+def test_the_audit_reports_memory_with_its_inputs_and_a_verdict(validate):
+    report = audit(AuditRequest("meta-llama/Meta-Llama-3-8B", {"r": 16, "target_modules": "all-linear"},
+                                memory=MemoryRequest(batch=1, seq_len=512, precision="bf16",
+                                                     gpus=("RTX4090", "A100-80GB"))))
+    memory = report.memory
+    assert memory.extrapolated and memory.layers_run == [2, 4]
+    # the frozen bf16 weights alone are the checkpoint's 8,030,261,248 parameters at 2 bytes
+    assert memory.breakdown["frozen_weights"] == 2 * 8_030_261_248
+    assert [f.fits for f in memory.fits] == [True, True]
+    assert {i.name: i.source for i in memory.inputs}["optimizer"].startswith("default (the HF Trainer's")
+    validate(report.to_dict())
+
+
+def test_a_run_that_does_not_fit_is_an_error_naming_the_change(cli):
+    result = cli("meta-llama/Meta-Llama-3-8B", "--targets", "all-linear", "--memory", "--seq-len", "2048",
+                 "--batch", "1", "--gpu", "RTX4090", "--format", "json")
+    data = result.json()
+    assert result.code == 1
+    la060 = [f for f in data["findings"] if f["code"] == "LA060"]
+    assert la060 and la060[0]["subject"] == "RTX4090" and "4-bit" in la060[0]["hint"]
+    assert data["memory"]["fits"][0]["fits"] is False
+
+
+def test_qlora_storage_is_counted_at_bitsandbytes_sizes():
+    report = audit(AuditRequest("meta-llama/Meta-Llama-3-8B", {"r": 16, "target_modules": "all-linear"},
+                                quantization_request={"method": "bitsandbytes", "bits": 4},
+                                memory=MemoryRequest(batch=1, seq_len=256, precision="bf16")))
+    memory = report.memory
+    assert memory.peak_bytes is not None
+    plain = audit(AuditRequest("meta-llama/Meta-Llama-3-8B", {"r": 16, "target_modules": "all-linear"},
+                               memory=MemoryRequest(batch=1, seq_len=256, precision="bf16"))).memory
+    assert memory.breakdown["frozen_weights"] < plain.breakdown["frozen_weights"]
+    assert any(i.name == "prepare_model_for_kbit_training" for i in memory.inputs)
+    # Independently: every Linear but lm_head in nf4 (packed + fp32 absmax per 64 + a 16-entry code), everything
+    # else upcast to fp32 by prepare_model_for_kbit_training; counted on the model transformers builds.
+    import torch
+
+    config = transformers.AutoConfig.from_pretrained(MODELS / "meta-llama--Meta-Llama-3-8B")
+    with torch.device("meta"):
+        model = transformers.LlamaForCausalLM(config)
+    quantized = other = 0
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and name != "lm_head":
+            n = module.weight.numel()
+            quantized += -(-n // 2) + 4 * -(-n // 64) + 64
+        else:
+            other += sum(p.numel() for p in module.parameters(recurse=False))
+    assert memory.breakdown["frozen_weights"] == quantized + 4 * other
+
+
+def test_inputs_come_from_the_script_and_flags_win(tmp_path):
+    (tmp_path / "train.py").write_text(
+        "from peft import LoraConfig\nfrom transformers import AutoModelForCausalLM, TrainingArguments\n"
+        "model = AutoModelForCausalLM.from_pretrained('Qwen/Qwen2.5-0.5B')\n"
+        "cfg = LoraConfig(r=8, target_modules=['q_proj'])\n"
+        "args = TrainingArguments(output_dir='o', per_device_train_batch_size=2, max_length=128, bf16=True)\n")
+    report = audit(AuditRequest(None, config_file=tmp_path / "train.py",
+                                memory=MemoryRequest(seq_len=64)))
+    sources = {i.name: (i.value, i.source) for i in report.memory.inputs}
+    assert sources["batch"][0] == 2 and "train.py:5" in sources["batch"][1]
+    assert sources["precision"][0] == "bf16"
+    assert sources["seq_len"] == (64, "--seq-len")
+
+
+def test_without_a_sequence_length_the_estimate_says_which_flag_gives_it():
+    with pytest.raises(AuditError) as caught:
+        audit(AuditRequest("Qwen/Qwen2.5-0.5B", {"r": 8}, memory=MemoryRequest(batch=1)))
+    assert caught.value.code == "usage" and "--seq-len" in caught.value.hint
+
+
+def test_a_model_that_is_not_a_causal_lm_is_not_modelled_and_says_so():
+    report = audit(AuditRequest("google-bert/bert-base-uncased", {"r": 8, "target_modules": ["query"]},
+                                memory=MemoryRequest(batch=1, seq_len=64)))
+    assert report.memory.peak_bytes is None and "causal language models" in report.memory.refused
+
+
+def test_memory_flags_without_memory_are_a_usage_error(cli):
+    result = cli("Qwen/Qwen2.5-0.5B", "--seq-len", "128")
+    assert result.code == 2 and "add --memory" in result.err
