@@ -168,3 +168,56 @@ def test_a_model_that_is_not_a_causal_lm_is_not_modelled_and_says_so():
 def test_memory_flags_without_memory_are_a_usage_error(cli):
     result = cli("Qwen/Qwen2.5-0.5B", "--seq-len", "128")
     assert result.code == 2 and "add --memory" in result.err
+
+
+def _real_qlora_peak(cls, config, lora: dict, step: Step, double_quant: bool) -> int:
+    """The same step with real bitsandbytes 4-bit layers on the CPU, prepared and adapted as a QLoRA script does."""
+    import torch
+
+    bnb = pytest.importorskip("bitsandbytes")
+    from peft import get_peft_model, prepare_model_for_kbit_training
+
+    from lora_audit.integrations import transformers as transformers_private
+    from lora_audit.measure.memory.step import _train_step
+    from lora_audit.measure.memory.tracker import StorageTracker
+
+    torch.manual_seed(0)
+    config.use_cache = False
+    model = transformers_private.from_config(cls, config, dtype=torch.bfloat16, attn_implementation=step.attention)
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if type(child) is torch.nn.Linear and f"{name}.{child_name}".lstrip(".") != "lm_head":
+                layer = bnb.nn.Linear4bit(child.in_features, child.out_features, bias=child.bias is not None,
+                                          compute_dtype=torch.bfloat16, compress_statistics=double_quant,
+                                          quant_type="nf4", device="meta")
+                layer.weight = bnb.nn.Params4bit(child.weight.data, requires_grad=False,
+                                                 compress_statistics=double_quant, quant_type="nf4")
+                if child.bias is not None:
+                    layer.bias = child.bias
+                setattr(module, child_name, layer.to("cpu"))
+    model.is_loaded_in_4bit = True
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    model = get_peft_model(model, LoraConfig(**lora))
+    state = []
+    for module in model.modules():
+        quant = getattr(getattr(module, "weight", None), "quant_state", None)
+        if quant is not None:
+            state += [quant.absmax, quant.code]
+            if quant.nested:
+                state += [quant.state2.absmax, quant.state2.code, quant.offset]
+    tracker = StorageTracker()
+    tracker.register_model(model, state)
+    with tracker:
+        _train_step(model, tracker, step, config.vocab_size, torch.device("cpu"))
+    return tracker.peak
+
+
+@pytest.mark.parametrize("double_quant", [False, True])
+def test_qlora_emulation_is_within_half_a_percent_of_real_bitsandbytes(double_quant):
+    config = _config(TINY / "qwen2", vocab_size=1024)
+    cls = transformers.Qwen2ForCausalLM
+    step = _step(precision="bf16", quantization={"double_quant": double_quant, "compute_dtype": "bf16",
+                                                 "skip": ["lm_head"]})
+    fake = run(cls, config, LoraConfig(**ALL), step)
+    real = _real_qlora_peak(cls, _config(TINY / "qwen2", vocab_size=1024), ALL, step, double_quant)
+    assert abs(fake.peak - real) <= real * 0.005, (fake.peak, real)
