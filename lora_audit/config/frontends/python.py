@@ -720,10 +720,17 @@ class _Reader:
             config.steps.append(f"quantization_config at {call.place} is {inner.why}")
             inner = inner.maybe.value
         if isinstance(inner, Call) and inner.short == "BitsAndBytesConfig":
+            settings = {}
+            for key, item in inner.kwargs.items():
+                value = item.value
+                if isinstance(value, Dotted):  # torch.bfloat16
+                    value = value.name.rsplit(".", 1)[-1]
+                if isinstance(value, (str, int, float, bool)):
+                    settings[key] = value
             for key, bits in (("load_in_4bit", 4), ("load_in_8bit", 8)):
                 value = inner.kwargs.get(key)
                 if value is not None and value.value is True:
-                    config.quantization = {"method": "bitsandbytes", "bits": bits,
+                    config.quantization = {"method": "bitsandbytes", "bits": bits, "settings": settings,
                                            "source": f"{where}: quantization_config=BitsAndBytesConfig({key}=True) "
                                                      f"({inner.place})"}
                     return

@@ -232,7 +232,8 @@ def _normal_request(request: dict[str, Any] | None) -> Quantization | None:
         method=method,
         bits=bits if isinstance(bits, int) and not isinstance(bits, bool) else None,
         source=str(request.get("source") or "lora config"),
-        details={},
+        # the request's own settings (a script's BitsAndBytesConfig(bnb_4bit_use_double_quant=True, ...))
+        details=_details(method, request["settings"]) if isinstance(request.get("settings"), dict) else {},
         skip_modules=[str(s) for s in request.get("skip_modules") or []],
         skip_field=request.get("skip_field"),
     )
