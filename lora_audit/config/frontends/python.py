@@ -720,13 +720,13 @@ class _Reader:
             config.steps.append(f"quantization_config at {call.place} is {inner.why}")
             inner = inner.maybe.value
         if isinstance(inner, Call) and inner.short == "BitsAndBytesConfig":
-            settings = {}
+            settings: dict[str, Any] = {}
             for key, item in inner.kwargs.items():
-                value = item.value
-                if isinstance(value, Dotted):  # torch.bfloat16
-                    value = value.name.rsplit(".", 1)[-1]
-                if isinstance(value, (str, int, float, bool)):
-                    settings[key] = value
+                setting = item.value
+                if isinstance(setting, Dotted):  # torch.bfloat16
+                    setting = setting.name.rsplit(".", 1)[-1]
+                if isinstance(setting, (str, int, float, bool)):
+                    settings[key] = setting
             for key, bits in (("load_in_4bit", 4), ("load_in_8bit", 8)):
                 value = inner.kwargs.get(key)
                 if value is not None and value.value is True:
