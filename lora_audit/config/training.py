@@ -33,3 +33,28 @@ class TrainingSettings:
     precision: TrainingSetting | None = None  #: bf16 | fp16 | fp32 | bf16-autocast
     optimizer: TrainingSetting | None = None  #: the HF Trainer's ``optim`` names (adamw_torch, paged_adamw_8bit...)
     attention: TrainingSetting | None = None  #: sdpa | eager | flash_attention_2
+    #: settings the framework decides in ways the front-end does not read yet: they must come from a flag
+    unread: tuple[str, ...] = ()
+    framework: str | None = None  #: the front-end's name, for the message about ``unread``
+
+
+def from_keys(data: dict[str, Any], keys: dict[str, tuple[str, ...]], file: str, lines: dict[str, int],
+              unread: tuple[str, ...] = (), framework: str | None = None) -> TrainingSettings:
+    """Training settings from a framework config's top-level keys: ``keys`` maps a setting to the keys that set it.
+
+    ``precision`` is read from ``bf16`` / ``fp16`` switches (true: that precision); any other setting
+    takes the key's value as written.
+    """
+    found: dict[str, TrainingSetting] = {}
+    for name, candidates in keys.items():
+        for key in candidates:
+            if key not in data or data[key] is None:
+                continue
+            value = data[key]
+            if name == "precision":
+                if value is not True:
+                    continue
+                value = key
+            found[name] = TrainingSetting(value, key, file, lines.get(key))
+            break
+    return TrainingSettings(**found, unread=unread, framework=framework)

@@ -46,6 +46,7 @@ import yaml
 
 from lora_audit.config import other_trainers
 from lora_audit.config.frontends._base import Expansion, Translation, named_model
+from lora_audit.config.training import from_keys
 from lora_audit.errors import AuditError
 from lora_audit.naming import did_you_mean
 
@@ -101,6 +102,10 @@ def translate(loaded: LoadedFile, select: int | None = None) -> Translation:
     translation.file = str(loaded.path)
     translation.key_lines, translation.entry_lines = line_index(loaded.text)
     translation.field_keys = {**getattr(frontend, "FIELD_KEYS", {}), **translation.field_keys}
+    training_keys = getattr(frontend, "TRAINING_KEYS", None)
+    if training_keys is not None and translation.training is None:
+        translation.training = from_keys(loaded.data, training_keys, str(loaded.path), translation.key_lines,
+                                         tuple(getattr(frontend, "TRAINING_UNREAD", ())), frontend.NAME)
     known = getattr(frontend, "KNOWN_KEYS", None)
     if known is not None:
         translation.unknown_keys, translation.ignored_keys = sort_keys(loaded.data, frontend)

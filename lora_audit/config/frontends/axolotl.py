@@ -84,6 +84,14 @@ def detect(data: dict[str, Any]) -> int:
     return 3 if "lora_r" in data and any(k in data for k in _OWN_KEYS) else 0
 
 
+
+#: The keys that set the training step (the memory estimate's inputs), by TrainingSettings field.
+TRAINING_KEYS = {"batch_size": ("micro_batch_size",), "seq_len": ("sequence_len",), "precision": ("bf16", "fp16"),
+                 "optimizer": ("optimizer",)}
+#: What the framework decides its own way (not read yet): --memory asks for these as flags.
+TRAINING_UNREAD: tuple[str, ...] = ("gradient_checkpointing",)
+
+
 def translate(loaded: Any) -> Translation:
     data = loaded.data
     where = str(loaded.path)

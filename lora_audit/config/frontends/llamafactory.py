@@ -220,6 +220,14 @@ def split_arg(value: Any) -> Any:
     return value
 
 
+
+#: The keys that set the training step (the memory estimate's inputs), by TrainingSettings field.
+TRAINING_KEYS = {"batch_size": ("per_device_train_batch_size",), "seq_len": ("cutoff_len",),
+                 "precision": ("bf16", "fp16"), "optimizer": ("optim",)}
+#: What the framework decides its own way (not read yet): --memory asks for these as flags.
+TRAINING_UNREAD: tuple[str, ...] = ("gradient_checkpointing",)
+
+
 def translate(loaded: LoadedFile) -> Translation:
     data = loaded.data
     where = str(loaded.path)

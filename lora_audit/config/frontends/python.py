@@ -763,7 +763,7 @@ class _Reader:
             if len(candidates) == 1:
                 arguments = candidates[0]
         file = str(self.program.path)
-        settings: dict[str, TrainingSetting] = {}
+        settings: dict[str, Any] = {}
         if arguments is not None:
             def setting(key: str) -> TrainingSetting | None:
                 value = arguments.kwargs.get(key)

@@ -111,6 +111,15 @@ LORA_KEYS = (*FIELD_KEYS.values(), "use_peft", "load_in_4bit", "load_in_8bit")
 __getattr__ = known_keys_getattr(_READ_KEYS, _FRAMEWORK_KEYS)
 
 
+
+#: The keys that set the training step (the memory estimate's inputs), by TrainingSettings field.
+TRAINING_KEYS = {"batch_size": ("per_device_train_batch_size",), "seq_len": ("max_length", "max_seq_length"),
+                 "gradient_checkpointing": ("gradient_checkpointing",), "precision": ("bf16", "fp16"),
+                 "optimizer": ("optim",)}
+#: What the framework decides its own way (not read yet): --memory asks for these as flags.
+TRAINING_UNREAD: tuple[str, ...] = ()
+
+
 def translate(loaded: LoadedFile) -> Translation:
     data = loaded.data
     where = str(loaded.path)

@@ -100,6 +100,15 @@ def _run(cls: type, built: BuiltModel, lora_config: Any, step: Step, layers: int
 def _inputs(request: MemoryRequest, training: TrainingSettings | None) -> tuple[dict[str, Any], list[MemoryInput]]:
     values: dict[str, Any] = {}
     inputs: list[MemoryInput] = []
+    framework = training.framework if training is not None else None
+    for name in training.unread if training is not None else ():
+        if getattr(request, name, None) is None:
+            raise AuditError(
+                "usage",
+                f"--memory needs {_FLAGS[name]} for this {framework} config: lora-audit does not read how "
+                f"{framework} sets {name} yet",
+                f"pass {_FLAGS[name]} (" + ", ".join(CHECKPOINTING) + ")",
+            )
     for name, field_name in _FIELDS.items():
         flag = getattr(request, name)
         setting = getattr(training, field_name, None) if training is not None else None

@@ -221,3 +221,23 @@ def test_qlora_emulation_is_within_half_a_percent_of_real_bitsandbytes(double_qu
     fake = run(cls, config, LoraConfig(**ALL), step)
     real = _real_qlora_peak(cls, _config(TINY / "qwen2", vocab_size=1024), ALL, step, double_quant)
     assert abs(fake.peak - real) <= real * 0.005, (fake.peak, real)
+
+
+def test_framework_configs_give_their_training_keys_and_what_is_not_read_is_asked_for(cli):
+    from tests.conftest import FIXTURES
+
+    trl_file = FIXTURES / "trl" / "zephyr-sft-config_qlora.yaml"
+    result = cli("mistralai/Mistral-7B-v0.1", "--config", trl_file, "--memory", "--format", "json")
+    inputs = {i["name"]: i for i in result.json()["memory"]["inputs"]}
+    assert inputs["seq_len"]["value"] == 2048 and "(max_seq_length)" in inputs["seq_len"]["source"]
+    assert inputs["batch"]["value"] == 4 and "(per_device_train_batch_size)" in inputs["batch"]["source"]
+    assert inputs["precision"]["value"] == "bf16"
+    axolotl = cli("meta-llama/Llama-2-7b-hf", "--config", FIXTURES / "axolotl" / "llama-2-lora.yml", "--memory")
+    assert axolotl.code == 2 and "needs --gradient-checkpointing for this axolotl config" in axolotl.err
+    factory = cli("meta-llama/Meta-Llama-3-8B", "--config", FIXTURES / "llamafactory" / "llama3_lora_sft.yaml",
+                  "--memory")
+    assert factory.code == 2 and "for this llamafactory config" in factory.err
+    given = cli("meta-llama/Meta-Llama-3-8B", "--config", FIXTURES / "llamafactory" / "llama3_lora_sft.yaml",
+                "--memory", "--gradient-checkpointing", "reentrant", "--format", "json")
+    sources = {i["name"]: i["source"] for i in given.json()["memory"]["inputs"]}
+    assert "(cutoff_len)" in sources["seq_len"] and sources["gradient_checkpointing"] == "--gradient-checkpointing"
