@@ -17,10 +17,10 @@ from lora_audit import pipeline
 from lora_audit._version import __version__
 from lora_audit.errors import AuditError
 from lora_audit.report import Finding, Report
-from lora_audit.request import AuditRequest, LoraConfigArg, ModelArg, PathArg
+from lora_audit.request import AuditRequest, LoraConfigArg, MemoryRequest, ModelArg, PathArg
 from lora_audit.rules.settings import Settings
 
-__all__ = ["audit", "AuditError", "AuditRequest", "Report", "Finding", "__version__"]
+__all__ = ["audit", "AuditError", "AuditRequest", "MemoryRequest", "Report", "Finding", "__version__"]
 
 
 def audit(
@@ -41,6 +41,7 @@ def audit(
     quantization_request: Mapping[str, Any] | None = None,
     timeout: float | None = None,
     config_select: int | None = None,
+    memory: MemoryRequest | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
@@ -78,6 +79,9 @@ def audit(
     code builds is read statically (never run); when it builds several, ``config_select`` picks one
     (0-based, in order of their lines).
 
+    ``memory`` (a :class:`~lora_audit.request.MemoryRequest`) adds the peak memory of one training step,
+    run on fake tensors: ``report.memory``.
+
     ``model`` may instead be an :class:`AuditRequest` holding all of these (then pass nothing else):
     ``audit(AuditRequest("Qwen/Qwen2.5-0.5B", {"r": 8}))``.
     """
@@ -86,6 +90,7 @@ def audit(
         overrides=overrides, revision=revision, task_type=task_type, model_class=model_class,
         trust_remote_code=trust_remote_code, offline=offline, component=component, settings=settings, status=status,
         adapter=adapter, quantization_request=quantization_request, timeout=timeout, config_select=config_select,
+        memory=memory,
     )
     if isinstance(model, AuditRequest):
         if request != AuditRequest():

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import torch
-from torch.utils._python_dispatch import TorchDispatchMode as _TorchDispatchMode
-from torch.utils._pytree import tree_flatten
+# torch is imported inside each function: `lora-audit --help` and a cache hit must not pay for it.
 
-#: The base class of a mode that sees every op (``__torch_dispatch__``): what MemTracker builds on.
-TorchDispatchMode = _TorchDispatchMode
+
+def dispatch_mode_base() -> type:
+    """The base class of a mode that sees every op (``__torch_dispatch__``): what MemTracker builds on."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    return TorchDispatchMode
 
 
 def fake_mode() -> Any:
@@ -26,8 +28,9 @@ def fake_mode() -> Any:
     return FakeTensorMode(allow_non_fake_inputs=False)
 
 
-def fake_tensor(mode: Any, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype, device: torch.device) -> Any:
+def fake_tensor(mode: Any, shape: Any, dtype: Any, device: Any) -> Any:
     """A fake tensor of ``mode``: the shape, dtype and device of a real one, no storage."""
+    import torch
     from torch._subclasses.fake_tensor import FakeTensor
 
     return FakeTensor(mode, torch.empty(shape, dtype=dtype, device="meta"), device)
@@ -41,10 +44,12 @@ def is_fake(tensor: Any) -> bool:
 
 def outputs(value: Any) -> list[Any]:
     """The tensors in an op's output (a tensor, or a tuple / list / dict of them)."""
+    from torch.utils._pytree import tree_flatten
+
     return tree_flatten(value)[0]
 
 
-def slots(module: torch.nn.Module) -> Iterator[tuple[str, dict[str, Any]]]:
+def slots(module: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     """A module's own parameter and buffer slots, to swap tensors in place (ties are shared entries)."""
     # nn.Module._parameters / _buffers: the public setters re-register and would break ties
     yield "parameter", module._parameters

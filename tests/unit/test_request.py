@@ -39,7 +39,8 @@ def test_a_request_is_frozen_and_changes_make_a_copy():
 def test_cache_flags_are_the_inputs_that_change_facts():
     request = AuditRequest(QWEN, LORA, overrides={"r": 8}, task_type="SEQ_CLS", offline=True, timeout=5)
     assert request.cache_flags() == {"overrides": {"r": 8}, "revision": None, "task_type": "SEQ_CLS",
-                                     "model_class": None, "trust_remote_code": False, "config_select": None}
+                                     "model_class": None, "trust_remote_code": False, "config_select": None,
+                                     "memory": None}
 
 
 def test_audit_accepts_a_request_or_keywords_with_the_same_report():

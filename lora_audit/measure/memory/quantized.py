@@ -19,11 +19,10 @@ The emulation is measured against real bitsandbytes on the CPU in the research p
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
-
-import torch
 
 from lora_audit.integrations import torch as torch_private
 
@@ -31,65 +30,75 @@ from lora_audit.integrations import torch as torch_private
 BLOCKSIZE = 64
 NESTED_BLOCKS = 256
 
-Factory = Callable[[tuple[int, ...], torch.dtype], torch.Tensor]
+#: (shape, dtype) -> a tensor: fake in the estimate, real in the tests
+Factory = Callable[[tuple[int, ...], Any], Any]
 
 
-class _Matmul4bit(torch.autograd.Function):
-    """MatMul4Bit's memory: a dequantized weight as a temporary each way; the packed weight saved."""
+@functools.cache
+def _classes() -> tuple[type, type]:
+    """The emulated layer and its matmul, built once torch is imported (``lora-audit --help`` never imports it)."""
+    import torch
 
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, packed: torch.Tensor, out_features: int, in_features: int,
-                nested: bool) -> torch.Tensor:
-        absmax = torch.empty(math.ceil(out_features * in_features / BLOCKSIZE), dtype=torch.float32,
-                             device=x.device) if nested else None
-        weight = torch.empty(out_features, in_features, dtype=x.dtype, device=x.device)
-        del absmax  # the nested absmax is dequantized first, then freed
-        ctx.shape = (out_features, in_features, x.dtype, nested)
-        ctx.save_for_backward(packed)
-        return torch.nn.functional.linear(x, weight)
+    class _Matmul4bit(torch.autograd.Function):
+        """MatMul4Bit's memory: a dequantized weight as a temporary each way; the packed weight saved."""
 
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> Any:
-        out_features, in_features, dtype, nested = ctx.shape
-        absmax = torch.empty(math.ceil(out_features * in_features / BLOCKSIZE), dtype=torch.float32,
-                             device=grad.device) if nested else None
-        weight = torch.empty(out_features, in_features, dtype=dtype, device=grad.device)
-        del absmax
-        return grad.to(dtype) @ weight, None, None, None, None
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor, packed: torch.Tensor, out_features: int, in_features: int,
+                    nested: bool) -> torch.Tensor:
+            absmax = torch.empty(math.ceil(out_features * in_features / BLOCKSIZE), dtype=torch.float32,
+                                 device=x.device) if nested else None
+            weight = torch.empty(out_features, in_features, dtype=x.dtype, device=x.device)
+            del absmax  # the nested absmax is dequantized first, then freed
+            ctx.shape = (out_features, in_features, x.dtype, nested)
+            ctx.save_for_backward(packed)
+            return torch.nn.functional.linear(x, weight)
 
-
-class Linear4bit(torch.nn.Module):
-    """A frozen Linear as bitsandbytes ``Linear4bit`` holds and runs it (nf4, blocksize 64)."""
-
-    def __init__(self, linear: torch.nn.Linear, compute_dtype: torch.dtype, double_quant: bool,
-                 factory: Factory) -> None:
-        super().__init__()
-        self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.compute_dtype = compute_dtype
-        self.nested = double_quant
-        n = linear.in_features * linear.out_features
-        blocks = math.ceil(n / BLOCKSIZE)
-        self.packed = factory((math.ceil(n / 2), 1), torch.uint8)
-        state = [factory((blocks,), torch.uint8), factory((math.ceil(blocks / NESTED_BLOCKS),), torch.float32),
-                 factory((), torch.float32), factory((256,), torch.float32)] if double_quant \
-            else [factory((blocks,), torch.float32)]
-        self.storage = [self.packed, *state, factory((16,), torch.float32)]
-        self.bias = linear.bias
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Linear4bit.forward: the input in compute_dtype, matmul_4bit, the result back in the input's dtype
-        dtype = x.dtype
-        y = _Matmul4bit.apply(x.to(self.compute_dtype), self.packed, self.out_features, self.in_features,
-                              self.nested)
-        if self.bias is not None:
-            y = y + self.bias.to(self.compute_dtype)
-        return y.to(dtype)
+        @staticmethod
+        def backward(ctx: Any, grad: torch.Tensor) -> Any:
+            out_features, in_features, dtype, nested = ctx.shape
+            absmax = torch.empty(math.ceil(out_features * in_features / BLOCKSIZE), dtype=torch.float32,
+                                 device=grad.device) if nested else None
+            weight = torch.empty(out_features, in_features, dtype=dtype, device=grad.device)
+            del absmax
+            return grad.to(dtype) @ weight, None, None, None, None
 
 
-def quantize_4bit(model: torch.nn.Module, compute_dtype: torch.dtype, double_quant: bool, factory: Factory,
-                  skip: list[str]) -> list[torch.Tensor]:
+    class Linear4bit(torch.nn.Module):
+        """A frozen Linear as bitsandbytes ``Linear4bit`` holds and runs it (nf4, blocksize 64)."""
+
+        def __init__(self, linear: torch.nn.Linear, compute_dtype: torch.dtype, double_quant: bool,
+                     factory: Factory) -> None:
+            super().__init__()
+            self.in_features, self.out_features = linear.in_features, linear.out_features
+            self.compute_dtype = compute_dtype
+            self.nested = double_quant
+            n = linear.in_features * linear.out_features
+            blocks = math.ceil(n / BLOCKSIZE)
+            self.packed = factory((math.ceil(n / 2), 1), torch.uint8)
+            state = [factory((blocks,), torch.uint8), factory((math.ceil(blocks / NESTED_BLOCKS),), torch.float32),
+                     factory((), torch.float32), factory((256,), torch.float32)] if double_quant \
+                else [factory((blocks,), torch.float32)]
+            self.storage = [self.packed, *state, factory((16,), torch.float32)]
+            self.bias = linear.bias
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # Linear4bit.forward: the input in compute_dtype, matmul_4bit, the result back in the input's dtype
+            dtype = x.dtype
+            y = _Matmul4bit.apply(x.to(self.compute_dtype), self.packed, self.out_features, self.in_features,
+                                  self.nested)
+            if self.bias is not None:
+                y = y + self.bias.to(self.compute_dtype)
+            return y.to(dtype)
+
+    return _Matmul4bit, Linear4bit
+
+
+def quantize_4bit(model: Any, compute_dtype: Any, double_quant: bool, factory: Factory, skip: list[str]) -> list[Any]:
     """Replace the frozen Linear layers bitsandbytes converts (not ``skip``, not LoRA's own); their storage."""
-    storage: list[torch.Tensor] = []
+    import torch
+
+    linear4bit = _classes()[1]
+    storage: list[Any] = []
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
             full = f"{name}.{child_name}" if name else child_name
@@ -97,15 +106,17 @@ def quantize_4bit(model: torch.nn.Module, compute_dtype: torch.dtype, double_qua
                 continue
             if any(full == s or full.endswith("." + s) or f".{s}." in f".{full}." for s in skip):
                 continue
-            layer = Linear4bit(child, compute_dtype, double_quant, factory)
+            layer = linear4bit(child, compute_dtype, double_quant, factory)
             setattr(module, child_name, layer)
             storage += layer.storage
     return storage
 
 
-def prepare_for_kbit_training(model: torch.nn.Module, fake: Any, device: torch.device) -> None:
+def prepare_for_kbit_training(model: Any, fake: Any, device: Any) -> None:
     """PEFT's upcast: every non-quantized fp16/bf16 base parameter becomes fp32 (and stays frozen)."""
-    done: dict[int, torch.nn.Parameter] = {}
+    import torch
+
+    done: dict[int, Any] = {}
     for name, module in model.named_modules():
         if "lora_" in name:
             continue

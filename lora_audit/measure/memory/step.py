@@ -17,16 +17,21 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from lora_audit.integrations import torch as torch_private
 from lora_audit.integrations import transformers as transformers_private
 from lora_audit.measure.memory.quantized import prepare_for_kbit_training, quantize_4bit
-from lora_audit.measure.memory.tracker import StorageTracker
+from lora_audit.measure.memory.tracker import storage_tracker
 
-DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "bf16-autocast": torch.float32}
+#: The weights' dtype of each precision (torch's names)
+DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32", "bf16-autocast": "float32"}
 #: The autocast dtype of each precision: the HF Trainer autocasts with bf16=True / fp16=True.
-AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None, "bf16-autocast": torch.bfloat16}
+AUTOCAST = {"bf16": "bfloat16", "fp16": "float16", "fp32": None, "bf16-autocast": "bfloat16"}
+
+
+def _dtype(name: str | None) -> Any:
+    import torch
+
+    return getattr(torch, name) if name else None
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,10 @@ def with_layers(config: Any, layers: int) -> Any:
 
 def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = False, seed: int = 0) -> StepResult:
     """The peak of one step of ``cls(config)`` with ``lora_config``: on fake tensors, or (``real``) on real CPU ones."""
+    import torch
     from peft import get_peft_model
 
-    dtype = DTYPES[step.precision]
+    dtype = _dtype(DTYPES[step.precision])
     config = copy.deepcopy(config)
     config.use_cache = False
     torch.manual_seed(seed)
@@ -77,11 +83,11 @@ def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = Fa
     model = get_peft_model(model, copy.deepcopy(lora_config), low_cpu_mem_usage=not real)
     device = torch.device("cpu")
     fake = None if real else torch_private.fake_mode()
-    quantized: list[torch.Tensor] = []
+    quantized: list[Any] = []
     if not real:
         _to_fake(model, fake, device)
     if step.quantization is not None:
-        def factory(shape: tuple[int, ...], kind: torch.dtype) -> torch.Tensor:
+        def factory(shape: tuple[int, ...], kind: Any) -> Any:
             return torch.zeros(shape, dtype=kind) if fake is None else torch_private.fake_tensor(fake, shape, kind,
                                                                                               device)
         compute = DTYPES.get(step.quantization.get("compute_dtype") or "") or (AUTOCAST[step.precision]
@@ -96,7 +102,7 @@ def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = Fa
         base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": reentrant})
         if reentrant:
             base.enable_input_require_grads()
-    tracker = StorageTracker()
+    tracker = storage_tracker()
     tracker.register_model(model, quantized)
     vocab = (getattr(config, "text_config", None) or config).vocab_size
     mask_path = contextlib.nullcontext() if real else transformers_private.fake_tensors_take_the_real_mask_path()
@@ -106,9 +112,11 @@ def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = Fa
                       dict(tracker.phase_peaks), tracker.peak_rounded)
 
 
-def _to_fake(model: torch.nn.Module, fake: Any, device: torch.device) -> None:
+def _to_fake(model: Any, fake: Any, device: Any) -> None:
     """Every meta parameter and buffer as a fake tensor on ``device``; a tensor shared by two slots stays shared."""
-    memo: dict[int, torch.Tensor] = {}
+    import torch
+
+    memo: dict[int, Any] = {}
     for module in model.modules():
         for kind, slot in torch_private.slots(module):
             for name, tensor in list(slot.items()):
@@ -127,7 +135,9 @@ def _to_fake(model: torch.nn.Module, fake: Any, device: torch.device) -> None:
                 setattr(module, name, memo[id(value)])
 
 
-def _optimizer(step: Step, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer | None:
+def _optimizer(step: Step, parameters: list[Any]) -> Any:
+    import torch
+
     if not parameters:
         return None
     # The HF Trainer's names (transformers 5.24.0 trainer_optimizer.py): adamw_torch is torch's AdamW, which on
@@ -141,14 +151,15 @@ def _optimizer(step: Step, parameters: list[torch.nn.Parameter]) -> torch.optim.
     raise ValueError(f"unknown optimizer {step.optimizer!r}")
 
 
-def _train_step(model: torch.nn.Module, tracker: StorageTracker, step: Step, vocab: int,
-                device: torch.device) -> None:
+def _train_step(model: Any, tracker: Any, step: Step, vocab: int, device: Any) -> None:
+    import torch
+
     optimizer = _optimizer(step, [p for p in model.parameters() if p.requires_grad])
     ids = torch.randint(0, vocab, (step.batch, step.seq_len), device=device)
     tracker.track(ids, "inputs")
     model.train()
     tracker.set_phase("forward")
-    dtype = AUTOCAST[step.precision]
+    dtype = _dtype(AUTOCAST[step.precision])
     autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
     with autocast:
         loss = model(input_ids=ids, labels=ids, use_cache=False).loss

@@ -10,11 +10,10 @@ require gradient"). The same tracker runs on real tensors (the tests) and on fak
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections import defaultdict
 from typing import Any
-
-import torch
 
 from lora_audit.integrations import torch as torch_private
 from lora_audit.measure.memory.gpus import ALLOCATOR_ROUNDING
@@ -27,95 +26,107 @@ def _rounded(size: int) -> int:
     return -(-size // ALLOCATOR_ROUNDING) * ALLOCATOR_ROUNDING
 
 
-class StorageTracker(torch_private.TorchDispatchMode):
-    """Bytes of live tensor storage: the running total, the peak, and the breakdown at the peak."""
+def storage_tracker() -> Any:
+    """A new tracker: a dispatch mode (enter it with ``with``) that counts live storage by category."""
+    return _tracker_class()()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._live: dict[int, tuple[weakref.ref[Any], int, str]] = {}
-        self.current = 0
-        #: the same total with each storage rounded up as the CUDA caching allocator rounds blocks
-        self.current_rounded = 0
-        self.peak_rounded = 0
-        self.by_category: dict[str, int] = defaultdict(int)
-        self.peak = 0
-        self.peak_breakdown: dict[str, int] = {}
-        self.peak_phase = "setup"
-        self.phase = "setup"
-        self.phase_peaks: dict[str, int] = defaultdict(int)
 
-    def _free(self, key: int) -> None:
-        record = self._live.pop(key, None)
-        if record is not None:
-            self.current -= record[1]
-            self.current_rounded -= _rounded(record[1])
-            self.by_category[record[2]] -= record[1]
+@functools.cache
+def _tracker_class() -> type:
+    """The tracker class, built once torch is imported (``lora-audit --help`` never imports it)."""
+    import torch
 
-    def track(self, tensor: Any, category: str) -> None:
-        if not isinstance(tensor, torch.Tensor):
-            return
-        try:
-            storage = tensor.untyped_storage()
-        except (RuntimeError, NotImplementedError):  # sparse or nested tensors: none here
-            return
-        key = id(storage)
-        record = self._live.get(key)
-        if record is not None:
-            if record[0]() is storage:
+    class StorageTracker(torch_private.dispatch_mode_base()):  # type: ignore[misc]
+        """Bytes of live tensor storage: the running total, the peak, and the breakdown at the peak."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._live: dict[int, tuple[weakref.ref[Any], int, str]] = {}
+            self.current = 0
+            #: the same total with each storage rounded up as the CUDA caching allocator rounds blocks
+            self.current_rounded = 0
+            self.peak_rounded = 0
+            self.by_category: dict[str, int] = defaultdict(int)
+            self.peak = 0
+            self.peak_breakdown: dict[str, int] = {}
+            self.peak_phase = "setup"
+            self.phase = "setup"
+            self.phase_peaks: dict[str, int] = defaultdict(int)
+
+        def _free(self, key: int) -> None:
+            record = self._live.pop(key, None)
+            if record is not None:
+                self.current -= record[1]
+                self.current_rounded -= _rounded(record[1])
+                self.by_category[record[2]] -= record[1]
+
+        def track(self, tensor: Any, category: str) -> None:
+            if not isinstance(tensor, torch.Tensor):
                 return
-            self._free(key)  # a dead storage's id, reused
-        size = storage.nbytes()
-        self._live[key] = (weakref.ref(storage, self._on_death(key)), size, category)
-        self.current += size
-        self.current_rounded += _rounded(size)
-        self.peak_rounded = max(self.peak_rounded, self.current_rounded)
-        self.by_category[category] += size
-        if self.current > self.phase_peaks[self.phase]:
-            self.phase_peaks[self.phase] = self.current
-        if self.current > self.peak:
-            self.peak = self.current
-            self.peak_breakdown = {k: v for k, v in self.by_category.items() if v}
-            self.peak_phase = self.phase
-
-    def _on_death(self, key: int) -> Any:
-        def callback(_ref: Any) -> None:
-            self._free(key)
-
-        return callback
-
-    def relabel(self, tensor: Any, category: str) -> None:
-        """A storage counted under one category that is another (a parameter's .grad, first seen in backward)."""
-        if not isinstance(tensor, torch.Tensor):
-            return
-        record = self._live.get(id(tensor.untyped_storage()))
-        if record is None:
-            self.track(tensor, category)
-            return
-        ref, size, old = record
-        if old != category:
-            self.by_category[old] -= size
+            try:
+                storage = tensor.untyped_storage()
+            except (RuntimeError, NotImplementedError):  # sparse or nested tensors: none here
+                return
+            key = id(storage)
+            record = self._live.get(key)
+            if record is not None:
+                if record[0]() is storage:
+                    return
+                self._free(key)  # a dead storage's id, reused
+            size = storage.nbytes()
+            self._live[key] = (weakref.ref(storage, self._on_death(key)), size, category)
+            self.current += size
+            self.current_rounded += _rounded(size)
+            self.peak_rounded = max(self.peak_rounded, self.current_rounded)
             self.by_category[category] += size
-            self._live[id(tensor.untyped_storage())] = (ref, size, category)
+            if self.current > self.phase_peaks[self.phase]:
+                self.phase_peaks[self.phase] = self.current
+            if self.current > self.peak:
+                self.peak = self.current
+                self.peak_breakdown = {k: v for k, v in self.by_category.items() if v}
+                self.peak_phase = self.phase
 
-    def set_phase(self, phase: str) -> None:
-        self.phase = phase
-        self.phase_peaks[phase] = max(self.phase_peaks[phase], self.current)
+        def _on_death(self, key: int) -> Any:
+            def callback(_ref: Any) -> None:
+                self._free(key)
 
-    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        out = func(*args, **(kwargs or {}))
-        category = PHASE_CATEGORY.get(self.phase, "other")
-        for tensor in torch_private.outputs(out):
-            self.track(tensor, category)
-        return out
+            return callback
 
-    def register_model(self, model: torch.nn.Module, extra_frozen: list[torch.Tensor]) -> None:
-        """Count the model's parameters, buffers and quantized storage before the step."""
-        for parameter in model.parameters():
-            self.track(parameter, "trainable_params" if parameter.requires_grad else "frozen_weights")
-        for buffer in model.buffers():
-            self.track(buffer, "buffers")
-        for tensor in extra_frozen:
-            self.track(tensor, "frozen_weights")
-        for parameter in model.parameters():
-            if parameter.requires_grad:
-                parameter.register_post_accumulate_grad_hook(lambda p: self.relabel(p.grad, "gradients"))
+        def relabel(self, tensor: Any, category: str) -> None:
+            """A storage counted under one category that is another (a parameter's .grad, first seen in backward)."""
+            if not isinstance(tensor, torch.Tensor):
+                return
+            record = self._live.get(id(tensor.untyped_storage()))
+            if record is None:
+                self.track(tensor, category)
+                return
+            ref, size, old = record
+            if old != category:
+                self.by_category[old] -= size
+                self.by_category[category] += size
+                self._live[id(tensor.untyped_storage())] = (ref, size, category)
+
+        def set_phase(self, phase: str) -> None:
+            self.phase = phase
+            self.phase_peaks[phase] = max(self.phase_peaks[phase], self.current)
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            category = PHASE_CATEGORY.get(self.phase, "other")
+            for tensor in torch_private.outputs(out):
+                self.track(tensor, category)
+            return out
+
+        def register_model(self, model: torch.nn.Module, extra_frozen: list[torch.Tensor]) -> None:
+            """Count the model's parameters, buffers and quantized storage before the step."""
+            for parameter in model.parameters():
+                self.track(parameter, "trainable_params" if parameter.requires_grad else "frozen_weights")
+            for buffer in model.buffers():
+                self.track(buffer, "buffers")
+            for tensor in extra_frozen:
+                self.track(tensor, "frozen_weights")
+            for parameter in model.parameters():
+                if parameter.requires_grad:
+                    parameter.register_post_accumulate_grad_hook(lambda p: self.relabel(p.grad, "gradients"))
+
+    return StorageTracker

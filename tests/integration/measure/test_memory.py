@@ -179,7 +179,7 @@ def _real_qlora_peak(cls, config, lora: dict, step: Step, double_quant: bool) ->
 
     from lora_audit.integrations import transformers as transformers_private
     from lora_audit.measure.memory.step import _train_step
-    from lora_audit.measure.memory.tracker import StorageTracker
+    from lora_audit.measure.memory.tracker import storage_tracker
 
     torch.manual_seed(0)
     config.use_cache = False
@@ -205,7 +205,7 @@ def _real_qlora_peak(cls, config, lora: dict, step: Step, double_quant: bool) ->
             state += [quant.absmax, quant.code]
             if quant.nested:
                 state += [quant.state2.absmax, quant.state2.code, quant.offset]
-    tracker = StorageTracker()
+    tracker = storage_tracker()
     tracker.register_model(model, state)
     with tracker:
         _train_step(model, tracker, step, config.vocab_size, torch.device("cpu"))

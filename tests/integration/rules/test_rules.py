@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 import lora_audit
+from lora_audit.request import MemoryRequest
 from lora_audit.rules import BY_CODE, RULES
 from lora_audit.rules.settings import Settings, parse_settings
 from tests.conftest import FIXTURES, LORA
@@ -65,6 +66,8 @@ FIRES = {
     "LA050": (SDXL, {"target_modules": ["to_k", "to_q", "to_v", "to_out.0", "q_proj", "v_proj"]}, {}, "q_proj"),
     # 'proj' is the vision blocks' attention output (Linear) and the patch embedding (Conv3d)
     "LA051": ("Qwen/Qwen2-VL-2B-Instruct", {"target_modules": ["qkv", "proj"]}, {}, "proj"),
+    "LA060": (QWEN, {"target_modules": "all-linear"}, {"memory": MemoryRequest(batch=1, seq_len=256, gpus=("1GB",))},
+              "1 GiB"),
     "LA030": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {},
               "use_dora"),
     "LA031": (QUANT / "qwen2.5-0.5b-gptq-int4", {"target_modules": ["q_proj", "v_proj"]}, QLORA, "quantization"),
@@ -112,6 +115,7 @@ QUIET = {
     "LA029": ("Qwen/Qwen2-VL-2B-Instruct", None, {"config_file": AXOLOTL / "qwen2-vl-lora-7b.yaml"}),
     "LA050": (SDXL, None, {"config_file": LORA / "diffusers-sdxl-dreambooth.json"}),
     "LA051": ("Qwen/Qwen2-VL-2B-Instruct", {"target_modules": ["qkv", "attn.proj"]}, {}),
+    "LA060": (QWEN, {"target_modules": "all-linear"}, {"memory": MemoryRequest(batch=1, seq_len=256, gpus=("24GB",))}),
     "LA030": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"], "use_dora": True}, {}),
     "LA031": (QUANT / "qwen2.5-0.5b-bnb-nf4", {"target_modules": ["q_proj", "v_proj"]}, QLORA),
     "LA032": (QUANT / "qwen2.5-0.5b-bnb-int8-skip", {"target_modules": ["q_proj", "v_proj"]}, {}),
