@@ -90,8 +90,8 @@ def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = Fa
         def factory(shape: tuple[int, ...], kind: Any) -> Any:
             return torch.zeros(shape, dtype=kind) if fake is None else torch_private.fake_tensor(fake, shape, kind,
                                                                                               device)
-        compute = DTYPES.get(step.quantization.get("compute_dtype") or "") or (AUTOCAST[step.precision]
-                                                                                  or torch.float32)
+        compute = _dtype(DTYPES.get(step.quantization.get("compute_dtype") or "") or AUTOCAST[step.precision]
+                         or "float32")
         quantized = quantize_4bit(model, compute, bool(step.quantization.get("double_quant")), factory,
                                   list(step.quantization.get("skip") or []))
         if fake is not None:
