@@ -59,6 +59,10 @@ def audit(request: AuditRequest) -> Report:
         # budget covers the whole audit, reading and parsing the config file included.
         with network.offline_mode(request.offline), budget.limits(request.timeout):
             return _audit(request)
+    except budget.Stop as stop:  # the budget's interrupt, landing just outside its block as the audit ended
+        if stop.error is None:
+            raise
+        raise stop.error from None
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - a bug: still an AuditError, with the cause chained for debugging

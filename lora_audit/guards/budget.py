@@ -165,7 +165,19 @@ class _Exceeded:
 
 
 class _Stop(BaseException):  # noqa: N818
-    """Raised into the main thread. Not an Exception: libraries' ``except Exception`` must not swallow it."""
+    """Raised into the main thread. Not an Exception: libraries' ``except Exception`` must not swallow it.
+
+    It carries the budget's error: when it lands in code around the block (contextlib's own frames, as the
+    block ends), the caller catches it as :data:`Stop` and raises that error.
+    """
+
+    def __init__(self, error: AuditError | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+#: What a caller of :func:`limits` catches around it, in case the interrupt lands outside the block.
+Stop = _Stop
 
 
 _hard_exit: list[Callable[[AuditError], None]] = []
@@ -211,7 +223,7 @@ def limits(timeout: float | None = None, poll: float = 0.1) -> Iterator[None]:
 
     def on_signal(signum: int, frame: Any) -> None:
         if state.error is not None and not done.is_set():
-            raise _Stop
+            raise _Stop(state.error)
 
     def watch() -> None:
         started = time.monotonic()

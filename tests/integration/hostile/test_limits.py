@@ -293,3 +293,21 @@ def test_an_internal_error_in_a_renderer_is_exit_2(cli, validate, monkeypatch):
     result = cli(QWEN, "--targets", "q_proj", "--format", "markdown")
     assert result.code == 2 and "Traceback" not in result.err
     assert result.err.splitlines() == [result.err.strip()] and "internal-error" not in result.out
+
+
+def test_the_budget_interrupt_landing_outside_its_block_is_still_the_budget_error(monkeypatch):
+    """The watcher's interrupt can land in contextlib's own frames as the block ends: the caller converts it."""
+    from lora_audit import pipeline
+    from lora_audit.errors import AuditError
+    from lora_audit.guards import budget
+    from lora_audit.request import AuditRequest
+
+    error = AuditError("budget-exceeded", "building and applying needed more than the 0.001 GB memory budget", "x")
+
+    def lands_late(request):
+        raise budget.Stop(error)
+
+    monkeypatch.setattr(pipeline, "_audit", lands_late)
+    with pytest.raises(AuditError) as caught:
+        pipeline.audit(AuditRequest(QWEN, {"r": 8}))
+    assert caught.value is error
