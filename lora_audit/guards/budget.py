@@ -249,12 +249,13 @@ def limits(timeout: float | None = None, poll: float = 0.1) -> Iterator[None]:
     try:
         try:
             yield
-        except _Stop:
-            pass
+        except _Stop as stop:
+            state.error = state.error or stop.error
         finally:
             done.set()
-    except _Stop:  # the one interrupt arrived just as the block ended, before done was set: handled the same
+    except _Stop as stop:  # the one interrupt arrived just as the block ended, before done was set: the same
         done.set()
+        state.error = state.error or stop.error
     finally:
         watcher.join()
         signal.signal(signal.SIGUSR1, previous)
