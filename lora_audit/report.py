@@ -286,6 +286,8 @@ class GpuFit:
     capacity_bytes: int
     fits: bool
     headroom_bytes: int  #: capacity minus the peak (negative: short by that much)
+    #: seconds per step at the assumed utilisation of the card's peak (None: no peak figure on file)
+    step_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -306,6 +308,10 @@ class MemoryFacts:
     extrapolated: bool  #: the peak is linear in identical layers: run 2 and 4, extrapolated to the model's
     not_modelled: list[str]  #: what the figure leaves out, in words
     refused: str | None = None  #: why there is no figure (a model class or quantization not modelled)
+    #: floating-point operations of the step (forward, backward, optimizer), as torch's FlopCounterMode counts
+    flops_per_step: int | None = None
+    #: the assumed share of a card's peak FLOPS behind ``GpuFit.step_seconds``
+    utilisation: float | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ equivalent. Verified against torch 2.13.0.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,3 +55,35 @@ def slots(module: Any) -> Iterator[tuple[str, dict[str, Any]]]:
     # nn.Module._parameters / _buffers: the public setters re-register and would break ties
     yield "parameter", module._parameters
     yield "buffer", module._buffers
+
+
+def op_packet(func: Any) -> Any:
+    """The overload packet of an op a dispatch mode sees (``aten.mm`` for ``aten.mm.default``): what formulas key on."""
+    # OpOverload._overloadpacket: no public accessor
+    return func._overloadpacket
+
+
+@functools.cache
+def flop_formulas() -> dict[Any, Any]:
+    """torch's FLOP formulas by op (torch 2.13.0 ``utils/flop_counter.py``), with the CPU's fused attention added.
+
+    ``FlopCounterMode`` itself is not used: its module tracker holds hooks that change what the step keeps
+    alive, so the tracker counts with the same formulas instead. torch has formulas for the flash,
+    efficient and cuDNN attention kernels, not for ``_scaled_dot_product_flash_attention_for_cpu``, which
+    the fake step runs: the same ones (``sdpa_flop_count``, ``sdpa_backward_flop_count``: every score, the
+    causal half included, as torch counts them) are registered for it and its backward.
+    """
+    import torch
+    from torch.utils import flop_counter as counting
+
+    aten = torch.ops.aten
+
+    @counting.register_flop_formula(aten._scaled_dot_product_flash_attention_for_cpu, get_raw=False)
+    def forward(query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> int:
+        return int(counting.sdpa_flop_count(query, key, value))
+
+    @counting.register_flop_formula(aten._scaled_dot_product_flash_attention_for_cpu_backward, get_raw=False)
+    def backward(grad_out: Any, query: Any, key: Any, value: Any, *args: Any, **kwargs: Any) -> int:
+        return int(counting.sdpa_backward_flop_count(grad_out, query, key, value))
+
+    return dict(counting.flop_registry)

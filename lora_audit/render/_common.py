@@ -347,10 +347,14 @@ def memory_rows(report: Report) -> list[tuple[str, str, str]]:
         value = memory.breakdown.get(key, 0)
         if value:
             rows.append((label, gib(value), f"{100 * value / memory.peak_bytes:.1f}%"))
+    if memory.flops_per_step:
+        rows.append(("compute", f"{memory.flops_per_step / 1e12:,.2f} TFLOP", "per step (torch's FLOP formulas)"))
     for fit in memory.fits:
         verdict = "fits" if fit.fits else "does not fit"
+        time = "" if fit.step_seconds is None else \
+            f"; ≈ {fit.step_seconds:,.2f} s per step at an assumed {100 * (memory.utilisation or 0):.0f}% of its peak"
         rows.append((f"on {fit.gpu}", verdict, f"{gib(abs(fit.headroom_bytes))} "
-                     f"{'headroom' if fit.fits else 'short'} of {gib(fit.capacity_bytes)}"))
+                     f"{'headroom' if fit.fits else 'short'} of {gib(fit.capacity_bytes)}{time}"))
     return rows
 
 

@@ -81,9 +81,15 @@ def estimate(request: MemoryRequest, report: Report, built: BuiltModel, lora_con
         text = str(exc).splitlines()[0][:200] if str(exc) else ""
         why = f"the fake training step failed: {type(exc).__name__}: {text}"
         return MemoryFacts(None, None, None, {}, inputs, [], [], False, list(gpus.NOT_MODELLED), why)
-    fits = [GpuFit(name, capacity, result.peak <= capacity, capacity - result.peak) for name, capacity in fits_for]
+    fits = []
+    for name, capacity in fits_for:
+        peak = gpus.PEAK_TFLOPS.get(name)
+        seconds = result.flops / (peak * 1e12 * gpus.UTILISATION) if peak else None
+        fits.append(GpuFit(name, capacity, result.peak <= capacity, capacity - result.peak,
+                           round(seconds, 4) if seconds is not None else None))
     return MemoryFacts(result.peak, result.peak_rounded, result.phase, result.breakdown, inputs, fits, runs,
-                       runs != [layers], list(gpus.NOT_MODELLED))
+                       runs != [layers], list(gpus.NOT_MODELLED), flops_per_step=result.flops,
+                       utilisation=gpus.UTILISATION)
 
 
 def _run(cls: type, built: BuiltModel, lora_config: Any, step: Step, layers: int,
@@ -224,7 +230,8 @@ def _uniform(report: Report, layers: int) -> bool:
 
 def _extrapolate(two: StepResult, four: StepResult, layers: int) -> StepResult | None:
     """The peak at ``layers`` from the peaks at 2 and 4, when each part grows by the same bytes per layer."""
-    if two.phase != four.phase or (four.peak - two.peak) % 2 or (four.peak_rounded - two.peak_rounded) % 2:
+    if two.phase != four.phase or (four.peak - two.peak) % 2 or (four.peak_rounded - two.peak_rounded) % 2 \
+            or (four.flops - two.flops) % 2:
         return None
     keys = set(two.breakdown) | set(four.breakdown)
     if any((four.breakdown.get(k, 0) - two.breakdown.get(k, 0)) % 2 for k in keys):
@@ -234,4 +241,5 @@ def _extrapolate(two: StepResult, four: StepResult, layers: int) -> StepResult |
         return a + (b - a) // 2 * (layers - 2)
 
     breakdown = {k: at(two.breakdown.get(k, 0), four.breakdown.get(k, 0)) for k in sorted(keys)}
-    return StepResult(at(two.peak, four.peak), two.phase, breakdown, {}, at(two.peak_rounded, four.peak_rounded))
+    return StepResult(at(two.peak, four.peak), two.phase, breakdown, {}, at(two.peak_rounded, four.peak_rounded),
+                      at(two.flops, four.flops))

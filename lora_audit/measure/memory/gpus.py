@@ -18,6 +18,16 @@ GPUS: dict[str, int] = {
     "H100-80GB": 80, "H200": 141, "B200": 180,
 }
 
+#: Dense bf16 (fp16 on cards without bf16) tensor-core peak, TFLOPS, from NVIDIA's data sheets: A100 and
+#: H100 / H200 (SXM) data sheets, the Ada whitepaper (RTX 4090, L40S, L4). Used only for the labelled
+#: assumption of a step's time; a card not listed gets no time.
+PEAK_TFLOPS: dict[str, float] = {
+    "A100": 312.0, "A100-40GB": 312.0, "A100-80GB": 312.0, "H100": 989.4, "H100-80GB": 989.4, "H200": 989.4,
+    "RTX4090": 165.2, "L40S": 362.05, "L4": 121.0,
+}
+#: The assumed share of that peak a LoRA step reaches (model FLOPs utilisation): an assumption, stated with it.
+UTILISATION = 0.4
+
 #: The CUDA caching allocator rounds every block up to a multiple of 512 bytes (``kMinBlockSize`` in
 #: c10/cuda/CUDACachingAllocator.cpp, PyTorch 2.13.0). The tracker applies it to each storage.
 ALLOCATOR_ROUNDING = 512

@@ -55,6 +55,7 @@ class StepResult:
     breakdown: dict[str, int] = field(default_factory=dict)
     phase_peaks: dict[str, int] = field(default_factory=dict)
     peak_rounded: int = 0  #: with the CUDA allocator's 512-byte rounding of each storage
+    flops: int = 0  #: floating-point operations of the step, as torch's FlopCounterMode counts them
 
 
 def with_layers(config: Any, layers: int) -> Any:
@@ -102,14 +103,14 @@ def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = Fa
         base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": reentrant})
         if reentrant:
             base.enable_input_require_grads()
-    tracker = storage_tracker()
+    tracker = storage_tracker(torch_private.flop_formulas())
     tracker.register_model(model, quantized)
     vocab = (getattr(config, "text_config", None) or config).vocab_size
     mask_path = contextlib.nullcontext() if real else transformers_private.fake_tensors_take_the_real_mask_path()
     with mask_path, (fake if fake is not None else contextlib.nullcontext()), tracker:
         _train_step(model, tracker, step, vocab, device)
     return StepResult(tracker.peak, tracker.peak_phase, dict(sorted(tracker.peak_breakdown.items())),
-                      dict(tracker.phase_peaks), tracker.peak_rounded)
+                      dict(tracker.phase_peaks), tracker.peak_rounded, tracker.flops)
 
 
 def _to_fake(model: Any, fake: Any, device: Any) -> None:

@@ -26,9 +26,13 @@ def _rounded(size: int) -> int:
     return -(-size // ALLOCATOR_ROUNDING) * ALLOCATOR_ROUNDING
 
 
-def storage_tracker() -> Any:
-    """A new tracker: a dispatch mode (enter it with ``with``) that counts live storage by category."""
-    return _tracker_class()()
+def storage_tracker(formulas: dict[Any, Any] | None = None) -> Any:
+    """A new tracker: a dispatch mode (enter it with ``with``) that counts live storage by category.
+
+    With ``formulas`` (op -> torch's FLOP formula, ``flop_counter.flop_registry``) it also counts the
+    step's floating-point operations, as ``FlopCounterMode`` would, without its module hooks.
+    """
+    return _tracker_class()(formulas or {})
 
 
 @functools.cache
@@ -39,8 +43,10 @@ def _tracker_class() -> type:
     class StorageTracker(torch_private.dispatch_mode_base()):  # type: ignore[misc]
         """Bytes of live tensor storage: the running total, the peak, and the breakdown at the peak."""
 
-        def __init__(self) -> None:
+        def __init__(self, formulas: dict[Any, Any]) -> None:
             super().__init__()
+            self.formulas = formulas
+            self.flops = 0
             self._live: dict[int, tuple[weakref.ref[Any], int, str]] = {}
             self.current = 0
             #: the same total with each storage rounded up as the CUDA caching allocator rounds blocks
@@ -112,6 +118,9 @@ def _tracker_class() -> type:
 
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             out = func(*args, **(kwargs or {}))
+            formula = self.formulas.get(torch_private.op_packet(func)) if self.formulas else None
+            if formula is not None:
+                self.flops += int(formula(*args, **(kwargs or {}), out_val=out))
             category = PHASE_CATEGORY.get(self.phase, "other")
             for tensor in torch_private.outputs(out):
                 self.track(tensor, category)

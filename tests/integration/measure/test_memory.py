@@ -75,6 +75,7 @@ def test_the_fake_peak_is_the_real_peak(name):
     assert abs(fake.peak - real.peak) <= real.peak / 1000, (fake.peak, real.peak)
     assert fake.phase == real.phase
     assert fake.peak == real.peak  # in fact, to the byte
+    assert fake.flops == real.flops > 0  # FlopCounterMode on the same ops
 
 
 def test_two_and_four_layers_extrapolate_to_the_full_fake_run():
@@ -86,6 +87,7 @@ def test_two_and_four_layers_extrapolate_to_the_full_fake_run():
     full = run(cls, config, lora, step)
     extrapolated = _extrapolate(two, four, 12)
     assert extrapolated is not None and extrapolated.peak == full.peak
+    assert extrapolated.flops == full.flops
     assert extrapolated.breakdown == {k: v for k, v in full.breakdown.items() if v or k in extrapolated.breakdown}
 
 
@@ -98,6 +100,8 @@ def test_the_audit_reports_memory_with_its_inputs_and_a_verdict(validate):
     # the frozen bf16 weights alone are the checkpoint's 8,030,261,248 parameters at 2 bytes
     assert memory.breakdown["frozen_weights"] == 2 * 8_030_261_248
     assert [f.fits for f in memory.fits] == [True, True]
+    assert memory.utilisation == 0.4
+    assert memory.fits[1].step_seconds == round(memory.flops_per_step / (312e12 * 0.4), 4)
     assert {i.name: i.source for i in memory.inputs}["optimizer"].startswith("default (the HF Trainer's")
     validate(report.to_dict())
 
