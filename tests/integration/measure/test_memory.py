@@ -245,3 +245,27 @@ def test_framework_configs_give_their_training_keys_and_what_is_not_read_is_aske
                 "--memory", "--gradient-checkpointing", "reentrant", "--format", "json")
     sources = {i["name"]: i["source"] for i in given.json()["memory"]["inputs"]}
     assert "(cutoff_len)" in sources["seq_len"] and sources["gradient_checkpointing"] == "--gradient-checkpointing"
+
+
+def test_the_step_flops_are_what_torchs_flop_counter_counts():
+    """With eager attention every op has a formula in torch itself: the tracker's count equals FlopCounterMode's."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from lora_audit.integrations import transformers as transformers_private
+    from lora_audit.measure.memory.step import _train_step
+    from lora_audit.measure.memory.tracker import storage_tracker
+
+    config = _config(TINY / "qwen2")
+    config.use_cache = False
+    step = _step(attention="eager")
+    ours = run(transformers.Qwen2ForCausalLM, config, LoraConfig(**ALL), step, real=True).flops
+    from peft import get_peft_model
+
+    torch.manual_seed(0)
+    model = get_peft_model(transformers_private.from_config(transformers.Qwen2ForCausalLM, config,
+                                                            dtype=torch.float32, attn_implementation="eager"),
+                           LoraConfig(**ALL))
+    with FlopCounterMode(display=False) as counter:
+        _train_step(model, storage_tracker(), step, config.vocab_size, torch.device("cpu"))
+    assert ours == counter.get_total_flops() > 0
