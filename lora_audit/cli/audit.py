@@ -28,6 +28,8 @@ Examples:
   lora-audit Qwen/Qwen2.5-0.5B --targets q_proj,v_proj
   lora-audit ./my-model --config lora.yaml --format json --json audit.json
   lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear -r 16 --alpha 32 --tree
+  lora-audit train.py                  the LoraConfig a training script (.py, .ipynb, .md) builds, read statically
+  lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear --memory --seq-len 2048 --batch 1 --gpu RTX4090
   lora-audit Qwen/Qwen2.5-0.5B --adapter ./my-adapter     check a saved adapter's keys and shapes
   lora-audit adapter org/my-lora    the same, against its base_model_name_or_path
   lora-audit diff ./adapter-v1 ./adapter-v2                compare two adapters or LoRA configs
