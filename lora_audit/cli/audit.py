@@ -172,9 +172,10 @@ def _run_script_audits(opts: dict[str, Any], model: str | None, config_file: str
                        json_path: str | None) -> int:
     fields = {k: v for k, v in overrides.items() if v is not None and k != "task_type"}
     task = overrides.get("task_type")
+    memory = _memory_request(opts)
     pairs = [Pair(model=model, config=config_file, revision=opts["revision"], task_type=task,
                   model_class=opts["model_class"], trust_remote_code=opts["trust_remote_code"], overrides=fields,
-                  select=i, at=place) for i, place in enumerate(places)]
+                  select=i, at=place, memory=memory) for i, place in enumerate(places)]
     with common.status(fmt) as status:
         def progress(result: Any) -> None:
             if status is not None:

@@ -35,7 +35,7 @@ from lora_audit.errors import AuditError
 from lora_audit.integrations import huggingface_hub as network
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.report import SCHEMA_VERSION, Report
-from lora_audit.request import AuditRequest
+from lora_audit.request import AuditRequest, MemoryRequest
 from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings, find_pyproject, settings_table
 
@@ -62,6 +62,8 @@ class Pair:
     #: for a training script that builds several configs: which one (0-based), and where it is built
     select: int | None = None
     at: str | None = None  #: ``line 42`` / ``cell 7, line 3``
+    #: the memory estimate to run with the audit (``lora-audit train.py --memory`` on a script with several configs)
+    memory: MemoryRequest | None = None
 
     @property
     def config_label(self) -> str | None:
@@ -305,7 +307,7 @@ def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: b
     request = AuditRequest(
         model=pair.model, config_file=pair.config, overrides=pair.overrides or None, revision=pair.revision,
         task_type=pair.task_type, model_class=pair.model_class, trust_remote_code=pair.trust_remote_code,
-        offline=offline, settings=settings, config_select=pair.select,
+        offline=offline, settings=settings, config_select=pair.select, memory=pair.memory,
     )
     adapter = _saved_adapter(pair.config)
     if adapter is not None:

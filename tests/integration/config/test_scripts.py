@@ -137,6 +137,9 @@ def test_each_config_of_a_sweep_is_its_own_audit(cli):
     assert result.code == max(p["exit_code"] for p in pairs)
     text = cli(SCRIPTS / "three-ranks.py")
     assert "three-ranks.py:7" in text.out and "3 audits" in text.out
+    memory = cli(SCRIPTS / "three-ranks.py", "--memory", "--seq-len", "64", "--batch", "1", "--format", "json")
+    peaks = [p["report"]["memory"]["peak_bytes"] for p in memory.json()["check"]["pairs"]]
+    assert len(peaks) == 3 and all(peaks) and peaks[0] < peaks[2]  # every config gets its own estimate
 
 
 def test_the_cli_takes_scripts_as_the_argument_or_as_config_and_model_wins(cli):
