@@ -42,6 +42,7 @@ def audit(
     timeout: float | None = None,
     config_select: int | None = None,
     memory: MemoryRequest | None = None,
+    assume_base: str | None = None,
 ) -> Report:
     """Audit ``lora_config`` against ``model`` without loading any weights.
 
@@ -82,6 +83,9 @@ def audit(
     ``memory`` (a :class:`~lora_audit.request.MemoryRequest`) adds the peak memory of one training step,
     run on fake tensors: ``report.memory``.
 
+    ``assume_base`` builds that model's config instead (a hub id the catalogue holds, for a re-upload
+    such as ``unsloth/llama-3-8b-bnb-4bit`` offline); the report says the numbers are for it.
+
     ``model`` may instead be an :class:`AuditRequest` holding all of these (then pass nothing else):
     ``audit(AuditRequest("Qwen/Qwen2.5-0.5B", {"r": 8}))``.
     """
@@ -90,7 +94,7 @@ def audit(
         overrides=overrides, revision=revision, task_type=task_type, model_class=model_class,
         trust_remote_code=trust_remote_code, offline=offline, component=component, settings=settings, status=status,
         adapter=adapter, quantization_request=quantization_request, timeout=timeout, config_select=config_select,
-        memory=memory,
+        memory=memory, assume_base=assume_base,
     )
     if isinstance(model, AuditRequest):
         if request != AuditRequest():

@@ -109,7 +109,13 @@ def _audit(request: AuditRequest) -> Report:
     elif isinstance(model, (str, os.PathLike, ModelSource)):
         try:
             # A ModelSource: already located by the caller (the result cache keys on its files' bytes).
-            source = model if isinstance(model, ModelSource) else _resolve_base(model, found, request)
+            if request.assume_base is not None:
+                source = resolve_model_source(request.assume_base, revision=None, offline=request.offline,
+                                              status=request.status, component=request.component)
+                spec = _assumed(spec, os.fspath(model) if not isinstance(model, ModelSource) else model.name,
+                                request.assume_base)
+            else:
+                source = model if isinstance(model, ModelSource) else _resolve_base(model, found, request)
         except AuditError as exc:
             if model_from != "file" or spec.translation is None:
                 raise
@@ -125,6 +131,10 @@ def _audit(request: AuditRequest) -> Report:
             options["config_overrides"] = dict(translation.config_overrides)
         built = libraries.build(source, task_type=task, model_class=model_class,
                                 trust_remote_code=request.trust_remote_code, **options)
+        if request.assume_base is not None:
+            asked = model.name if isinstance(model, ModelSource) else os.fspath(model)
+            built.notes.insert(0, f"--assume-base: built from the config of {request.assume_base} ({source.kind}), "
+                                  f"assumed to be {asked}'s architecture: every number is for that config")
         name = source.name if isinstance(model, ModelSource) else os.fspath(model)
     else:
         raise AuditError(
@@ -191,6 +201,14 @@ def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: Lor
     )
     adaptation.peft_model = None  # drop the live model: from here on the report is plain data
     return report
+
+
+def _assumed(spec: LoraSpec, name: str, base: str) -> LoraSpec:
+    """An ``...-bnb-4bit`` re-upload is a pre-quantized bitsandbytes 4-bit checkpoint: say so as a request."""
+    if spec.quantization_request is None and "bnb-4bit" in name.lower():
+        spec.quantization_request = {"method": "bitsandbytes", "bits": 4,
+                                     "source": f"{name}: the id names a pre-quantized bitsandbytes 4-bit repository"}
+    return spec
 
 
 def _model_from_file(model: ModelArg, spec: LoraSpec, model_class: str | None) -> tuple[ModelArg, str, str | None]:

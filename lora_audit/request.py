@@ -88,6 +88,8 @@ class AuditRequest:
     config_select: int | None = None
     #: estimate the peak training memory (None: no estimate)
     memory: MemoryRequest | None = None
+    #: build this model's config instead of ``model``'s (a re-upload the catalogue does not hold by its own id)
+    assume_base: str | None = None
 
     def with_changes(self, **changes: Any) -> AuditRequest:
         """A copy with some fields replaced (the request itself never changes)."""
@@ -103,6 +105,7 @@ class AuditRequest:
             "trust_remote_code": bool(self.trust_remote_code),
             "config_select": self.config_select,
             "memory": None if self.memory is None else {k: v for k, v in vars(self.memory).items()},
+            "assume_base": self.assume_base,
         }
 
 

@@ -47,6 +47,9 @@ Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupte
 @click.option("--adapter", metavar="PATH|HUB_ID",
               help="Check a saved adapter (directory, .safetensors file or hub id) against MODEL, from its header.")
 @click.option("--revision", help="Hub revision (branch, tag or commit) of MODEL.")
+@click.option("--assume-base", metavar="ID",
+              help="Build this model's config instead of MODEL's (a re-upload the catalogue lacks); "
+                   "the report says so.")
 @offline_option
 @click.option("--trust-remote-code", is_flag=True, help="Allow running the model repository's own code.")
 @click.option("--task-type", type=click.Choice(TASK_TYPES, case_sensitive=False), metavar="TYPE",
@@ -155,6 +158,7 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 status=status,
                 timeout=opts["timeout"],
                 memory=_memory_request(opts),
+                assume_base=opts.get("assume_base"),
             )
             report = run_audit(request, use_cache=not opts["no_cache"])
         common.finish([report], baseline, opts["baseline"], opts["write_baseline"])

@@ -140,7 +140,7 @@ def run_audit(request: AuditRequest, *, use_cache: bool = True) -> Report:
     request = request.with_changes(settings=settings)
     model = request.model
     if not (use_cache and request.adapter is None and request.component is None and cache.enabled()
-            and isinstance(model, (str, os.PathLike))):
+            and request.assume_base is None and isinstance(model, (str, os.PathLike))):
         return _pipeline(request)
     # The same call the pipeline makes for a model given by name: its errors are the pipeline's errors.
     network.check_environment()  # as the pipeline does: a bad hub variable is named before the hub is used

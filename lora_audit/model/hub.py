@@ -62,10 +62,21 @@ def hub_source(
                 "offline-not-cached",
                 f"offline, and config.json of {repo_id} is neither in the local Hugging Face cache "
                 "nor in the bundled catalogue",
-                "go online once (or unset HF_HUB_OFFLINE), or pass a local directory with config.json",
+                _reupload_hint(repo_id) or "go online once (or unset HF_HUB_OFFLINE), or pass a local directory "
+                                           "with config.json",
             ),
         )
     return _download(repo_id, revision, status)
+
+
+def _reupload_hint(repo_id: str) -> str | None:
+    """For an id the catalogue lacks: the bundled models with its name stem, and how to audit against one."""
+    candidates = catalogue.same_stem(repo_id)
+    if not candidates:
+        return None
+    return (f"the catalogue has {', '.join(candidates)} with the same name stem: if {repo_id} is a re-upload of it, "
+            f"pass --assume-base {candidates[0]} (the report then says the numbers are for that config); or go "
+            "online once")
 
 
 def _from_cache(repo_id: str, revision: str | None) -> ModelSource | None:

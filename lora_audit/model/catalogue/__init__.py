@@ -40,6 +40,30 @@ def find(repo_id: str) -> Path | None:
     return None
 
 
+#: Suffixes re-uploads and fine-tunes add to a base model's name; a name stem is the name without them.
+_SUFFIXES = ("-bnb-4bit", "-bnb-8bit", "-unsloth", "-4bit", "-8bit", "-gguf", "-awq", "-gptq", "-fp8", "-hf",
+             "-instruct", "-chat", "-it", "-base")
+
+
+def name_stem(repo_id: str) -> str:
+    """``llama-3-8b`` for ``meta-llama/Meta-Llama-3-8B`` and ``unsloth/llama-3-8b-bnb-4bit``: the name, lower-case,
+    without the organisation, a leading ``meta-`` and the suffixes of re-uploads and fine-tunes."""
+    name = repo_id.strip().lower().rsplit("/", 1)[-1].removeprefix("meta-")
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _SUFFIXES:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                name, changed = name[: -len(suffix)], True
+    return name
+
+
+def same_stem(repo_id: str) -> list[str]:
+    """Bundled ids whose name stem is ``repo_id``'s (a re-upload, an -Instruct variant): candidates, not matches."""
+    stem = name_stem(repo_id)
+    return [mid for mid in model_ids() if name_stem(mid) == stem and mid.lower() != repo_id.strip().lower()]
+
+
 def canonical_id(config_path: Path) -> str:
     """``Qwen/Qwen2.5-0.5B`` for the catalogue file ``Qwen--Qwen2.5-0.5B/config.json``."""
     return config_path.parent.name.replace("--", "/", 1)
