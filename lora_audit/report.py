@@ -291,6 +291,14 @@ class GpuFit:
 
 
 @dataclass(frozen=True)
+class MemoryChange:
+    """The cheapest change that makes the step fit the smallest card given, found by running it too."""
+
+    change: str  #: ``--gradient-checkpointing non-reentrant``, ``... --batch 2``, ``4-bit weights ...``
+    peak_bytes: int  #: the step's peak with that change
+
+
+@dataclass(frozen=True)
 class MemoryFacts:
     """Peak memory of one training step, from the same step run on fake tensors (``--memory``)."""
 
@@ -312,6 +320,8 @@ class MemoryFacts:
     flops_per_step: int | None = None
     #: the assumed share of a card's peak FLOPS behind ``GpuFit.step_seconds``
     utilisation: float | None = None
+    #: when a card given does not fit: the cheapest change whose own step fits the smallest one (None: none found)
+    change: MemoryChange | None = None
 
 
 @dataclass(frozen=True)

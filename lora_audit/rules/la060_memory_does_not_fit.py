@@ -22,10 +22,10 @@ Example
 
 Fix
 ---
-The hint names what dominates the peak and the change that cuts it: gradient checkpointing when
-activations dominate, a smaller batch or sequence length, 4-bit weights (QLoRA) when the frozen
-weights do. Run the estimate again with that change (``--gradient-checkpointing non-reentrant``,
-``--batch 1``) to see whether it fits.
+The hint names the cheapest change that makes the step fit, found by running the step again with
+each change, cheapest first: gradient checkpointing, then a halved batch (accumulate gradients
+instead), then 4-bit weights (QLoRA). When none of them fits, it names what dominates the peak:
+shorten the sequences or use a larger card.
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
 def _cheapest(report: Report) -> str:
     memory = report.memory
     assert memory is not None and memory.peak_bytes
+    if memory.change is not None:
+        return (f"with {memory.change.change} the step needs {memory.change.peak_bytes / _GIB:.2f} GiB, which fits "
+                "(run with that change, the cheapest of those tried that fits)")
     inputs = {i.name: i.value for i in memory.inputs}
     activations = memory.breakdown.get("activations", 0) + memory.breakdown.get("backward", 0)
     weights = memory.breakdown.get("frozen_weights", 0)

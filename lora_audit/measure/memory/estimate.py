@@ -13,6 +13,7 @@ and each part of it are extrapolated to the model's depth; any other model runs 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from lora_audit.capture import capture_messages
 from lora_audit.errors import AuditError
 from lora_audit.measure.memory import gpus
 from lora_audit.measure.memory.step import Step, StepResult, run, with_layers
-from lora_audit.report import GpuFit, MemoryFacts, MemoryInput, Report
+from lora_audit.report import GpuFit, MemoryChange, MemoryFacts, MemoryInput, Report
 
 if TYPE_CHECKING:
     from lora_audit.config.training import TrainingSettings
@@ -71,10 +72,14 @@ def estimate(request: MemoryRequest, report: Report, built: BuiltModel, lora_con
                                                                            "upcast of the non-quantized weights"))
     cls = _model_class(built)
     layers = report.model.num_layers or 0
+    uniform = _uniform(report, layers) if layers > 4 else False
     try:
         with capture_messages("memory"):  # transformers' deprecation notes about checkpointing: not the user's
-            result, runs = _run(cls, built, lora_config, step, layers,
-                                _uniform(report, layers) if layers > 4 else False)
+            result, runs = _run(cls, built, lora_config, step, layers, uniform)
+            smallest = min((capacity for _, capacity in fits_for), default=None)
+            change = None
+            if smallest is not None and result.peak > smallest:
+                change = _cheapest_change(cls, built, lora_config, step, layers, uniform, smallest, report)
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 - a step transformers or PEFT cannot run: said, not a number
@@ -89,7 +94,36 @@ def estimate(request: MemoryRequest, report: Report, built: BuiltModel, lora_con
                            round(seconds, 4) if seconds is not None else None))
     return MemoryFacts(result.peak, result.peak_rounded, result.phase, result.breakdown, inputs, fits, runs,
                        runs != [layers], list(gpus.NOT_MODELLED), flops_per_step=result.flops,
-                       utilisation=gpus.UTILISATION)
+                       utilisation=gpus.UTILISATION, change=change)
+
+
+def _cheapest_change(cls: type, built: BuiltModel, lora_config: Any, step: Step, layers: int, uniform: bool,
+                     capacity: int, report: Report) -> MemoryChange | None:
+    """The first change, cheapest first, whose own step (run like the first) fits the smallest card given.
+
+    In order: gradient checkpointing (recomputes the forward, costs time only), a smaller batch (halved,
+    down to 1: accumulate gradients instead), 4-bit weights (QLoRA: changes the model's precision).
+    """
+    variants: list[tuple[str, Step]] = []
+    prefix = ""
+    if step.gradient_checkpointing == "off":
+        step = dataclasses.replace(step, gradient_checkpointing="non-reentrant")
+        prefix = "--gradient-checkpointing non-reentrant"
+        variants.append((prefix, step))
+    batch = step.batch
+    while batch > 1:
+        batch //= 2
+        variants.append((f"{prefix} --batch {batch}".strip(), dataclasses.replace(step, batch=batch)))
+    if step.quantization is None and report.quantization is None:
+        four = dataclasses.replace(step, batch=1, quantization={"double_quant": False, "compute_dtype": None,
+                                                                "skip": ["lm_head"]})
+        variants.append((f"{prefix + ', ' if prefix else ''}4-bit weights (QLoRA: bitsandbytes nf4) and batch 1",
+                         four))
+    for label, variant in variants:
+        result, _ = _run(cls, built, lora_config, variant, layers, uniform)
+        if result.peak <= capacity:
+            return MemoryChange(label, result.peak)
+    return None
 
 
 def _run(cls: type, built: BuiltModel, lora_config: Any, step: Step, layers: int,

@@ -114,6 +114,10 @@ def test_a_run_that_does_not_fit_is_an_error_naming_the_change(cli):
     la060 = [f for f in data["findings"] if f["code"] == "LA060"]
     assert la060 and la060[0]["subject"] == "RTX4090" and "4-bit" in la060[0]["hint"]
     assert data["memory"]["fits"][0]["fits"] is False
+    # the change was run: its own peak fits the card
+    change = data["memory"]["change"]
+    assert change["change"].startswith("--gradient-checkpointing non-reentrant, 4-bit weights")
+    assert change["peak_bytes"] <= 24 * (1 << 30) < data["memory"]["peak_bytes"]
 
 
 def test_qlora_storage_is_counted_at_bitsandbytes_sizes():

@@ -30,6 +30,18 @@ def test_fires_with_4_bit_as_the_change_when_the_frozen_weights_dominate():
     assert "load the base in 4-bit (QLoRA)" in f.hint
 
 
+def test_fires_naming_the_change_that_was_run_and_fits():
+    import dataclasses
+
+    from lora_audit.report import MemoryChange
+
+    memory = dataclasses.replace(_memory(53.5, 24, {"frozen_weights": 30 * GIB}),
+                                 change=MemoryChange("--gradient-checkpointing non-reentrant --batch 2", 22 * GIB))
+    f = one(check(report(memory=memory), CODE))
+    assert f.hint.startswith("with --gradient-checkpointing non-reentrant --batch 2 the step needs 22.00 GiB, which "
+                             "fits")
+
+
 def test_quiet_when_it_fits_or_without_a_figure():
     assert check(report(memory=_memory(12.7, 24, {"frozen_weights": 8 * GIB})), CODE) == []
     refused = MemoryFacts(None, None, None, {}, [], [], [], False, [], "not modelled")
