@@ -319,6 +319,7 @@ GIB = 1 << 30
 MEMORY_PARTS = (("frozen_weights", "frozen weights"), ("trainable_params", "trainable parameters"),
                 ("gradients", "gradients"), ("optimizer", "optimizer state and step"),
                 ("activations", "activations (forward)"), ("backward", "backward temporaries"),
+                ("logits_and_loss", "logits and loss"),
                 ("inputs", "inputs"), ("buffers", "buffers"), ("other", "other"))
 
 
@@ -345,7 +346,7 @@ def memory_rows(report: Report) -> list[tuple[str, str, str]]:
         rows.append(("", gib(memory.peak_rounded_bytes), "with the CUDA allocator's 512-byte blocks"))
     for key, label in MEMORY_PARTS:
         value = memory.breakdown.get(key, 0)
-        if value:
+        if value >= memory.peak_bytes / 2000:  # parts under 0.05% of the peak (a few KiB of buffers) are noise
             rows.append((label, gib(value), f"{100 * value / memory.peak_bytes:.1f}%"))
     if memory.flops_per_step:
         rows.append(("compute", f"{memory.flops_per_step / 1e12:,.2f} TFLOP", "per step (torch's FLOP formulas)"))

@@ -103,9 +103,9 @@ def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = Fa
         base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": reentrant})
         if reentrant:
             base.enable_input_require_grads()
-    tracker = storage_tracker(torch_private.flop_formulas())
-    tracker.register_model(model, quantized)
     vocab = (getattr(config, "text_config", None) or config).vocab_size
+    tracker = storage_tracker(torch_private.flop_formulas(), vocab)
+    tracker.register_model(model, quantized)
     mask_path = contextlib.nullcontext() if real else transformers_private.fake_tensors_take_the_real_mask_path()
     with mask_path, (fake if fake is not None else contextlib.nullcontext()), tracker:
         _train_step(model, tracker, step, vocab, device)

@@ -26,13 +26,16 @@ def _rounded(size: int) -> int:
     return -(-size // ALLOCATOR_ROUNDING) * ALLOCATOR_ROUNDING
 
 
-def storage_tracker(formulas: dict[Any, Any] | None = None) -> Any:
+def storage_tracker(formulas: dict[Any, Any] | None = None, vocab: int | None = None) -> Any:
     """A new tracker: a dispatch mode (enter it with ``with``) that counts live storage by category.
 
     With ``formulas`` (op -> torch's FLOP formula, ``flop_counter.flop_registry``) it also counts the
-    step's floating-point operations, as ``FlopCounterMode`` would, without its module hooks.
+    step's floating-point operations, as ``FlopCounterMode`` would, without its module hooks. With
+    ``vocab``, a tensor made in forward or backward whose last dimension is the vocabulary (the logits,
+    their fp32 copy, log-softmax and its gradient) is counted as ``logits_and_loss``: no hook is needed,
+    so nothing changes what the step keeps alive.
     """
-    return _tracker_class()(formulas or {})
+    return _tracker_class()(formulas or {}, vocab)
 
 
 @functools.cache
@@ -43,9 +46,10 @@ def _tracker_class() -> type:
     class StorageTracker(torch_private.dispatch_mode_base()):  # type: ignore[misc]
         """Bytes of live tensor storage: the running total, the peak, and the breakdown at the peak."""
 
-        def __init__(self, formulas: dict[Any, Any]) -> None:
+        def __init__(self, formulas: dict[Any, Any], vocab: int | None) -> None:
             super().__init__()
             self.formulas = formulas
+            self.vocab = vocab
             self.flops = 0
             self._live: dict[int, tuple[weakref.ref[Any], int, str]] = {}
             self.current = 0
@@ -80,6 +84,9 @@ def _tracker_class() -> type:
                     return
                 self._free(key)  # a dead storage's id, reused
             size = storage.nbytes()
+            if self.vocab and category in ("activations", "backward") and tensor.dim() >= 2 \
+                    and tensor.shape[-1] == self.vocab:
+                category = "logits_and_loss"
             self._live[key] = (weakref.ref(storage, self._on_death(key)), size, category)
             self.current += size
             self.current_rounded += _rounded(size)
