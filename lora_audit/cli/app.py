@@ -39,6 +39,19 @@ class _AuditGroup(click.Group):
         audit_cmd = self.commands["audit"]
         with click.Context(audit_cmd, info_name=ctx.info_name, parent=None) as sub:
             audit_cmd.format_help(sub, formatter)
+        rows = [(name, COMMANDS.get(name) or command.get_short_help_str(limit=60))
+                for name, command in self.commands.items() if name != "audit"]
+        with formatter.section("Commands (lora-audit COMMAND --help for each)"):
+            formatter.write_dl(rows)
+
+
+#: One line per command for the group's --help (their own --help says the rest).
+COMMANDS = {
+    "adapter": "audit a saved adapter against the base it names (header only)",
+    "diff": "compare two adapters, or two LoRA configs",
+    "rules": "list every rule, or explain one (lora-audit rules LA003)",
+    "check": "audit every (model, config) pair the project declares, in one process",
+}
 
 
 @click.group(cls=_AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -185,3 +185,12 @@ def test_ci_formats(name, fmt):
     report = audited(model, kwargs)
     render = render_github if fmt == "github" else render_gitlab
     check_golden(f"{name}.{fmt}.txt" if fmt == "github" else f"{name}.{fmt}.json", render(report, str(ROOT)))
+
+
+def test_help_lists_the_commands(cli):
+    """``lora-audit --help``: the audit's options, its examples, and every other command (a golden file)."""
+    result = cli("--help")
+    assert result.code == 0
+    check_golden("help.txt", result.out)
+    for name in ("adapter", "diff", "rules", "check"):
+        assert f"\n  {name} " in result.out
