@@ -125,6 +125,7 @@ def test_an_unresolved_rank_stops_with_the_flag_that_supplies_it_and_the_flag_gi
     assert script.params.trainable == 811_008
 
 
+@pytest.mark.slow  # several seconds: the slow run has it
 def test_each_config_of_a_sweep_is_its_own_audit(cli):
     result = cli(SCRIPTS / "three-ranks.py", "--format", "json")
     pairs = result.json()["check"]["pairs"]
@@ -173,6 +174,7 @@ def test_check_picks_up_scripts_and_skips_scripts_without_a_config(cli, tmp_path
     assert "skipped" in result.err and "utils.py" in result.err
 
 
+@pytest.mark.slow  # several seconds: the slow run has it
 def test_reading_a_script_never_runs_it(tmp_path):
     """The fixture writes marker files when run or imported; auditing it leaves none, in a fresh process."""
     code = subprocess.run(

@@ -61,7 +61,12 @@ def _step(**changes) -> Step:
     return Step(**values)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+#: Cases of more than a few seconds run with the slow tests (pytest -m slow; CI runs both).
+SLOW_CASES = {"qwen2-128k-vocab"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_CASES else n
+                                  for n in sorted(CASES)])
 def test_the_fake_peak_is_the_real_peak(name):
     folder, changes, lora, step_changes = CASES[name]
     if changes in ("small2", "small4"):
@@ -78,6 +83,7 @@ def test_the_fake_peak_is_the_real_peak(name):
     assert fake.flops == real.flops > 0  # FlopCounterMode on the same ops
 
 
+@pytest.mark.slow  # several seconds: the slow run has it
 def test_two_and_four_layers_extrapolate_to_the_full_fake_run():
     config = _small(MODELS / "Qwen--Qwen2.5-0.5B", layers=12, vocab_size=2048)
     cls = transformers.Qwen2ForCausalLM
@@ -106,6 +112,7 @@ def test_the_audit_reports_memory_with_its_inputs_and_a_verdict(validate):
     validate(report.to_dict())
 
 
+@pytest.mark.slow  # several seconds: the slow run has it
 def test_a_run_that_does_not_fit_is_an_error_naming_the_change(cli):
     result = cli("meta-llama/Meta-Llama-3-8B", "--targets", "all-linear", "--memory", "--seq-len", "2048",
                  "--batch", "1", "--gpu", "RTX4090", "--format", "json")
@@ -120,6 +127,7 @@ def test_a_run_that_does_not_fit_is_an_error_naming_the_change(cli):
     assert change["peak_bytes"] <= 24 * (1 << 30) < data["memory"]["peak_bytes"]
 
 
+@pytest.mark.slow  # several seconds: the slow run has it
 def test_qlora_storage_is_counted_at_bitsandbytes_sizes():
     report = audit(AuditRequest("meta-llama/Meta-Llama-3-8B", {"r": 16, "target_modules": "all-linear"},
                                 quantization_request={"method": "bitsandbytes", "bits": 4},
@@ -231,6 +239,7 @@ def test_qlora_emulation_is_within_half_a_percent_of_real_bitsandbytes(double_qu
     assert abs(fake.peak - real) <= real * 0.005, (fake.peak, real)
 
 
+@pytest.mark.slow  # several seconds: the slow run has it
 def test_framework_configs_give_their_training_keys_and_what_is_not_read_is_asked_for(cli):
     from tests.conftest import FIXTURES
 
