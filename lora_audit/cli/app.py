@@ -37,7 +37,10 @@ class _AuditGroup(click.Group):
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         audit_cmd = self.commands["audit"]
-        with click.Context(audit_cmd, info_name=ctx.info_name, parent=None) as sub:
+        # The group's help option names (-h, --help): click keeps a command's help option once made, so every
+        # context that formats it must name the same ones, or the text depends on what ran before.
+        with click.Context(audit_cmd, info_name=ctx.info_name, parent=None,
+                           help_option_names=ctx.help_option_names) as sub:
             audit_cmd.format_help(sub, formatter)
         rows = [(name, COMMANDS.get(name) or command.get_short_help_str(limit=60))
                 for name, command in self.commands.items() if name != "audit"]
