@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,14 @@ from typing import Any
 import yaml
 
 from lora_audit.config import other_trainers
-from lora_audit.config.static.sources import MAX_NOTEBOOK_BYTES, MAX_SCRIPT_BYTES, Program, kind_of, read_program
+from lora_audit.config.static.sources import (
+    MAX_CODE_BYTES,
+    MAX_NOTEBOOK_BYTES,
+    MAX_SCRIPT_BYTES,
+    Program,
+    kind_of,
+    read_program,
+)
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import check_numbers
 from lora_audit.model.local import path_exists, read_small_text, user_path
@@ -99,6 +107,8 @@ def looks_like_python(text: str) -> bool:
         return False
     if not any(word in text for word in ("LoraConfig", "get_peft_model")):
         return False
+    if len(text) > MAX_CODE_BYTES:  # not parsed (seconds and gigabytes): read_program refuses it by its size
+        return re.search(r"^(import|from)\s+\w", text, re.MULTILINE) is not None
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -309,7 +309,7 @@ class _Reader:
             if config is not None:
                 found.append((call, config))
         for call, config in found:
-            self.attach_model(call, config, found)
+            self.attach_model(call, config)
             self.attach_training(call, config)
             config.program = self.program
             if self.program.skipped:
@@ -543,7 +543,7 @@ class _Reader:
         return config
 
     # ------------------------------------------------------------- which model it goes with
-    def attach_model(self, call: Call, config: ScriptConfig, found: list[tuple[Call, ScriptConfig]]) -> None:
+    def attach_model(self, call: Call, config: ScriptConfig) -> None:
         if config.refused is not None or (config.saved_adapter is not None and config.model is not None):
             return
         if config.trl_keys and config.model is not None:
@@ -667,10 +667,7 @@ class _Reader:
         call = model.call
         where = f"{self.program.path}: {call.place}"
         if model.library == "transformers":
-            if model.cls.startswith("Auto"):
-                config.model_class = model.cls
-            else:
-                config.model_class = model.cls
+            config.model_class = model.cls  # an Auto class picks the head, a concrete class is itself
             labels = call.kwargs.get("num_labels")
             if labels is not None:
                 if isinstance(labels.value, int) and not isinstance(labels.value, bool):

@@ -310,12 +310,7 @@ class _Walker:
         overlay = _Overlay(scope.names)
         inner = _Scope(scope.name, overlay, scope.parent, scope.loop, condition)
         self.block(body, inner)
-        for name, value in overlay.changed().items():
-            if isinstance(value.value, Unresolved) and value.value.maybe is not None:
-                value = value.value.maybe
-            scope.names[name] = Value(
-                Unresolved(name, value.place, f"assigned under {condition}: reading cannot tell whether it runs",
-                           value), value.place)
+        _unresolve_changed(scope, overlay, f"assigned under {condition}: reading cannot tell whether it runs")
 
     def loop(self, node: ast.For | ast.AsyncFor | ast.While, scope: _Scope) -> None:
         where = self.place(node)
@@ -331,12 +326,7 @@ class _Walker:
                                           where)
         self.block(node.body, inner)
         self.block(node.orelse, inner)
-        for name, value in overlay.changed().items():
-            if isinstance(value.value, Unresolved) and value.value.maybe is not None:
-                value = value.value.maybe
-            scope.names[name] = Value(
-                Unresolved(name, value.place, f"rebound in the loop at {where}: it changes on every pass", value),
-                value.place)
+        _unresolve_changed(scope, overlay, f"rebound in the loop at {where}: it changes on every pass")
 
     def bind(self, target: ast.expr, value: Value, scope: _Scope, statement: ast.stmt) -> None:
         if isinstance(target, ast.Name):
@@ -641,6 +631,14 @@ class _Overlay(dict[str, Value]):
 
     def changed(self) -> dict[str, Value]:
         return dict(self.items())
+
+
+def _unresolve_changed(scope: _Scope, overlay: _Overlay, why: str) -> None:
+    """The names a body that may not run (or runs many times) bound: unresolved in ``scope``, kept as ``maybe``."""
+    for name, value in overlay.changed().items():
+        if isinstance(value.value, Unresolved) and value.value.maybe is not None:
+            value = value.value.maybe
+        scope.names[name] = Value(Unresolved(name, value.place, why, value), value.place)
 
 
 def _names(target: ast.AST) -> Iterator[str]:
