@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from lora_audit.cli import common, interrupts
-from lora_audit.cli.batch import CheckReport, Pair, run_audit, run_pairs, script_configs
+from lora_audit.cli.batch import CheckReport, Pair, run_audit, script_configs
 from lora_audit.cli.options import csv_list, offline_option, report_options
 from lora_audit.cli.output import resolve_format
 from lora_audit.config import other_trainers
@@ -180,18 +180,11 @@ def _run_script_audits(opts: dict[str, Any], model: str | None, config_file: str
     pairs = [Pair(model=model, config=config_file, revision=opts["revision"], task_type=task,
                   model_class=opts["model_class"], trust_remote_code=opts["trust_remote_code"], overrides=fields,
                   select=i, at=place, memory=memory) for i, place in enumerate(places)]
-    with common.status(fmt) as status:
-        def progress(result: Any) -> None:
-            if status is not None:
-                status(f"audited {result.pair.label}")
-
-        results = run_pairs(pairs, settings, offline=opts["offline"], use_cache=not opts["no_cache"], after=progress)
-    check = CheckReport(results)
+    check = CheckReport(common.audit_pairs(pairs, settings, fmt, offline=opts["offline"],
+                                           use_cache=not opts["no_cache"]))
     common.finish(check.reports, baseline, opts["baseline"], opts["write_baseline"])
     common.emit(check, fmt, json_path)
-    for result in check.results:
-        if result.error is not None:
-            click.echo(f"lora-audit: error: {result.pair.label}: {result.error.one_line()}", err=True)
+    common.echo_pair_errors(check)
     return check.exit_code
 
 

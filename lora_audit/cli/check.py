@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from lora_audit.cli import common, interrupts
-from lora_audit.cli.batch import CheckReport, declared_pairs, run_pairs, select_pairs
+from lora_audit.cli.batch import CheckReport, declared_pairs, select_pairs
 from lora_audit.cli.options import offline_option, report_options
 from lora_audit.cli.output import resolve_format
 from lora_audit.errors import AuditError
@@ -68,14 +68,8 @@ def _run_check(opts: dict[str, Any]) -> int:
                 'config = "lora.yaml" }], or pass config files',
             )
         baseline = common.read_baseline(opts["baseline"])
-        with common.status(fmt) as status:
-            def progress(result: Any) -> None:
-                if status is not None:
-                    status(f"audited {result.pair.label}")
-
-            results = run_pairs(pairs, settings, offline=opts["offline"], use_cache=not opts["no_cache"],
-                                trust_remote_code=opts["trust_remote_code"],
-                                after=progress)
+        results = common.audit_pairs(pairs, settings, fmt, offline=opts["offline"], use_cache=not opts["no_cache"],
+                                     trust_remote_code=opts["trust_remote_code"])
         check = CheckReport([r for r in results if r.skipped is None], str(declared_in) if declared_in else None,
                             [r for r in results if r.skipped is not None])
         common.finish(check.reports, baseline, opts["baseline"], opts["write_baseline"])
@@ -86,7 +80,5 @@ def _run_check(opts: dict[str, Any]) -> int:
         common.fail(exc, fmt, json_path)
     for result in check.skipped:
         click.echo(f"lora-audit: skipped {result.pair.config}: not a LoRA config ({result.skipped})", err=True)
-    for result in check.results:
-        if result.error is not None:
-            click.echo(f"lora-audit: error: {result.pair.label}: {result.error.one_line()}", err=True)
+    common.echo_pair_errors(check)
     return check.exit_code

@@ -14,10 +14,12 @@ import traceback
 from collections.abc import Iterator
 from typing import Any
 
+import click
 from rich.console import Console
 
 from lora_audit.cli import baseline as baselines
 from lora_audit.cli import interrupts, output, streams
+from lora_audit.cli.batch import CheckReport, Pair, PairResult, run_pairs
 from lora_audit.errors import AuditError
 from lora_audit.guards.files import describe
 from lora_audit.model.local import user_path
@@ -171,3 +173,20 @@ def status(fmt: str) -> Iterator[Any]:
         yield lambda text: spinner.update(text)
 
 
+
+
+def audit_pairs(pairs: list[Pair], settings: Any, fmt: str, **options: Any) -> list[PairResult]:
+    """``batch.run_pairs`` with one progress line per pair (``audited MODEL + CONFIG``) where progress is shown."""
+    with status(fmt) as show:
+        def progress(result: PairResult) -> None:
+            if show is not None:
+                show(f"audited {result.pair.label}")
+
+        return run_pairs(pairs, settings, after=progress, **options)
+
+
+def echo_pair_errors(check: CheckReport) -> None:
+    """One stderr line per pair that could not be audited."""
+    for result in check.results:
+        if result.error is not None:
+            click.echo(f"lora-audit: error: {result.pair.label}: {result.error.one_line()}", err=True)
