@@ -17,7 +17,9 @@ from lora_audit.adapter import adapter_facts, base_dims
 from lora_audit.adapter.kohya import check_base
 from lora_audit.adapter.pipeline_step import resolve_adapter, resolve_base
 from lora_audit.apply.adapt import apply_lora
+from lora_audit.config import methods
 from lora_audit.config.lora_config import expand_for_model, resolve_lora_config
+from lora_audit.config.methods import LORA
 from lora_audit.errors import AuditError, internal_error
 from lora_audit.guards import budget
 from lora_audit.integrations import huggingface_hub as network
@@ -29,7 +31,7 @@ from lora_audit.model import libraries
 from lora_audit.model.build import from_module
 from lora_audit.model.locate import resolve_model_source
 from lora_audit.model.source import ModelSource
-from lora_audit.report import AdaptedModule, QuantizationFacts, Report, ToolInfo
+from lora_audit.report import AdaptedModule, MethodInfo, QuantizationFacts, Report, ToolInfo
 from lora_audit.request import AuditRequest, ModelArg
 from lora_audit.rules.engine import run_rules
 from lora_audit.rules.settings import Settings
@@ -84,6 +86,10 @@ def _audit(request: AuditRequest) -> Report:
     if request.task_type is not None:
         overrides = {**(overrides or {}), "task_type": request.task_type}
     spec = resolve_lora_config(request.lora_config, request.config_file, overrides, request.config_select)
+    if request.memory is not None and spec.method != LORA:
+        # The fake training step is checked against real runs of LoRA only (docs/memory.md).
+        raise AuditError("usage", f"--memory models a LoRA training step; {methods.label(spec.method)} is not "
+                                  "modelled yet", "run without --memory")
     translation = spec.translation
     if translation is not None and request.component is None and translation.component is not None \
             and not model_given:
@@ -159,6 +165,14 @@ def _audit(request: AuditRequest) -> Report:
     return report
 
 
+def _method_notes(spec: LoraSpec) -> list[str]:
+    if not spec.prompt_learning:
+        return []
+    label = methods.label(spec.method)
+    return [f"{label} is prompt learning: it trains virtual-token embeddings (its prompt encoder) and adapts no "
+            "module of the model, so there are no target matches or per-layer rows; the counts are PEFT's"]
+
+
 def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: LoraSpec, adaptation: Adaptation,
              settings: Settings, found: AdapterFile | None, model_from: str) -> Report:
     import peft
@@ -191,11 +205,13 @@ def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: Lor
         exclude_matches=adaptation.exclude_matches,
         bias_params=measure.bias_params(adaptation, rows),
         unknown_config_fields=spec.unknown_fields,
-        notes=list(built.notes),
+        notes=list(built.notes) + _method_notes(spec) + adaptation.notes,
         lora_config_source=(
             spec.translation.to_report(spec.fields, spec.flags, model_from) if spec.translation is not None else None
         ),
         quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
+        method=MethodInfo(spec.method, methods.label(spec.method) if spec.method != LORA else "LoRA",
+                          spec.prompt_learning, methods.FORMULAS.get(spec.method)),
         adapter=adapter,
         fail_on=settings.fail_on,
     )

@@ -113,11 +113,12 @@ class AdaptedModule:
     base_type: str
     in_features: int  #: k
     out_features: int  #: d
-    r: int
-    alpha: float
-    scaling: float
+    r: int | None  #: None for a method without a rank (IA3, LN-tuning)
+    alpha: float | None  #: None for a method without an alpha
+    scaling: float | None
     experts: int  #: >1 for a fused 3-D expert parameter (one LoRA pair per expert)
-    lora_params: int  #: actual A+B parameters PEFT created
+    #: actual A+B parameters PEFT created (another method: its layer's trainable adapter parameters)
+    lora_params: int
     dense_params: int  #: parameters of the adapted weight
     dora_params: int = 0
     use_dora: bool = False
@@ -129,6 +130,18 @@ class AdaptedModule:
     def ratio(self) -> float | None:
         """lora_params / dense_params; None for a weight with no elements (JSON has no infinity)."""
         return self.lora_params / self.dense_params if self.dense_params else None
+
+
+@dataclass
+class MethodInfo:
+    """The PEFT method the config configures."""
+
+    peft_type: str = "LORA"  #: PEFT's ``peft_type``: LORA, LOHA, IA3, PREFIX_TUNING...
+    label: str = "LoRA"  #: as PEFT's config class spells it: LoHa, IA3, VeRA
+    #: prefix, prompt and P-tuning and their kin: virtual tokens, no module adapted, no per-layer rows
+    prompt_learning: bool = False
+    #: the per-layer adapter cost as a formula in k, d and r, where the method's layers make it one (else None)
+    formula: str | None = "r·(d+k)"
 
 
 @dataclass
@@ -634,6 +647,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: which front-end read the LoRA config file and what it translated it to (None: flags or API only)
     lora_config_source: ConfigSource | None = None
+    #: the PEFT method audited (LoRA unless the config names another)
+    method: MethodInfo = field(default_factory=lambda: MethodInfo())
     #: the peak memory of one training step (``--memory``); None when not asked
     memory: MemoryFacts | None = None
     #: the quantization the base is trained under (framework flags or config.json's quantization_config)

@@ -50,7 +50,7 @@ TOOL = ToolInfo(name="lora-audit", version="0.0.0", peft="0.21.2", transformers=
 LORA_DEFAULTS: dict[str, Any] = {
     "r": 8, "lora_alpha": 16, "lora_dropout": 0.0, "bias": "none", "task_type": None, "use_dora": False,
     "use_rslora": False, "fan_in_fan_out": False, "layers_to_transform": None, "layers_pattern": None,
-    "target_modules": None, "modules_to_save": None,
+    "target_modules": None, "modules_to_save": None, "peft_type": "LORA",
 }
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 MLP = ("gate_proj", "up_proj", "down_proj")
@@ -174,8 +174,8 @@ def params(adapted: Sequence[AdaptedModule], saved_matches: Sequence[SavedMatch]
     """PEFT's counts for these rows and copies on a base of ``base`` parameters."""
     lora = sum(r.lora_params for r in adapted)
     copies = sum(s.params for s in saved_matches if not s.dropped)
-    parts = {"lora": lora, "dora_magnitude": 0, "bias": 0, "modules_to_save": copies, "trainable_tokens": 0,
-             "other": 0, **breakdown}
+    parts = {"lora": lora, "dora_magnitude": 0, "adapter": 0, "bias": 0, "modules_to_save": copies,
+             "trainable_tokens": 0, "other": 0, **breakdown}
     trainable = sum(parts.values())
     total = base + lora + copies
     return ParamCounts(base=base, total=total, trainable=trainable, frozen=total - trainable,

@@ -63,7 +63,7 @@ def target_matches(
     targeted = list(getattr(tuner, "targeted_module_names", []) or [])
     targeted_params = list(getattr(tuner, "targeted_parameter_names", []) or [])
     conversions = moe_conversion_table(built.model_type)
-    final_targets = final.target_modules
+    final_targets = getattr(final, "target_modules", None)
     user_params = [e.pattern for e in entries if e.kind == "parameter"]
     out: list[TargetMatch] = []
     for entry in entries:
@@ -85,17 +85,17 @@ def target_matches(
                 match.modules = matches(final, final_targets, snap.names)
             if entry.kind != "regex" and isinstance(final_targets, (set, list)):
                 match.resolved = sorted(final_targets)
-                if entry.kind == "all-linear" and final.target_parameters:
+                if entry.kind == "all-linear" and getattr(final, "target_parameters", None):
                     match.resolved += sorted(set(final.target_parameters) - set(user_params))
         elif entry.kind == "name":
             match.modules = matches(final, [entry.pattern], snap.names)
-            if final.modules_to_save:
+            if getattr(final, "modules_to_save", None):
                 unsaved = copy.copy(final)
                 unsaved.modules_to_save = None
                 match.excluded_by_modules_to_save = sorted(
                     set(matches(unsaved, [entry.pattern], snap.names)) - set(match.modules)
                 )
-            if final.layers_to_transform is not None:
+            if getattr(final, "layers_to_transform", None) is not None:
                 match.matched_without_layer_filter = len(
                     matches(final, [entry.pattern], snap.names, ignore_layers=True)
                 )
@@ -158,7 +158,7 @@ def _type_of(name: str, snap: Snapshot) -> str:
 
 def exclude_matches(exclude: Any, final: Any, snap: Snapshot) -> dict[str, list[str]]:
     """For each exclude_modules entry: the modules the targets would adapt that it keeps out."""
-    if not exclude or final.target_modules is None:
+    if not exclude or getattr(final, "target_modules", None) is None:
         return {}
     entries = [exclude] if isinstance(exclude, str) else sorted(exclude)
     unexcluded = copy.copy(final)
@@ -176,7 +176,7 @@ def saved_matches(
     final: Any, spec: LoraSpec, snap: Snapshot, after: dict[str, Any], refused: dict[str, str]
 ) -> list[SavedMatch]:
     user = spec.modules_to_save
-    entries = list(dict.fromkeys(list(user) + list(final.modules_to_save or [])))
+    entries = list(dict.fromkeys(list(user) + list(getattr(final, "modules_to_save", None) or [])))
     if not entries:
         return []
     copies = _copy_params(after)

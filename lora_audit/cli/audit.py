@@ -15,7 +15,7 @@ from lora_audit.cli.options import csv_list, offline_option, report_options
 from lora_audit.cli.output import resolve_format
 from lora_audit.config import other_trainers
 from lora_audit.config.loading import ADAPTER_CONFIG_NAME
-from lora_audit.config.lora_config import TASK_TYPES, parse_layers, parse_list, parse_pattern
+from lora_audit.config.lora_config import TASK_TYPES, parse_layers, parse_list, parse_pattern, parse_set
 from lora_audit.config.static.sources import SCRIPT_SUFFIXES
 from lora_audit.errors import AuditError
 from lora_audit.guards.files import read_regular_text
@@ -64,6 +64,12 @@ Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupte
 @click.option("--target-regex", metavar="REGEX", help="target_modules as one regex (full match on module names).")
 @click.option("--target-parameters", callback=csv_list, metavar="A,B,...",
               help="target_parameters, e.g. mlp.experts.gate_up_proj (fused MoE experts).")
+@click.option("--method", metavar="NAME",
+              help="PEFT method: lora (default), loha, lokr, ia3, oft, vera, adalora, prefix_tuning... (any the "
+                   "installed PEFT has).")
+@click.option("--set", "set_fields", multiple=True, metavar="KEY=VALUE",
+              help="Any field of the method's config; VALUE is read as YAML (--set alpha=16, "
+                   "--set feedforward_modules=[down_proj]).")
 @click.option("-r", "--rank", type=int, help="LoRA rank r.")
 @click.option("--alpha", type=float, help="lora_alpha.")
 @click.option("--dropout", type=float, help="lora_dropout.")
@@ -251,7 +257,7 @@ def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
     elif opts["target_regex"] is not None:
         targets = opts["target_regex"]
     layers_pattern = opts["layers_pattern"]
-    return {
+    out: dict[str, Any] = {
         "target_modules": targets,
         "target_parameters": opts["target_parameters"],
         "r": opts["rank"],
@@ -271,5 +277,12 @@ def _overrides(opts: dict[str, Any]) -> dict[str, Any]:
         "fan_in_fan_out": opts["fan_in_fan_out"],
         "task_type": opts["task_type"].upper() if opts["task_type"] else None,
     }
+    if opts["method"] is not None:
+        out["peft_type"] = opts["method"]
+    for key, value in parse_set(opts["set_fields"]).items():
+        if out.get(key) is not None:
+            raise AuditError("usage", f"--set {key}=... and another flag both set {key}", "use one of them")
+        out[key] = value
+    return out
 
 

@@ -18,11 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from lora_audit.capture import capture_messages
-from lora_audit.config import frontends
+from lora_audit.config import frontends, methods
 from lora_audit.config.fields import IGNORED_FILE_FIELDS, lora_field_names, split_known
 from lora_audit.config.frontends.python import FLAGS, VALUE_ONLY
 from lora_audit.config.loading import load_config_file
+from lora_audit.config.methods import LORA
 from lora_audit.errors import AuditError
 from lora_audit.guards.numbers import MIN_NORMAL, check_numbers
 from lora_audit.naming import did_you_mean
@@ -73,10 +76,17 @@ class LoraSpec:
     flags: dict[str, Any] = field(default_factory=dict)
     #: how a front-end read the config file (None: no file)
     translation: Translation | None = None
+    #: PEFT's ``peft_type`` of the method: ``LORA``, ``LOHA``, ``IA3``... (``config`` is that method's config class)
+    method: str = LORA
+
+    @property
+    def prompt_learning(self) -> bool:
+        """A method that trains virtual tokens and adapts no module (prefix, prompt, P-tuning...)."""
+        return methods.is_prompt_learning(self.method)
 
     @property
     def modules_to_save(self) -> list[str]:
-        return list(self.config.modules_to_save or [])
+        return list(getattr(self.config, "modules_to_save", None) or [])
 
     def as_dict(self) -> dict[str, Any]:
         """The config as plain JSON data (sets sorted, enums as their values)."""
@@ -97,38 +107,88 @@ def resolve_lora_config(
     fields: dict[str, Any] = {}
     unknown: list[str] = []
     origin: list[str] = []
+    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    # --method (the overrides' peft_type) wins over the file's and the object's method.
+    flag_method = methods.normalise(flags.pop("peft_type"), "--method") if "peft_type" in flags else None
+    method = flag_method or LORA
     if lora_config is not None:
-        if _is_lora_config(lora_config):
+        if _is_peft_config(lora_config):
+            method = flag_method or methods.normalise(lora_config.peft_type, type(lora_config).__name__)
             fields.update(_config_fields(lora_config))
-            origin.append("LoraConfig")
+            origin.append(type(lora_config).__name__)
         elif isinstance(lora_config, dict):
-            known, unknown = split_known(lora_config, "the lora_config dict")
+            data = dict(lora_config)
+            if "peft_type" in data and flag_method is None:
+                method = methods.normalise(data["peft_type"], "the lora_config dict's peft_type")
+            known, unknown = split_known(data, "the lora_config dict", method)
             fields.update(known)
             origin.append("dict")
         else:
             raise AuditError(
                 "invalid-lora-config",
-                f"lora_config must be a peft.LoraConfig or a dict, not {type(lora_config).__name__}",
+                f"lora_config must be a peft.LoraConfig (or another PEFT method's config) or a dict, not "
+                f"{type(lora_config).__name__}",
                 "pass LoraConfig(...) or a dict of LoraConfig fields",
             )
     translation = None
     if file is not None:
         loaded = load_config_file(file)
         translation = frontends.translate(loaded, select)
+        if translation.method != LORA and flag_method is None:
+            method = translation.method
         fields.update(translation.fields)
         unknown += translation.unknown_fields
         origin.append(str(loaded.path))
-    flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    flags = method_flags(flags, method)
     if translation is not None and translation.script is not None:
         check_script_arguments(translation, flags)
-    if flags:
+    if flags or flag_method:
         fields.update(flags)
         origin.append("flags")
-    validate_fields(fields)
-    config = _make_config(fields)
-    return LoraSpec(config=config, entries=target_entries(fields), origin=" + ".join(origin) or "defaults",
+    validate_fields(fields, method)
+    config = _make_config(fields, method)
+    return LoraSpec(config=config, entries=target_entries(fields, method), origin=" + ".join(origin) or "defaults",
                     unknown_fields=sorted(set(unknown)), fields=fields, flags=flags, translation=translation,
-                    quantization_request=translation.quantization if translation is not None else None)
+                    quantization_request=translation.quantization if translation is not None else None,
+                    method=method)
+
+
+#: LoRA's flags under the name another method gives the same field (LoHa's and LoKr's ``alpha``).
+_RENAMED_FLAGS = {"lora_alpha": "alpha"}
+#: The command-line flag of each LoraConfig field, for messages.
+_FLAG_OF = {"r": "--rank", "lora_alpha": "--alpha", "lora_dropout": "--dropout", "bias": "--bias",
+            "use_dora": "--dora", "use_rslora": "--rslora", "fan_in_fan_out": "--fan-in-fan-out",
+            "target_parameters": "--target-parameters", "rank_pattern": "--rank-pattern",
+            "alpha_pattern": "--alpha-pattern"}
+
+
+def method_flags(flags: dict[str, Any], method: str) -> dict[str, Any]:
+    """The flags as ``method``'s config fields: ``--alpha`` is LoHa's ``alpha``; a field it lacks is an error."""
+    names = lora_field_names(method)
+    out = {}
+    for name, value in flags.items():
+        if name == "task_type" or (name not in names and method == LORA):
+            out[name] = value  # PEFT's own TypeError names a LoRA field it lacks, as the script would raise it
+            continue
+        if name not in names and _RENAMED_FLAGS.get(name) in names:
+            name = _RENAMED_FLAGS[name]
+        if name not in names:
+            flag = _FLAG_OF.get(name, f"--set {name}=...")
+            close = did_you_mean(name, sorted(names))
+            raise AuditError(
+                "invalid-lora-config",
+                f"{flag} sets {name}, which {methods.label(method)} does not have "
+                f"({methods.config_class(method).__name__} has no such field)",
+                f"did you mean --set {close[0]}=...?" if close else
+                f"drop {flag}; {methods.label(method)}'s fields are: {', '.join(sorted(names - _BOOKKEEPING))}",
+            )
+        out[name] = value
+    return out
+
+
+#: PeftConfig's own fields, on every method: not something a user sets.
+_BOOKKEEPING = {"peft_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision", "task_type",
+                "inference_mode"}
 
 
 #: Argument names people write for LoraConfig fields that are too far off for a did-you-mean.
@@ -145,7 +205,7 @@ def check_script_arguments(translation: Translation, flags: Mapping[str, Any]) -
     """
     script = translation.script
     where = translation.file or "the script"
-    names = lora_field_names()
+    names = lora_field_names(translation.method)
     for argument in script.arguments if script.arguments_are_fields else ():
         if argument.name not in names and argument.name != "**":
             close = did_you_mean(argument.name, sorted(names)) or [
@@ -194,20 +254,21 @@ def expand_for_model(spec: LoraSpec, built: Any) -> LoraSpec:
         return spec
     expansion = translation.expand(built)
     fields = {**spec.fields, **expansion.fields, **spec.flags}
-    validate_fields(fields)
+    validate_fields(fields, spec.method)
     translation.steps = [*translation.steps, *expansion.steps]
     translation.fields = {**translation.fields, **expansion.fields}
     translation.sources = {**translation.sources, **expansion.sources}
-    return dataclasses.replace(spec, config=_make_config(fields), entries=target_entries(fields), fields=fields)
+    return dataclasses.replace(spec, config=_make_config(fields, spec.method),
+                               entries=target_entries(fields, spec.method), fields=fields)
 
 
-def _is_lora_config(value: Any) -> bool:
-    from peft import LoraConfig
+def _is_peft_config(value: Any) -> bool:
+    from peft import PeftConfig
 
-    return isinstance(value, LoraConfig)
+    return isinstance(value, PeftConfig)
 
 
-def _config_fields(config: LoraConfig) -> dict[str, Any]:
+def _config_fields(config: Any) -> dict[str, Any]:
     # Copy, so nothing we (or PEFT) do can reach the caller's object.
     out = {}
     for f in dataclasses.fields(config):
@@ -218,43 +279,29 @@ def _config_fields(config: LoraConfig) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- validation
-def validate_fields(fields: dict[str, Any]) -> None:
-    """The checks PEFT does not make (or makes with a less useful message)."""
+def validate_fields(fields: dict[str, Any], method: str = LORA) -> None:
+    """The checks PEFT does not make (or makes with a less useful message).
+
+    LoRA's own values (its rank, alpha, dropout, bias, patterns) are checked for LoRA only: another method
+    gives them other meanings (OFT's ``r=0`` means "use oft_block_size"; AdaLoRA saves rank masks in
+    ``rank_pattern``), and its config class checks them itself.
+    """
     # Before anything compares, converts or prints a value: a 5,000-digit integer cannot even be printed.
     check_numbers(fields, "the LoRA config", "invalid-lora-value")
     for name, value in fields.items():
         # The report repeats the config, and JSON has no way to write inf or NaN.
         if not _all_finite(value):
             _bad(name, value, "numbers in a LoRA config must be finite (no inf, no NaN)")
-    r = fields.get("r")
-    if r is not None and not _is_rank(r):
-        _bad("r", r, f"the LoRA rank must be a whole number from 1 to {MAX_RANK} (typical: 8, 16, 32, 64)")
-    alpha = fields.get("lora_alpha")
-    if alpha is not None and not _is_alpha(alpha):
-        _bad("lora_alpha", alpha, "alpha must be a finite number > 0 (commonly r or 2*r); 0 or less silences LoRA, "
-             "and below 1e-300 the scaling underflows to 0")
-    dropout = fields.get("lora_dropout")
-    if dropout is not None and (
-        isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1
-    ):
-        _bad("lora_dropout", dropout, "dropout is a probability in [0, 1): 0.05 or 0.1 are usual")
-    bias = fields.get("bias")
-    if bias is not None and bias not in BIAS_VALUES:
-        _bad("bias", bias, f"use one of {', '.join(BIAS_VALUES)}")
+    _check_targets(fields.get("layers_pattern"), "layers_pattern", inside=_LAYERS_PATTERN_REGEX, each=True)
+    _check_targets(fields.get("target_modules"), "target_modules")
+    _check_targets(fields.get("target_parameters"), "target_parameters", inside=None)
+    _check_targets(fields.get("modules_to_save"), "modules_to_save", inside=_SAVED_REGEX, each=True)
     task = fields.get("task_type")
     if task is not None:
         task = task.value if isinstance(task, enum.Enum) else task
         if task not in TASK_TYPES:
             _bad("task_type", task, f"use one of {', '.join(TASK_TYPES)}")
         fields["task_type"] = task
-    for name in _BOOL_FIELDS:
-        value = fields.get(name)
-        if value is not None and not isinstance(value, bool):
-            _bad(name, value, "use true or false")
-    _check_targets(fields.get("layers_pattern"), "layers_pattern", inside=_LAYERS_PATTERN_REGEX, each=True)
-    _check_targets(fields.get("target_modules"), "target_modules")
-    _check_targets(fields.get("target_parameters"), "target_parameters", inside=None)
-    _check_targets(fields.get("modules_to_save"), "modules_to_save", inside=_SAVED_REGEX, each=True)
     saved = fields.get("modules_to_save")
     if isinstance(saved, (list, tuple, set)) and len(saved) > MAX_SAVED_ENTRIES:
         raise AuditError(
@@ -271,6 +318,30 @@ def validate_fields(fields: dict[str, Any]) -> None:
             isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in items
         ):
             _bad("layers_to_transform", layers, "give layer indices >= 0, e.g. --layers 0-11,20")
+    if method == LORA:
+        _validate_lora_values(fields)
+
+
+def _validate_lora_values(fields: dict[str, Any]) -> None:
+    r = fields.get("r")
+    if r is not None and not _is_rank(r):
+        _bad("r", r, f"the LoRA rank must be a whole number from 1 to {MAX_RANK} (typical: 8, 16, 32, 64)")
+    alpha = fields.get("lora_alpha")
+    if alpha is not None and not _is_alpha(alpha):
+        _bad("lora_alpha", alpha, "alpha must be a finite number > 0 (commonly r or 2*r); 0 or less silences LoRA, "
+             "and below 1e-300 the scaling underflows to 0")
+    dropout = fields.get("lora_dropout")
+    if dropout is not None and (
+        isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1
+    ):
+        _bad("lora_dropout", dropout, "dropout is a probability in [0, 1): 0.05 or 0.1 are usual")
+    bias = fields.get("bias")
+    if bias is not None and bias not in BIAS_VALUES:
+        _bad("bias", bias, f"use one of {', '.join(BIAS_VALUES)}")
+    for name in _BOOL_FIELDS:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, bool):
+            _bad(name, value, "use true or false")
     for name, minimum in (("rank_pattern", 1), ("alpha_pattern", None)):
         pattern = fields.get(name)
         if pattern is None:
@@ -361,16 +432,17 @@ def _bad(name: str, value: Any, hint: str) -> None:
     raise AuditError("invalid-lora-value", f"{name}={_short(value)} is invalid", hint)
 
 
-def _make_config(fields: dict[str, Any]) -> LoraConfig:
-    from peft import LoraConfig
+def _make_config(fields: dict[str, Any], method: str = LORA) -> Any:
+    config_class = methods.config_class(method)
 
     with capture_messages("config"):
         try:
-            return LoraConfig(**fields)
+            return config_class(**fields)
         except (ValueError, TypeError) as exc:
+            what = "LoRA" if method == LORA else methods.label(method)
             raise AuditError(
                 "invalid-lora-config",
-                f"PEFT rejects this LoRA config: {' '.join(str(exc).split())}",
+                f"PEFT rejects this {what} config: {' '.join(str(exc).split())}",
                 "fix the value PEFT names",
             ) from None
         except ImportError as exc:  # init_lora_weights="loftq" needs scipy, "pissa" and others their packages
@@ -381,9 +453,14 @@ def _make_config(fields: dict[str, Any]) -> LoraConfig:
             ) from None
 
 
-def target_entries(fields: dict[str, Any]) -> list[TargetEntry]:
-    """The entries of ``target_modules`` and ``target_parameters``, in the order the user wrote them."""
+def target_entries(fields: dict[str, Any], method: str = LORA) -> list[TargetEntry]:
+    """The entries of ``target_modules`` and ``target_parameters``, in the order the user wrote them.
+
+    A prompt-learning method (prefix tuning...) has none: it adapts no module.
+    """
     entries: list[TargetEntry] = []
+    if method != LORA and (methods.is_prompt_learning(method) or "target_modules" not in methods.field_names(method)):
+        return entries
     targets = fields.get("target_modules")
     if targets is None:
         if not fields.get("target_parameters"):
@@ -401,6 +478,27 @@ def target_entries(fields: dict[str, Any]) -> list[TargetEntry]:
 
 
 # --------------------------------------------------------------------------- flag parsing
+def parse_set(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``--set alpha=16 --set feedforward_modules=[down_proj]`` -> ``{"alpha": 16, "feedforward_modules": [...]}``.
+
+    The value is read as YAML (safe_load: plain data only), as a config file's value would be.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise AuditError("usage", f"--set {_short(item)} is not KEY=VALUE", "write it as --set alpha=16")
+        try:
+            out[key] = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            raise AuditError("usage", f"--set {key}={_short(text)}: the value is not valid YAML",
+                             "quote a string, and write a list as [a, b]") from None
+        if out[key] is None:
+            raise AuditError("usage", f"--set {key}= has no value", f"give one, e.g. --set {key}=16")
+    return out
+
+
 def parse_list(text: str | None, flag: str = "", code: str = "invalid-lora-value") -> list[str] | None:
     """``"q_proj, v_proj"`` -> ``["q_proj", "v_proj"]``."""
     if text is None:

@@ -489,12 +489,37 @@ CODES: dict[str, ErrorCode] = {code.code: code for code in (
         '\n',
     ),
     ErrorCode(
+        'unknown-method',
+        'The LoRA config',
+        "`--method: 'lohaa' is not a PEFT method the installed PEFT knows` (or a file's `peft_type`).",
+        ' The methods are those the installed PEFT registers (`peft.PEFT_TYPE_TO_CONFIG_MAPPING`): `lora`,\n'
+        '`loha`, `lokr`, `ia3`, `oft`, `vera`, `prefix_tuning`...; the hint names the closest.\n'
+        '\n',
+    ),
+    ErrorCode(
+        'method-not-auditable',
+        'The LoRA config',
+        '`XLORA cannot be audited on its own`: X-LoRA mixes LoRA adapters that are already trained.',
+        ' Audit each of the adapters it names with `--config`.\n'
+        '\n',
+    ),
+    ErrorCode(
+        'method-needs-weights',
+        'The LoRA config',
+        "`PEFT's FROD initialises its adapter from the values of the base weights (...)`: the method's\n"
+        'initialisation decomposes or samples the base weights (FRoD, SHiRA\'s random mask), and lora-audit\n'
+        'builds the model without weights.',
+        ' The matching is the same for every method: audit the targets with LoRA, or count on a\n'
+        'materialised small model.\n'
+        '\n',
+    ),
+    ErrorCode(
         'not-a-lora-config',
         'The LoRA config',
         '`PATH has no LoraConfig fields` (for instance a model `config.json` passed to `--config`: pass it\n'
-        'as MODEL), `PATH is a IA3 adapter config, not LoRA`, `the file is not a LoRA config lora-audit can\n'
-        'read` (the hint names the formats it knows), or `PATH is an axolotl config with no adapter: it trains\n'
-        'the full model` (or an `adapter` that is not `lora` / `qlora`).',
+        'as MODEL), `the file is not a LoRA config lora-audit can read` (the hint names the formats it knows),\n'
+        'or `PATH is an axolotl config with no adapter: it trains the full model` (or an `adapter` that is not\n'
+        '`lora` / `qlora`).',
         " Likewise LLaMA-Factory's\n"
         '`finetuning_type: full` (or `freeze`, `oft`), LoRA with GaLore/APOLLO/BAdam, `pissa_init` on a\n'
         'quantized model, or an `adapter_name_or_path` it would resume (audit that adapter directory with\n'

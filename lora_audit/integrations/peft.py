@@ -117,10 +117,12 @@ def _wrapper_classes() -> tuple[type, type, type]:
 
 
 def type_label(cls: type) -> str:
-    """``lora.Linear`` for PEFT's LoRA layer classes (they share names with torch's), else the class name."""
-    # the module PEFT defines its LoRA layers in: no public attribute says a class is one of them
-    if cls.__module__.startswith("peft.tuners.lora"):
-        return f"lora.{cls.__name__}"
+    """``lora.Linear``, ``loha.Linear``... for PEFT's tuner layer classes (they share names with torch's), else the
+    class name."""
+    # the module PEFT defines its tuners' layers in (peft.tuners.<method>.layer): no public attribute names it
+    parts = cls.__module__.split(".")
+    if len(parts) >= 3 and parts[:2] == ["peft", "tuners"] and parts[2] != "tuners_utils":
+        return f"{parts[2]}.{cls.__name__}"
     return cls.__name__
 
 
@@ -198,3 +200,42 @@ def refused_on_param_wrapper(exc: BaseException) -> bool:
 def refused_saved_on_lora(exc: BaseException) -> bool:
     """PEFT refused a ``modules_to_save`` entry that wraps a module it had given a LoRA layer."""
     return bool(_SAVED_ON_LORA.search(peft_text(exc)))
+
+
+def move_adapters_as_on_real_weights(peft_model: Any, adapter: str) -> int:
+    """What PEFT's ``_move_adapter_to_device_of_base_layer`` does on real weights and skips on meta.
+
+    PEFT 0.21.2 (``peft/tuners/tuners_utils.py``, ``BaseTunerLayer._move_adapter_to_device_of_base_layer``)
+    re-assigns every adapter tensor of ``adapter_layer_names + other_param_names`` cast to the base layer's
+    floating dtype, and skips any holder with a tensor on meta. An ``nn.ParameterDict`` wraps the cast tensor
+    as a new ``Parameter``, trainable: AdaLoRA's frozen ``ranknum`` turns trainable under a bf16 base (4 more
+    parameters on a 2-layer q,v model, as ``get_nb_trainable_parameters`` says on real weights). This runs the
+    same re-wrap for the holders PEFT skipped, for ParameterDicts only (a ModuleDict's ``.to`` is in place,
+    and a BufferDict holds no parameter). Returns the parameters it made trainable.
+    """
+    import torch
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from torch import nn
+
+    made_trainable = 0
+    for module in peft_model.modules():
+        if not isinstance(module, BaseTunerLayer):
+            continue
+        # _get_base_layer_device_and_dtype: PEFT's own reading of the base layer's dtype
+        base = module.get_base_layer()
+        base = base.out_proj if isinstance(base, nn.MultiheadAttention) else base
+        _, dtype = module._get_base_layer_device_and_dtype(base)
+        if dtype is None or not (dtype.is_floating_point or dtype.is_complex):
+            continue
+        for name in (*module.adapter_layer_names, *module.other_param_names):
+            holder = getattr(module, name, None)
+            if not isinstance(holder, nn.ParameterDict) or adapter not in holder:
+                continue
+            item = holder[adapter]
+            if isinstance(item, torch.Tensor) and (item.dtype.is_floating_point or item.dtype.is_complex) \
+                    and item.dtype != dtype:
+                # The new Parameter PEFT's re-assignment makes; its dtype stays, as get_peft_model's
+                # autocast_adapter_dtype (default True) casts a bf16/fp16 adapter tensor back to float32.
+                made_trainable += 0 if item.requires_grad else item.numel()
+                holder[adapter] = nn.Parameter(item.detach(), requires_grad=True)
+    return made_trainable

@@ -87,3 +87,12 @@ def flop_formulas() -> dict[Any, Any]:
         return int(counting.sdpa_backward_flop_count(grad_out, query, key, value))
 
     return dict(counting.flop_registry)
+
+
+def meta_tensor_failure(error: BaseException | None) -> bool:
+    """torch refusing to compute on meta tensors (``.item()``, ``nonzero``, a copy out): code that needs values.
+
+    torch raises these as NotImplementedError / RuntimeError with no class of their own; the text names meta
+    (torch 2.13: "Tensor.item() cannot be called on meta tensors", "Cannot copy out of meta tensor").
+    """
+    return isinstance(error, (NotImplementedError, RuntimeError)) and "meta" in str(error).lower()

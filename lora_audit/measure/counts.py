@@ -12,6 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lora_audit.apply.adapt import ADAPTER, Adaptation, Snapshot
+from lora_audit.config import methods
+from lora_audit.config.methods import LORA
 from lora_audit.integrations.peft import is_peft_wrapper, moe_conversion_table, pattern_key, type_label
 from lora_audit.report import (
     AdaptedModule,
@@ -24,7 +26,8 @@ from lora_audit.report import (
     WrappedModule,
 )
 
-BREAKDOWN_KEYS = ("lora", "dora_magnitude", "bias", "modules_to_save", "trainable_tokens", "other")
+#: ``adapter``: the parameters of a method other than LoRA (LoHa's hada_*, IA3's ia3_l, a prompt encoder)
+BREAKDOWN_KEYS = ("lora", "dora_magnitude", "adapter", "bias", "modules_to_save", "trainable_tokens", "other")
 #: Leaf types that LoRA adapts as "linear" (coverage counts these per block).
 LINEAR_TYPES = {"Linear", "Conv1D", "FalconLinear", "NonDynamicallyQuantizableLinear"}
 _LORA_NAMES = re.compile(r"\.(lora_A|lora_B|lora_embedding_A|lora_embedding_B)\.")
@@ -106,16 +109,22 @@ def param_counts(adaptation: Adaptation) -> ParamCounts:
     if pm is None:
         return ParamCounts(base, base, 0, base, 0.0, breakdown)
     trainable, total = pm.get_nb_trainable_parameters()
+    method = str(getattr(pm.peft_config[ADAPTER].peft_type, "value", "LORA"))
+    prefix = methods.adapter_prefix(method) if method != LORA else None
     for name, p in pm.named_parameters():
         if p.requires_grad:
-            breakdown[_category(name)] += p.numel()
+            breakdown[_category(name, prefix)] += p.numel()
     # get_nb_trainable_parameters has special cases (4-bit, DeepSpeed); keep the totals PEFT's.
     breakdown["other"] += trainable - sum(breakdown.values())
     percent = round(100 * trainable / total, 4) if total else 0.0
     return ParamCounts(base, total, trainable, total - trainable, percent, breakdown)
 
 
-def _category(name: str) -> str:
+def _category(name: str, prefix: str | None = None) -> str:
+    # Another method's layers name their parameters with the tuner's prefix (PEFT's BaseTuner.prefix);
+    # a prompt-learning method keeps its virtual tokens in prompt_encoder.
+    if (prefix and f".{prefix}" in name) or name.startswith("prompt_encoder."):
+        return "adapter"
     if ".lora_magnitude_vector." in name:
         return "dora_magnitude"
     if _LORA_NAMES.search(name):
@@ -132,13 +141,78 @@ def _category(name: str) -> str:
 def adapted_modules(adaptation: Adaptation) -> list[AdaptedModule]:
     """One row per LoRA layer PEFT created (a fused MoE parameter counts as one row)."""
     from peft.tuners.lora import LoraLayer
+    from peft.tuners.tuners_utils import BaseTunerLayer
 
     rows = []
+    lora = adaptation.peft_model is None or _method(adaptation) == LORA
+    shared: set[int] = set()  # a tensor several layers hold (VB-LoRA's bank, tied trainable tokens): counted once
     for name, module in adaptation.after.items():
-        if not isinstance(module, LoraLayer) or ADAPTER not in module.r:
-            continue
-        rows.append(_row(name, module))
+        if lora:
+            if isinstance(module, LoraLayer) and ADAPTER in module.r:
+                rows.append(_row(name, module))
+        elif isinstance(module, BaseTunerLayer) and _adapter_tensors(module):
+            rows.append(_method_row(name, module, shared))
     return rows
+
+
+def _method(adaptation: Adaptation) -> str:
+    return str(getattr(adaptation.final_config.peft_type, "value", LORA))
+
+
+def _adapter_tensors(module: Any) -> list[Any]:
+    """The tensors a tuner layer created for the adapter: its ``adapter_layer_names`` entries (PEFT's own list).
+
+    Each tensor once: methods that share one tensor among layers (VB-LoRA's vector bank) hold the same object.
+    """
+    import torch
+
+    seen: dict[int, Any] = {}
+    for attr in getattr(module, "adapter_layer_names", ()):
+        holder = getattr(module, attr, None)
+        if holder is None or ADAPTER not in holder:
+            continue
+        item = holder[ADAPTER]
+        tensors = [item] if isinstance(item, torch.Tensor) else list(item.parameters())
+        for t in tensors:
+            seen.setdefault(id(t), t)
+    return list(seen.values())
+
+
+def _method_row(name: str, module: Any, shared: set[int]) -> AdaptedModule:
+    """A row of another method's layer: its adapter parameters as PEFT created them, against d·k.
+
+    A tensor an earlier row already holds is not counted again, so the rows add up to what trains.
+    """
+    tensors = [t for t in _adapter_tensors(module) if t.requires_grad and id(t) not in shared]
+    shared.update(id(t) for t in tensors)
+    base = module.get_base_layer()
+    weight = getattr(base, "weight", None)
+    shape = tuple(weight.shape) if weight is not None else ()
+    out_features = getattr(module, "out_features", None) or (shape[0] if shape else 0)
+    in_features = getattr(module, "in_features", None) or (shape[1] if len(shape) > 1 else 0)
+    rank = getattr(module, "r", None)
+    alpha = getattr(module, "alpha", None) or getattr(module, "lora_alpha", None)
+    scaling = getattr(module, "scaling", None)
+    return AdaptedModule(
+        name=name,
+        kind=type_label(type(module)),
+        base_type=type(base).__name__,
+        in_features=int(in_features),
+        out_features=int(out_features),
+        r=_int_of(rank),
+        alpha=_number(alpha[ADAPTER]) if isinstance(alpha, dict) and ADAPTER in alpha else None,
+        scaling=float(scaling[ADAPTER]) if isinstance(scaling, dict) and isinstance(scaling.get(ADAPTER),
+                                                                                    (int, float)) else None,
+        experts=1,
+        lora_params=sum(t.numel() for t in tensors),
+        dense_params=int(weight.numel()) if weight is not None else 0,
+        kernel_size=_kernel_size(base),
+    )
+
+
+def _int_of(rank: Any) -> int | None:
+    value = rank.get(ADAPTER) if isinstance(rank, dict) else None
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _row(name: str, module: Any) -> AdaptedModule:

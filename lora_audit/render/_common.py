@@ -26,6 +26,36 @@ def ratio(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.2f}%"
 
 
+def method_summary(report: Report) -> str:
+    """The header line's config: LoRA's summary, or another method's rank, alpha and virtual tokens."""
+    if report.method.peft_type == "LORA":
+        return lora_summary(report)
+    c = report.lora_config
+    parts = [f"{key}={_num(c[key])}" for key in ("r", "alpha", "num_virtual_tokens") if c.get(key) is not None]
+    if c.get("task_type"):
+        parts.append(f"task_type={c['task_type']}")
+    if c.get("layers_to_transform") is not None:
+        layers = c["layers_to_transform"]
+        parts.append(f"layers={ranges(layers if isinstance(layers, list) else [layers])}")
+    return " ".join(parts) or "PEFT's defaults"
+
+
+def cost_header(report: Report) -> str:
+    """The per-layer table's cost column: the method's formula, or plainly its parameters."""
+    return report.method.formula or "params"
+
+
+def cost_title(report: Report) -> str:
+    if report.method.formula:
+        return f"Per-layer cost: {report.method.formula} against d·k"
+    return f"Per-layer cost: {report.method.label}'s parameters against d·k"
+
+
+def maybe(value: object) -> str:
+    """A per-layer cell that a method may not have (IA3 has no rank): "-" for None."""
+    return "-" if value is None else _num(value)
+
+
 def lora_summary(report: Report) -> str:
     """``r=8 alpha=16 (scale 2) dropout=0.05 bias=none dora`` from the resolved config."""
     c = report.lora_config
@@ -119,7 +149,7 @@ class RowGroup:
 
 
 def grouped_rows(report: Report) -> list[RowGroup]:
-    groups: dict[tuple[str, str, int, int, int, float, int, int, int], RowGroup] = {}
+    groups: dict[tuple[str, str, int, int, int | None, float | None, int, int, int], RowGroup] = {}
     for row in report.adapted_modules:
         key = (template(row.name), row.kind, row.in_features, row.out_features, row.r, row.alpha, row.experts,
                row.lora_params, row.dense_params)

@@ -42,7 +42,7 @@ def render_markdown(report: Report) -> str:
         f"**{_text(m.class_name)}** ({_code(m.model_type)}{c.library_text(report)}, {c.n(m.base_params)} "
         f"parameters) · source: {_text(m.source)}",
         "",
-        f"LoRA: {_code(c.lora_summary(report))}",
+        f"{report.method.label}: {_code(c.method_summary(report))}",
         "",
         *_config_source(report),
         *(["Answered from the result cache (same inputs and versions).", ""] if report.from_cache else []),
@@ -61,8 +61,8 @@ def render_markdown(report: Report) -> str:
         "",
         _table(
             [
-                ["base", c.n(p.base), "before LoRA"],
-                ["total", c.n(p.total), "after LoRA (PEFT)"],
+                ["base", c.n(p.base), f"before {report.method.label}"],
+                ["total", c.n(p.total), f"after {report.method.label} (PEFT)"],
                 ["trainable", c.n(p.trainable), f"{p.trainable_percent:.4f}% · {c.breakdown_text(report)}"],
                 ["frozen", c.n(p.frozen), ""],
             ],
@@ -70,24 +70,27 @@ def render_markdown(report: Report) -> str:
             ("left", "right", "left"),
         ),
         "",
-        "### Target matches",
-        "",
-        _table(
-            [
-                [
-                    _code(label),
-                    t.matched,
-                    _code(c.summarize(t.modules))
-                    + (f" (resolved: {_text(', '.join(t.resolved))})" if t.resolved else ""),
-                    _text(c.types_text(t.types)),
-                ]
-                for label, t in c.target_rows(report)
-            ],
-            ["entry", "matched", "modules", "types"],
-            ("left", "right", "left", "left"),
-        ),
-        "",
     ]
+    if not report.method.prompt_learning:  # it adapts no module: the notes say so
+        out += [
+            "### Target matches",
+            "",
+            _table(
+                [
+                    [
+                        _code(label),
+                        t.matched,
+                        _code(c.summarize(t.modules))
+                        + (f" (resolved: {_text(', '.join(t.resolved))})" if t.resolved else ""),
+                        _text(c.types_text(t.types)),
+                    ]
+                    for label, t in c.target_rows(report)
+                ],
+                ["entry", "matched", "modules", "types"],
+                ("left", "right", "left", "left"),
+            ),
+            "",
+        ]
     if report.modules_to_save:
         out += [
             "### modules_to_save",
@@ -101,10 +104,10 @@ def render_markdown(report: Report) -> str:
             "",
         ]
     if report.adapted_modules:
-        rows = [
+        rows: list[list[object]] = [
             [
                 _code(g.label) + (f" x{g.count}" if g.count > 1 else "") + _text(c.kind_note(g.row)),
-                _text(g.row.kind), c.in_text(g.row), c.n(g.row.out_features), g.row.r, c._num(g.row.alpha),
+                _text(g.row.kind), c.in_text(g.row), c.n(g.row.out_features), c.maybe(g.row.r), c.maybe(g.row.alpha),
                 c.n(g.row.lora_params), c.n(g.row.dense_params), c.ratio(g.row.ratio),
             ]
             for g in c.grouped_rows(report)
@@ -113,9 +116,9 @@ def render_markdown(report: Report) -> str:
         rows.append([f"**total** ({len(report.adapted_modules)} modules)", "", "", "", "", "", c.n(lora), c.n(dense),
                      c.ratio(lora / dense) if dense else "-"])
         out += [
-            "### Per-layer cost: r·(d+k) against d·k",
+            f"### {c.cost_title(report)}",
             "",
-            _table(rows, ["module", "kind", "k", "d", "r", "alpha", "r·(d+k)", "d·k", "ratio"],
+            _table(rows, ["module", "kind", "k", "d", "r", "alpha", c.cost_header(report), "d·k", "ratio"],
                    ("left", "left", "right", "right", "right", "right", "right", "right", "right")),
             "",
         ]

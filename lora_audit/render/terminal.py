@@ -78,7 +78,8 @@ def _render(report: Report, console: Console, tree: bool, coverage: bool, plain:
     else:
         _print(console, _header(report))
     show(_params(report))
-    show(_targets(report, plain))
+    if not report.method.prompt_learning:  # it adapts no module: the header's note says so
+        show(_targets(report, plain))
     if report.modules_to_save:
         show(_saved(report, plain))
     if report.adapted_modules:
@@ -125,7 +126,7 @@ def _header(report: Report) -> Group:
         title,
         Text(f"model   {c.model_line(report)}"),
         Text(f"source  {m.source}"),
-        Text(f"LoRA    {c.lora_summary(report)}"),
+        Text(f"{report.method.label:<7} {c.method_summary(report)}"),
     ]
     config_lines = c.config_source_lines(report)
     if config_lines:
@@ -157,8 +158,8 @@ def _params(report: Report) -> Table:
     t.add_column("")
     t.add_column("count", justify="right")
     t.add_column("")
-    t.add_row("base", c.n(p.base), "before LoRA")
-    t.add_row("total", c.n(p.total), "after LoRA (PEFT)")
+    t.add_row("base", c.n(p.base), f"before {report.method.label}")
+    t.add_row("total", c.n(p.total), f"after {report.method.label} (PEFT)")
     t.add_row("trainable", c.n(p.trainable), f"{p.trainable_percent:.4f}% · {c.breakdown_text(report)}")
     t.add_row("frozen", c.n(p.frozen), "")
     return t
@@ -213,17 +214,17 @@ def _saved(report: Report, plain: bool = False) -> Table:
 def _per_layer(report: Report, plain: bool = False) -> Table:
     groups = c.grouped_rows(report)
     prefix = c.common_prefix([g.label for g in groups])
-    title = "Per-layer cost: r·(d+k) against d·k"
+    title = c.cost_title(report)
     t = _table(title + (f", modules under {prefix}" if prefix else ""))
     t.add_column("module", overflow="fold", min_width=12, no_wrap=plain)
     t.add_column("n", justify="right", no_wrap=True)
-    for name in ("k", "d", "r", "alpha", "r·(d+k)", "d·k", "ratio"):
+    for name in ("k", "d", "r", "alpha", c.cost_header(report), "d·k", "ratio"):
         t.add_column(name, justify="right", no_wrap=True)
     for g in groups:
         row = g.row
         t.add_row(
             g.label[len(prefix):] + c.kind_note(row), str(g.count), c.in_text(row), c.n(row.out_features),
-            str(row.r), c._num(row.alpha), c.n(row.lora_params), c.n(row.dense_params), c.ratio(row.ratio),
+            c.maybe(row.r), c.maybe(row.alpha), c.n(row.lora_params), c.n(row.dense_params), c.ratio(row.ratio),
         )
     lora, dense = c.totals(report)
     t.add_row(

@@ -1,5 +1,9 @@
 """What a rule is: a module with CODE, NAME, SEVERITY, a docstring, and ``check(report, options)``.
 
+A module may set ``METHODS``: ``"lora"`` (the default: the rule reads LoRA's own fields, ranks or
+layers), ``"targets"`` (every PEFT method with ``target_modules``) or ``"all"`` (prompt learning too).
+The engine runs a rule only on the methods it names.
+
 ``check`` reads the report's facts (never the model) and yields :class:`Problem` records; the
 registry turns them into findings with the rule's code, name and (possibly overridden) severity.
 The module docstring is the rule's documentation: its first line is the summary, and the
@@ -39,6 +43,20 @@ class Rule:
     options: dict[str, Any] = field(default_factory=dict)
     #: PEFT messages this rule reports, so the relay of unclaimed PEFT warnings skips them
     claims: tuple[re.Pattern[str], ...] = ()
+    #: the PEFT methods the rule applies to: "lora", "targets" (any method with target_modules) or "all"
+    methods: str = "lora"
+
+    def applies_to(self, method: str, prompt_learning: bool) -> bool:
+        if self.methods == "all":
+            return True
+        if self.methods == "targets":
+            return not prompt_learning
+        return method == "LORA"
+
+    @property
+    def applicability(self) -> str:
+        """In words, for ``lora-audit rules`` and docs/rules.md."""
+        return {"all": "all methods", "targets": "targeted methods"}.get(self.methods, "LoRA only")
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Rule:
@@ -53,6 +71,7 @@ class Rule:
             check=module.check,
             options=dict(getattr(module, "OPTIONS", {})),
             claims=tuple(getattr(module, "CLAIMS", ())),
+            methods=getattr(module, "METHODS", "lora"),
         )
 
     def sections(self) -> dict[str, str]:

@@ -12,17 +12,23 @@ Generated from the rules' docstrings by `python scripts/gen_rules_doc.py`; do no
 
 Codes are stable: use them (or the names) in `--select`, `--ignore` and `[tool.lora-audit]`.
 
+Every rule says which PEFT methods it applies to (`--method`, or a config's `peft_type`): *LoRA only*
+(it reads LoRA's own fields, ranks or layers), *targeted methods* (every method with `target_modules`:
+LoRA, LoHa, LoKr, IA3, OFT, VeRA...), or *all methods* (prompt learning too). A rule never runs on a
+method it does not apply to.
+
 """
 
 
 def rules_markdown() -> str:
-    lines = [HEADER.rstrip("\n") + "\n", "| code | name | severity | what fires |", "|---|---|---|---|"]
+    lines = [HEADER.rstrip("\n") + "\n", "| code | name | severity | applies to | what fires |",
+             "|---|---|---|---|---|"]
     for rule in RULES:
         lines.append(f"| [{rule.code}](#{rule.code.lower()}-{rule.name}) | `{rule.name}` | {rule.severity} | "
-                     f"{rule.summary} |")
+                     f"{rule.applicability} | {rule.summary} |")
     for rule in RULES:
         sections = rule.sections()
-        lines += ["", f"## {rule.code} {rule.name}", "", f"**{rule.severity}**: {rule.summary}"]
+        lines += ["", f"## {rule.code} {rule.name}", "", f"**{rule.severity}**, {rule.applicability}: {rule.summary}"]
         if sections.get("intro"):
             lines += ["", sections["intro"]]
         for title in ("What it checks", "Why it matters", "Example", "Fix"):

@@ -17,8 +17,11 @@ def run_rules(report: Report, settings: Settings | None = None) -> list[Finding]
     selected = set(settings.select) if settings.select else None
     findings: list[Finding] = []
     source = report.lora_config_source
+    method, prompt_learning = report.method.peft_type, report.method.prompt_learning
     for rule in RULES:
         if selected is not None and rule.code not in selected:
+            continue
+        if not rule.applies_to(method, prompt_learning):
             continue
         options = {**rule.options, **settings.options.get(rule.code, {})}
         for problem in rule.check(report, options):

@@ -42,6 +42,7 @@ from lora_audit.rules.la050_text_encoder_target import text_encoder_entry
 CODE = "LA001"
 NAME = "target-unmatched"
 SEVERITY = "error"
+METHODS = "targets"
 CLAIMS = (
     re.compile(r"target_modules=.* were set but no module was matched"),
     re.compile(r"target_parameters=.* were set but no parameter was matched"),

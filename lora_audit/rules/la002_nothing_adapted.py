@@ -35,6 +35,7 @@ from lora_audit.rules._suggest import ROLES, adaptable_leaf_names
 CODE = "LA002"
 NAME = "nothing-adapted"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def attention_targets(report: Report) -> list[str]:

@@ -37,6 +37,7 @@ from lora_audit.rules._suggest import all_names
 CODE = "LA003"
 NAME = "modules-to-save-unmatched"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

@@ -40,6 +40,7 @@ from lora_audit.rules._facts import adapted_names, class_task, saved_modules, ta
 CODE = "LA005"
 NAME = "frozen-head"
 SEVERITY = "error"
+METHODS = "all"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

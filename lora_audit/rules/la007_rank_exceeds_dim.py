@@ -42,10 +42,11 @@ SEVERITY = "warning"
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
     for rows in row_groups(report.adapted_modules).values():
-        over = [r for r in rows if r.r > min(effective_in(r), r.out_features)]
+        over = [r for r in rows if r.r is not None and r.r > min(effective_in(r), r.out_features)]
         if not over:
             continue
         row = over[0]
+        assert row.r is not None  # the filter above
         cap = min(effective_in(row), row.out_features)
         k = input_size(row.in_features, row.kernel_size)
         yield Problem(

@@ -38,6 +38,7 @@ from lora_audit.rules._facts import containers
 CODE = "LA011"
 NAME = "layers-out-of-range"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

@@ -39,6 +39,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA012"
 NAME = "pattern-key-unmatched"
 SEVERITY = "warning"
+METHODS = "targets"
 CLAIMS = (re.compile(r"The following (rank|alpha)_pattern keys did not match any targeted module"),)
 
 

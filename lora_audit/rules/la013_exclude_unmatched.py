@@ -35,6 +35,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA013"
 NAME = "exclude-unmatched"
 SEVERITY = "warning"
+METHODS = "targets"
 CLAIMS = (re.compile(r"You have passed exclude_modules=.* but no modules were excluded"),)
 
 

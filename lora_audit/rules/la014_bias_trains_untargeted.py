@@ -36,6 +36,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA014"
 NAME = "bias-trains-untargeted"
 SEVERITY = "info"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

@@ -40,8 +40,9 @@ SEVERITY = "info"
 OPTIONS = {"min": 0.25, "max": 4.0, "spread": 4.0}
 
 
-def _key(scaling: float) -> float:
+def _key(scaling: float | None) -> float:
     # Six significant digits, not decimals: a tiny alpha's scaling must not round to 0.
+    assert scaling is not None  # check() keeps rows with a scaling only
     return float(f"{scaling:.6g}")
 
 
@@ -50,7 +51,7 @@ def _fmt(value: float) -> str:
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
-    rows = report.adapted_modules
+    rows = [r for r in report.adapted_modules if r.scaling is not None]  # LoRA rows all have one
     if not rows:
         return
     formula = "alpha/sqrt(r)" if report.lora_config.get("use_rslora") else "alpha/r"

@@ -39,6 +39,7 @@ from lora_audit.rules._facts import class_task
 CODE = "LA020"
 NAME = "task-type-mismatch"
 SEVERITY = "warning"
+METHODS = "all"
 #: Tasks whose head PEFT must know about to train and save it.
 _NEEDS_TASK = {"SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS"}
 

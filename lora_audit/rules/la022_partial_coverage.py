@@ -45,6 +45,7 @@ from lora_audit.rules._facts import containers
 CODE = "LA022"
 NAME = "partial-coverage"
 SEVERITY = "info"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

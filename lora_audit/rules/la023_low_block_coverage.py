@@ -40,6 +40,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA023"
 NAME = "low-block-coverage"
 SEVERITY = "warning"
+METHODS = "targets"
 OPTIONS = {"min_share": 0.5}
 
 

@@ -43,6 +43,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA024"
 NAME = "peft-warning"
 SEVERITY = "warning"
+METHODS = "all"
 
 #: The rules that report a PEFT message in their own words (their ``CLAIMS``). Imported by name: the
 #: registry imports this rule, so this rule cannot ask the registry (tests/unit/test_import_graph.py);

@@ -37,6 +37,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA025"
 NAME = "unknown-config-field"
 SEVERITY = "info"
+METHODS = "all"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

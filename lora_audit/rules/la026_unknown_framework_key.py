@@ -37,6 +37,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA026"
 NAME = "unknown-framework-key"
 SEVERITY = "warning"
+METHODS = "all"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

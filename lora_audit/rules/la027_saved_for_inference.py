@@ -35,6 +35,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA027"
 NAME = "saved-for-inference"
 SEVERITY = "info"
+METHODS = "all"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

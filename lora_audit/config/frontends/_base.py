@@ -33,6 +33,8 @@ class Translation:
 
     format: str  #: the front-end's NAME
     fields: dict[str, Any]  #: LoraConfig fields (PEFT's names), before any model-dependent step
+    #: PEFT's ``peft_type`` of the method the file configures (``fields`` are that method's config fields)
+    method: str = "LORA"
     #: the base model the file names (``base_model``, ``model_name_or_path``, ``base_model_name_or_path``)
     model: str | None = None
     #: what the framework did to the file's keys, in words, in order

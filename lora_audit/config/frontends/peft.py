@@ -1,5 +1,8 @@
 """PEFT's own format: a JSON/YAML file of ``LoraConfig`` fields, or a saved ``adapter_config.json``.
 
+Any method PEFT has: a ``peft_type`` other than ``LORA`` (``LOHA``, ``IA3``...) reads the file's
+keys as that method's config fields, as ``PeftConfig.from_pretrained`` does.
+
 PEFT reads these with ``LoraConfig.from_pretrained`` / ``PeftConfig.from_peft_type``: every key
 that is a ``LoraConfig`` field is taken as is (PEFT 0.21.2, ``peft/config.py``). Bookkeeping keys
 of a saved adapter (``peft_type``, ``peft_version``, ``auto_mapping``, ``revision``) say nothing
@@ -16,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lora_audit.config import methods
 from lora_audit.config.fields import lora_field_names, split_known
 from lora_audit.config.frontends._base import Translation, named_model
-from lora_audit.errors import AuditError
 
 NAME = "peft"
 #: Keys that only a PEFT file has.
@@ -33,14 +36,9 @@ def detect(data: dict[str, Any]) -> int:
 
 def translate(loaded: Any) -> Translation:
     data = loaded.data
-    peft_type = str(data.get("peft_type") or "LORA").upper()
-    if peft_type != "LORA":
-        raise AuditError(
-            "not-a-lora-config",
-            f"{loaded.path} is a {peft_type} adapter config, not LoRA",
-            "lora-audit checks LoRA configs (peft_type LORA)",
-        )
-    known, unknown = split_known(data, str(loaded.path))
+    # PeftConfig.from_pretrained picks the config class by peft_type (PEFT 0.21.2, peft/config.py).
+    method = methods.normalise(data.get("peft_type") or methods.LORA, f"{loaded.path}: peft_type")
+    known, unknown = split_known(data, str(loaded.path), method)
     steps = []
     saved_for_inference = known.get("inference_mode") is True
     if saved_for_inference:
@@ -51,6 +49,7 @@ def translate(loaded: Any) -> Translation:
     return Translation(
         format=NAME,
         fields=known,
+        method=method,
         model=data[model_key] if model_key else None,  # as saved (adapter files are not hand-written)
         model_key=model_key,
         steps=steps,

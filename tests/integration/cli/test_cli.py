@@ -6,7 +6,7 @@ import json
 import os
 import stat
 
-from tests.conftest import LORA
+from tests.conftest import LORA, TINY
 
 QWEN = "Qwen/Qwen2.5-0.5B"
 
@@ -131,3 +131,29 @@ def test_error_document_written_to_json_path(cli, validate, tmp_path):
     result = cli("someone/not-bundled", "--json", path)
     assert result.code == 2
     assert validate(json.loads(path.read_text()))["error"]["code"] == "offline-not-cached"
+
+
+def test_method_and_set_flags(cli, validate):
+    """--method picks another PEFT method; --alpha is its alpha, --set any field of its config."""
+    tiny = str(TINY / "qwen2")
+    data = validate(cli(tiny, "--method", "loha", "--targets", "q_proj", "-r", "4", "--alpha", "8",
+                        "--set", "rank_dropout=0.1", "--format", "json").out)
+    assert data["method"] == {"peft_type": "LOHA", "label": "LoHa", "prompt_learning": False, "formula": "2·r·(d+k)"}
+    assert (data["lora_config"]["alpha"], data["lora_config"]["rank_dropout"]) == (8, 0.1)
+    assert data["params"]["trainable"] == 2 * (2 * 4 * (64 + 64))  # 2 layers of q_proj (64 x 64)
+    terminal = cli(tiny, "--method", "ia3", "--targets", "q_proj,down_proj",
+                   "--set", "feedforward_modules=[down_proj]")
+    assert terminal.code == 0, terminal.err
+    assert "Per-layer cost: d (k in feed-forward) against d·k" in terminal.out and "after IA3 (PEFT)" in terminal.out
+    prompt = cli(tiny, "--method", "prompt_tuning", "--set", "num_virtual_tokens=8", "--task-type", "causal_lm")
+    assert prompt.code == 0 and "Target matches" not in prompt.out and "prompt learning" in prompt.out
+    bad = cli(tiny, "--method", "lohaa")
+    assert bad.code == 2 and "did you mean loha?" in bad.err
+    assert cli(tiny, "--set", "r=8", "-r", "8").code == 2  # one field, two flags
+
+
+def test_rules_say_which_methods_they_apply_to(cli):
+    listing = cli("rules").out
+    assert "LA001  target-unmatched" in listing and "targeted methods" in listing.splitlines()[0]
+    assert "LoRA only" in next(line for line in listing.splitlines() if line.startswith("LA018"))
+    assert "(info, LoRA only)" in cli("rules", "LA018").out
