@@ -11,6 +11,10 @@ unchanged at ff6d4d12eeb0, 0.9.6.dev0):
   target_modules, lora_alpha, lora_dropout, use_rslora, use_dora, modules_to_save=additional_target)``,
   ``init_lora_weights`` ``"pissa"`` / ``"pissa_niter_{pissa_iter}"`` with ``pissa_init``; a resized
   vocabulary adds the embedding layers to ``additional_target``.
+- ``finetuning_type: oft``: the same function's OFT branch, ``OFTConfig(task_type=CAUSAL_LM,
+  r=oft_rank, oft_block_size, target_modules, module_dropout, modules_to_save=additional_target)``
+  (defaults ``oft_rank: 0``, ``oft_block_size: 32``); its target modules are ``lora_target``'s,
+  expanded as for LoRA: ``oft_target`` is split but never read.
 - ``model/model_utils/misc.py`` ``find_all_linear_modules`` (``lora_target: all``): the last name
   component of every module whose class name contains ``Linear`` (and not ``Embedding``), skipping any
   module whose path contains ``lm_head`` (``output_layer`` for chatglm, ``output`` for internlm2), a
@@ -60,6 +64,7 @@ _READ_KEYS = frozenset({
     "freeze_trainable_layers", "resize_vocab", "adapter_name_or_path", "create_new_adapter", "stage",
     "loraplus_lr_ratio", "loraplus_lr_embedding", "use_unsloth", "add_tokens", "add_special_tokens",
     "new_special_tokens_config", "mixture_of_depths", "use_galore", "use_apollo", "use_badam",
+    "oft_rank", "oft_block_size", "oft_target", "module_dropout",
 })
 
 #: LLaMA-Factory's other argument names (hparams/*.py at v0.9.5): settings for data, training, inference
@@ -84,8 +89,8 @@ _FRAMEWORK_KEYS = frozenset({
     "kt_lora_expert_num", "kt_use_lora_experts", "kt_weight_path", "kto_chosen_weight", "kto_rejected_weight",
     "lang", "ld_alpha", "length_penalty", "low_cpu_mem_usage", "mask_history", "master_addr", "master_port",
     "max_length", "max_new_tokens", "max_samples", "media_dir", "mix_strategy", "model_max_length",
-    "model_revision", "module_dropout", "moe_aux_loss_coef", "ms_hub_token", "n_shot", "neat_packing", "num_beams",
-    "offload_folder", "oft_block_size", "oft_rank", "oft_target", "om_hub_token", "overwrite_cache",
+    "model_revision", "moe_aux_loss_coef", "ms_hub_token", "n_shot", "neat_packing", "num_beams",
+    "offload_folder", "om_hub_token", "overwrite_cache",
     "overwrite_output_dir", "packing", "plot_loss", "ppo_buffer_size", "ppo_epochs", "ppo_score_norm", "ppo_target",
     "ppo_whiten_rewards", "pref_bco_weight", "pref_beta", "pref_ftx", "pref_loss", "preprocessing_batch_size",
     "preprocessing_num_workers", "preserve_thinking", "print_param_status", "profile_modules",
@@ -112,6 +117,7 @@ DEFAULTS: dict[str, Any] = {
     "freeze_vision_tower": True, "freeze_multi_modal_projector": True, "freeze_language_model": False,
     "use_llama_pro": False, "freeze_trainable_layers": 2, "resize_vocab": False, "stage": "sft",
     "quantization_method": "bnb", "create_new_adapter": False,
+    "oft_rank": 0, "oft_block_size": 32, "module_dropout": 0.0,
 }
 
 
@@ -205,6 +211,9 @@ FIELD_KEYS = {
     "modules_to_save": "additional_target", "use_rslora": "use_rslora", "use_dora": "use_dora",
     "init_lora_weights": "pissa_init",
 }
+#: finetuning_type: oft: the OFTConfig fields and the keys they come from.
+OFT_FIELD_KEYS = {"r": "oft_rank", "oft_block_size": "oft_block_size", "module_dropout": "module_dropout",
+                  "target_modules": "lora_target", "modules_to_save": "additional_target"}
 #: The keys that feed the LoraConfig (for did-you-mean on a misspelt one).
 LORA_KEYS = (*FIELD_KEYS.values(), "pissa_iter", "finetuning_type", "freeze_vision_tower",
              "freeze_multi_modal_projector", "freeze_language_model", "quantization_bit")
@@ -235,12 +244,12 @@ def translate(loaded: LoadedFile) -> Translation:
     steps: list[str] = []
 
     finetuning_type = args["finetuning_type"]
-    if finetuning_type != "lora":
+    if finetuning_type not in ("lora", "oft"):
         raise AuditError(
             "not-a-lora-config",
-            f"{where}: finetuning_type: {finetuning_type} is not LoRA (LLaMA-Factory trains {finetuning_type!r} "
-            "without PEFT's LoraConfig)",
-            "lora-audit checks LoRA: set finetuning_type: lora",
+            f"{where}: finetuning_type: {finetuning_type} trains the model itself (LLaMA-Factory builds no PEFT "
+            "adapter for it)",
+            "lora-audit checks PEFT adapters: finetuning_type: lora or oft",
         )
     for switch in ("use_galore", "use_apollo", "use_badam"):
         if data.get(switch):
@@ -258,20 +267,24 @@ def translate(loaded: LoadedFile) -> Translation:
             "audit the saved adapter: --config <adapter directory>",
         )
 
-    rank = args["lora_rank"]
-    alpha = args["lora_alpha"] or (rank * 2 if isinstance(rank, int) and not isinstance(rank, bool) else None)
-    if not data.get("lora_alpha"):
-        steps.append(f"lora_alpha unset -> lora_rank * 2 = {alpha}")
     targets = split_arg(args["lora_target"])
     additional = split_arg(args["additional_target"])
-    fields: dict[str, Any] = {
-        "r": rank,
-        "lora_alpha": alpha,
-        "lora_dropout": args["lora_dropout"],
-        "use_rslora": args["use_rslora"],
-        "use_dora": args["use_dora"],
-        "modules_to_save": additional,
-    }
+    if finetuning_type == "oft":
+        fields, method = _oft_fields(data, args, additional, steps), "OFT"
+    else:
+        method = "LORA"
+        rank = args["lora_rank"]
+        alpha = args["lora_alpha"] or (rank * 2 if isinstance(rank, int) and not isinstance(rank, bool) else None)
+        if not data.get("lora_alpha"):
+            steps.append(f"lora_alpha unset -> lora_rank * 2 = {alpha}")
+        fields = {
+            "r": rank,
+            "lora_alpha": alpha,
+            "lora_dropout": args["lora_dropout"],
+            "use_rslora": args["use_rslora"],
+            "use_dora": args["use_dora"],
+            "modules_to_save": additional,
+        }
     if targets != ["all"]:
         fields["target_modules"] = targets
     if args["pissa_init"]:
@@ -289,13 +302,15 @@ def translate(loaded: LoadedFile) -> Translation:
         )
     steps += _not_reproduced(data, args)
 
-    sources = {name: [key] for name, key in FIELD_KEYS.items() if key in data}
-    if "lora_alpha" not in data and "lora_rank" in data:
+    keys = FIELD_KEYS if method == "LORA" else OFT_FIELD_KEYS
+    sources = {name: [key] for name, key in keys.items() if key in data}
+    if "lora_alpha" not in data and "lora_rank" in data and method == "LORA":
         sources["lora_alpha"] = ["lora_rank"]
     model, model_key = named_model(data, "model_name_or_path")
     return Translation(
         format=NAME,
         fields=fields,
+        method=method,
         model=model,
         model_key=model_key,
         steps=steps,
@@ -304,6 +319,21 @@ def translate(loaded: LoadedFile) -> Translation:
         sources=sources,
         all_linear_key="lora_target" if targets == ["all"] else None,
     )
+
+
+def _oft_fields(data: dict[str, Any], args: dict[str, Any], additional: Any, steps: list[str]) -> dict[str, Any]:
+    """``finetuning_type: oft``: ``_setup_lora_tuning``'s OFT branch (model/adapter.py at 7af90952, lines 243-250).
+
+    ``OFTConfig(task_type=CAUSAL_LM, r=oft_rank, oft_block_size, target_modules, module_dropout,
+    modules_to_save=additional_target)``; the target modules are ``lora_target``'s, expanded as for LoRA.
+    """
+    steps.append("finetuning_type: oft -> OFTConfig(r=oft_rank, oft_block_size, module_dropout)")
+    if "oft_target" in data:
+        # finetuning_args.py splits oft_target, but _setup_lora_tuning passes lora_target to OFTConfig
+        steps.append(f"oft_target: {data['oft_target']} is not read: LLaMA-Factory hands OFT lora_target's modules "
+                     f"({args['lora_target']})")
+    return {"r": args["oft_rank"], "oft_block_size": args["oft_block_size"], "module_dropout": args["module_dropout"],
+            "modules_to_save": additional}
 
 
 def _quantization(data: dict[str, Any], args: dict[str, Any], where: str) -> dict[str, Any] | None:

@@ -181,12 +181,28 @@ def test_defaults_are_llamafactorys_not_pefts(tmp_path):
     assert "target_modules" not in fields  # lora_target: all, expanded on the model
 
 
-@pytest.mark.parametrize("kind", ["full", "freeze", "oft"])
+@pytest.mark.parametrize("kind", ["full", "freeze"])
 def test_other_finetuning_types_are_refused(tmp_path, kind):
     with pytest.raises(AuditError) as info:
         translate(load_config_file(_write(tmp_path, finetuning_type=kind)))
     assert info.value.code == "not-a-lora-config"
-    assert f"finetuning_type: {kind} is not LoRA" in info.value.message
+    assert f"finetuning_type: {kind} trains the model itself" in info.value.message
+
+
+def test_oft_example_is_the_oftconfig_llamafactory_builds():
+    """examples/extras/oft/llama3_oft_sft.yaml: OFTConfig(r=oft_rank 0, oft_block_size 32) on lora_target's modules."""
+    from peft import OFTConfig
+
+    report = audit(LLAMA3, config_file=LF / "llama3_oft_sft.yaml", offline=True)
+    assert report.method.peft_type == "OFT"
+    config = OFTConfig(task_type="CAUSAL_LM", r=0, oft_block_size=32, target_modules=ALL_LINEAR_LLAMA,
+                       module_dropout=0.0, modules_to_save=None, inference_mode=False)
+    direct = audit(LLAMA3, config, offline=True)  # the same OFTConfig given to the API: PEFT's own counts
+    assert (report.params.trainable, report.params.total) == (direct.params.trainable, direct.params.total)
+    assert report.params.trainable == 19_300_352
+    assert sorted(report.lora_config["target_modules"]) == ALL_LINEAR_LLAMA
+    assert any("oft_target: all is not read" in step for step in report.lora_config_source.steps)
+    assert not any(f.code in ("LA025", "LA026") for f in report.findings)
 
 
 def test_resuming_an_adapter_is_refused_with_what_to_audit_instead(tmp_path):
