@@ -8,6 +8,7 @@ Each stage takes plain data from the one before; the live models exist only insi
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -273,8 +274,12 @@ def _quantization(spec: LoraSpec, source: ModelSource | None, built: BuiltModel,
     if described is None:
         return None
     saved = [m for match in adaptation.modules_to_save if not match.dropped for m in match.modules]
-    return classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
-                            saved=saved, types=snap.types)
+    facts = classify_targets(described, rows, snap.quantizer_default_skips, snap.keep_in_fp32_modules,
+                             saved=saved, types=snap.types)
+    if spec.method != LORA and facts.peft_layer is not None:
+        # The quantized-layer table is LoRA's (lora.Linear4bit...): another method has its own, or none.
+        facts = dataclasses.replace(facts, peft_layer=None, peft_requires=None)
+    return facts
 
 
 def _is_module(value: object) -> bool:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lora_audit.adapter.header import tensor_bytes
 from lora_audit.adapter.source import PICKLE_ADVICE, AdapterFile
 from lora_audit.capture import capture_messages
+from lora_audit.integrations.torch import meta_tensor_failure
 from lora_audit.model import catalogue
 from lora_audit.report import (
     AdapterComparison,
@@ -98,7 +99,15 @@ def adapter_facts(found: AdapterFile, peft_model: Any, base: BaseDims, base_give
         dtypes=dict(sorted(dtypes.items())),
     )
     # PEFT refused the config (nothing matched on this base): it creates no key, so none in the file fits
-    expected, base_params = _expected(peft_model) if peft_model is not None else ({}, {})
+    try:
+        expected, base_params = _expected(peft_model) if peft_model is not None else ({}, {})
+    except (NotImplementedError, RuntimeError) as exc:
+        if not meta_tensor_failure(exc):
+            raise
+        # A prompt-learning adapter's saved tensor is its prompt encoder's output (PEFT 0.21.2,
+        # get_prompt_embedding_to_save runs the encoder): a model without weights cannot compute it.
+        return replace(facts, table=tensors, note="PEFT computes this method's saved tensor by running its "
+                       "prompt encoder, which needs weights: the file's tensors are listed, not compared")
     matched = 0
     mismatched: list[KeyMismatch] = []
     missing: list[str] = []

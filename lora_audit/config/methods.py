@@ -61,6 +61,11 @@ def normalise(name: Any, where: str) -> str:
     )
 
 
+def by_class_name(name: str) -> str | None:
+    """``LoHaConfig`` -> ``LOHA``: the method whose config class has this name (None: no such class)."""
+    return next((method for method, cls in _table().items() if cls.__name__ == name), None)
+
+
 def config_class(method: str) -> Any:
     return _table()[method]
 

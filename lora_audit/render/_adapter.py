@@ -50,4 +50,6 @@ def adapter_rows(report: Report) -> list[tuple[str, str]]:
         if c.base_weights:
             keys += f" · {n(len(c.base_weights))} base weights saved with it"
         rows.append(("keys", keys))
+    elif a.note:
+        rows.append(("keys", a.note))
     return rows

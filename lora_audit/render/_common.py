@@ -117,6 +117,9 @@ def quantization_lines(report: Report) -> list[str]:
     if q.peft_layer:
         lines.append(f"PEFT wraps quantized layers as {q.peft_layer}"
                      + (f" (needs {q.peft_requires})" if q.peft_requires else ""))
+    elif report.method.peft_type != "LORA":
+        lines.append(f"whether PEFT's {report.method.label} has a layer for this quantization is not checked "
+                     "(lora-audit knows LoRA's)")
     if q.skip_modules:
         lines.append(f"not quantized ({q.skip_field}): {', '.join(q.skip_modules)}")
     if q.default_skips:

@@ -40,6 +40,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA040"
 NAME = "adapter-unexpected-keys"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

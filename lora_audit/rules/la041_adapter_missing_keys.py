@@ -38,6 +38,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA041"
 NAME = "adapter-missing-keys"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

@@ -40,6 +40,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA042"
 NAME = "adapter-shape-mismatch"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
@@ -69,4 +70,8 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
                 "loading stops with a size-mismatch error"
             )
             hint = "the adapter was trained on another base (see LA044): audit it against that base"
+            if report.method.peft_type != "LORA" and row.kind == "shape":
+                # another method's tensors: which dimension is its rank, block size... is the method's own layout
+                hint = (f"the file was saved with other {report.method.label} settings (r, block size...) than "
+                        "adapter_config.json says, or on another base: compare them with the shapes above")
         yield Problem(subject=subject, message=message, hint=hint)

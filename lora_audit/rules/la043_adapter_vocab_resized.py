@@ -39,6 +39,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA043"
 NAME = "adapter-vocab-resized"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

@@ -38,6 +38,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA044"
 NAME = "adapter-wrong-base"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

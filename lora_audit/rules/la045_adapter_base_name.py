@@ -37,6 +37,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA045"
 NAME = "adapter-base-name"
 SEVERITY = "info"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

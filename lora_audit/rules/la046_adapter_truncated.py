@@ -34,6 +34,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA046"
 NAME = "adapter-truncated"
 SEVERITY = "error"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

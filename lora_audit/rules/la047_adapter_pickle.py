@@ -38,6 +38,7 @@ from lora_audit.rules._base import Problem
 CODE = "LA047"
 NAME = "adapter-pickle"
 SEVERITY = "warning"
+METHODS = "targets"
 
 
 def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:

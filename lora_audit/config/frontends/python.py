@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lora_audit.config import methods
 from lora_audit.config.frontends import peft as peft_frontend
 from lora_audit.config.frontends import trl as trl_frontend
 from lora_audit.config.frontends._base import Expansion, Translation
@@ -157,6 +158,8 @@ class ScriptConfig:
     arguments_are_fields: bool = True
     #: a model-dependent step of the framework the script calls (TRL sets the task type after building)
     expand: Any = None
+    #: PEFT's peft_type of the config class the script builds (``LoHaConfig(...)``: LOHA)
+    method: str = "LORA"
     #: TRL's ModelConfig: LoraConfig field -> the ModelConfig argument it came from
     trl_keys: dict[str, str] = field(default_factory=dict)
 
@@ -235,6 +238,7 @@ def to_translation(config: ScriptConfig, file: str, loaded: LoadedFile) -> Trans
     translation = Translation(
         format=NAME,
         fields=dict(config.fields),
+        method=config.method,
         model=config.model,
         model_key=f"{config.model_place}" if config.model_place is not None else None,
         steps=list(config.steps),
@@ -336,13 +340,19 @@ class _Reader:
             return self.unsloth_config(call)
         if call.receiver is None and _is_peft(name) and _PEFT_CONFIG.match(last) and last not in (
                 "PeftConfig", "PromptLearningConfig") and _is_peft_strict(name):
-            config = ScriptConfig(last, call.place, {}, [], {})
-            config.refused = AuditError(
-                "not-a-lora-config",
-                f"{self.program.path}: {call.place}: {last}(...) builds a {last.removesuffix('Config')} config, "
-                "not LoRA",
-                "lora-audit audits LoraConfig (other PEFT methods: not yet)",
-            )
+            method = methods.by_class_name(last)
+            if method is None or method in methods.REFUSED:
+                config = ScriptConfig(last, call.place, {}, [], {})
+                config.refused = AuditError(
+                    "not-a-lora-config" if method is None else "method-not-auditable",
+                    f"{self.program.path}: {call.place}: {last}(...) is not a config class of the installed PEFT"
+                    if method is None else f"{self.program.path}: {call.place}: {last}(...) cannot be audited on "
+                    "its own", "check the class name against peft's" if method is None else methods.REFUSED[method],
+                )
+                return config
+            # Another method's config class (LoHaConfig, IA3Config...): its keywords are that class's fields.
+            config = self.lora_config(call, last, {}, {})
+            config.method = method
             return config
         local = self.local_subclass(call)
         if local is not None:
@@ -464,11 +474,11 @@ class _Reader:
                 "audit each variant on its own (one config per script, or flags: -r, --targets...)",
             )
             return config
-        if call.args and what == "LoraConfig":
+        if call.args and what.endswith("Config"):
             config.refused = AuditError(
                 "script-not-understood",
-                f"{where}: LoraConfig takes positional arguments here ({call.text}); PEFT's fields are keywords",
-                "write LoraConfig(r=..., target_modules=...) with keywords",
+                f"{where}: {what} takes positional arguments here ({call.text}); PEFT's fields are keywords",
+                f"write {what}(r=..., target_modules=...) with keywords",
             )
             return config
         if call.unexpanded:

@@ -227,3 +227,24 @@ def test_trls_model_config_gives_what_trls_own_get_peft_config_builds(tmp_path):
     with pytest.raises(AuditError) as caught:
         audit(QWEN, config_file=tmp_path / "parsed.py")
     assert caught.value.code == "script-unresolved" and "lora-audit config.yaml" in caught.value.hint
+
+
+@pytest.mark.parametrize("name, printed", [("peft-vera-sequence-classification.ipynb", (647_714, 125_294_884)),
+                                           ("peft-fourierft-sequence-classification.ipynb", (616_130, 125_263_300))])
+def test_peft_example_notebooks_of_other_methods_give_the_figures_they_print(name, printed):
+    """PEFT's VeRA and FourierFT notebooks print print_trainable_parameters() after get_peft_model (their outputs)."""
+    report = audit("roberta-base", config_file=SCRIPTS / name, config_select=0, offline=True)
+    assert (report.params.trainable, report.params.total) == printed
+    assert report.method.peft_type in ("VERA", "FOURIERFT")
+
+
+def test_a_randlora_config_in_a_notebook_is_read_as_randloraconfig():
+    from peft import RandLoraConfig
+
+    script = audit("meta-llama/Meta-Llama-3-8B", config_file=SCRIPTS / "peft-qrandlora-finetuning.ipynb", offline=True)
+    fields = {k: v for k, v in script.lora_config_source.fields.items()}
+    direct = audit("meta-llama/Meta-Llama-3-8B", lora_config=RandLoraConfig(**fields), offline=True,
+                   quantization_request={"method": "bitsandbytes", "bits": 4})
+    _same(script, direct)
+    assert script.method.label == "RandLora" and fields["randlora_alpha"] == 640
+    assert script.quantization.bits == 4 and script.quantization.peft_layer is None  # LoRA's table does not apply

@@ -137,9 +137,19 @@ def test_a_config_built_in_a_loop_a_local_subclass_and_positional_arguments_are_
     assert "positional arguments" in configs[2].refused.message
 
 
-def test_other_peft_methods_are_named_not_silently_dropped(tmp_path):
+def test_other_peft_methods_are_read_as_their_own_config_class(tmp_path):
     configs = _configs(tmp_path, "from peft import LoHaConfig\ncfg = LoHaConfig(r=8, target_modules=['q_proj'])\n")
-    assert configs[0].refused.code == "not-a-lora-config" and "LoHa config, not LoRA" in configs[0].refused.message
+    assert configs[0].refused is None and configs[0].method == "LOHA"
+    assert configs[0].fields == {"r": 8, "target_modules": ["q_proj"]}
+    spec = resolve_lora_config(file=tmp_path / "train.py")
+    assert (spec.method, type(spec.config).__name__) == ("LOHA", "LoHaConfig")
+
+
+def test_a_peft_config_class_peft_does_not_have_or_xlora_is_refused_by_name(tmp_path):
+    unknown = _configs(tmp_path, "from peft import LoHaaConfig\ncfg = LoHaaConfig(r=8)\n")
+    assert unknown[0].refused.code == "not-a-lora-config" and "not a config class" in unknown[0].refused.message
+    xlora = _configs(tmp_path, "from peft import XLoraConfig\ncfg = XLoraConfig(adapters={})\n")
+    assert xlora[0].refused.code == "method-not-auditable"
 
 
 def test_an_argument_lora_config_does_not_have_is_the_type_error_the_script_would_raise(tmp_path):
