@@ -9,8 +9,6 @@ the keys that identify the framework and where they were read:
   and its argument parser): ``model_family`` with ``lora_type``, ``data_backend_config`` or ``flux_lora_target``.
 - torchtune (pytorch/torchtune bd2a0fc7c31430972728494fa01aaeeb0ebf1ba1, ``recipes/configs/``): a
   top-level section whose ``_component_`` is a ``torchtune.`` path.
-- Oumi (oumi-ai/oumi d8ed07778d7931565798ad45a859cafb54d4fc58, ``configs/recipes/``): ``model.model_name``
-  with a ``training`` or ``peft`` section.
 - ai-toolkit (ostris/ai-toolkit 27a03a91f23eb1b757d5ec2e80ee3e129cfcc350, ``config/examples/``): ``job`` with
   ``config.process``.
 - ms-swift (modelscope/ms-swift 3602360a562313afbf2ef6065fdf61f271a2c5b9, ``swift/arguments/base_args``):
@@ -26,7 +24,6 @@ from typing import Any
 _HOW = {
     "SimpleTuner": "lora_rank, lora_alpha, lora_type, flux_lora_target",
     "torchtune": "lora_rank, lora_alpha, lora_attn_modules, apply_lora_to_mlp",
-    "Oumi": "peft: lora_r, lora_alpha, lora_target_modules",
     "ai-toolkit": "network: linear, linear_alpha",
     "ms-swift": "--lora_rank, --lora_alpha, --target_modules",
 }
@@ -39,9 +36,6 @@ def identify(data: dict[str, Any]) -> str | None:
     if any(isinstance(v, dict) and str(v.get("_component_", "")).startswith("torchtune.") for v in data.values()):
         return "torchtune"
     model = data.get("model")
-    if isinstance(model, dict) and "model_name" in model and any(
-            isinstance(data.get(k), dict) for k in ("training", "peft")):
-        return "Oumi"
     config = data.get("config")
     if "job" in data and isinstance(config, dict) and "process" in config:
         return "ai-toolkit"

@@ -35,6 +35,8 @@ and may define:
 ``FIELD_KEYS``
     how the framework spells each LoraConfig field (``{"target_parameters": "lora_target_parameters"}``),
     so findings can say which key to write
+``SECTION``
+    the top-level mapping that holds the LoRA keys (Oumi's ``peft:``), when they are not at the top
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ if TYPE_CHECKING:
     from lora_audit.config.loading import LoadedFile
 
 #: One module per format. Adding a format is one file in this package and one name here.
-_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl", "python")
+_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl", "oumi", "python")
 
 
 FRONTENDS: tuple[Any, ...] = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)
@@ -100,7 +102,7 @@ def translate(loaded: LoadedFile, select: int | None = None) -> Translation:
         raise AuditError(exc.code, f"{loaded.path}: {exc.message}", _hint_for(loaded.data, exc.hint)) from None
     translation = frontend.translate(loaded)
     translation.file = str(loaded.path)
-    translation.key_lines, translation.entry_lines = line_index(loaded.text)
+    translation.key_lines, translation.entry_lines = line_index(loaded.text, getattr(frontend, "SECTION", None))
     translation.field_keys = {**getattr(frontend, "FIELD_KEYS", {}), **translation.field_keys}
     training_keys = getattr(frontend, "TRAINING_KEYS", None)
     if training_keys is not None and translation.training is None:
@@ -134,10 +136,12 @@ def sort_keys(data: dict[str, Any], frontend: Any) -> tuple[dict[str, list[str]]
 PURE_YAML_LIMIT = 1024 * 1024
 
 
-def line_index(text: str) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+def line_index(text: str, section: str | None = None) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     """1-based lines of each top-level key, and of each scalar list item or mapping key one level below.
 
-    JSON is read as YAML for this (flow style is YAML); a text YAML cannot compose gives no lines.
+    With ``section`` (a front-end's ``SECTION``: Oumi's ``peft``), the keys are those of that top-level
+    mapping, where the framework's LoRA keys are. JSON is read as YAML for this (flow style is YAML); a
+    text YAML cannot compose gives no lines.
     """
     loaders = [getattr(yaml, "CSafeLoader", yaml.SafeLoader)]  # libyaml: fast, the same marks
     if len(text) <= PURE_YAML_LIMIT:
@@ -155,6 +159,10 @@ def line_index(text: str) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
     entries: dict[str, dict[str, int]] = {}
     if not isinstance(root, yaml.MappingNode):
         return keys, entries
+    if section is not None:
+        root = next((v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value == section), None)
+        if not isinstance(root, yaml.MappingNode):
+            return keys, entries
     for key_node, value_node in root.value:
         if not isinstance(key_node, yaml.ScalarNode):
             continue
