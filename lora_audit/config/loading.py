@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from lora_audit.config import other_trainers
+from lora_audit.config.static.shell import read_command
 from lora_audit.config.static.sources import (
     MAX_CODE_BYTES,
     MAX_NOTEBOOK_BYTES,
@@ -80,6 +81,9 @@ def load_config_file(file: str | os.PathLike[str]) -> LoadedFile:
     if kind is not None:
         return LoadedFile(path=path, data={}, text=text, program=read_program(path, kind, text))
     if path.suffix.lower() in (".sh", ".bash"):
+        command = read_command(text, str(path))
+        if command is not None:  # swift sft ...: its arguments, as ms-swift's parser takes them
+            return LoadedFile(path=path, data=command, text=text)
         framework = other_trainers.identify_command(text)
         if framework is not None:
             message, hint = other_trainers.refusal(framework, "command line")

@@ -12,7 +12,8 @@ the keys that identify the framework and where they were read:
 - ai-toolkit (ostris/ai-toolkit 27a03a91f23eb1b757d5ec2e80ee3e129cfcc350, ``config/examples/``): ``job`` with
   ``config.process``.
 - ms-swift (modelscope/ms-swift 3602360a562313afbf2ef6065fdf61f271a2c5b9, ``swift/arguments/base_args``):
-  ``tuner_type`` (``train_type`` before ms-swift 4) beside ``model``; its shell scripts run ``swift sft``.
+  ``tuner_type`` (``train_type`` before ms-swift 4) beside ``model`` in a YAML. Its shell scripts (``swift sft``)
+  are read by ``frontends/swift.py``.
 """
 
 from __future__ import annotations
@@ -39,14 +40,14 @@ def identify(data: dict[str, Any]) -> str | None:
     config = data.get("config")
     if "job" in data and isinstance(config, dict) and "process" in config:
         return "ai-toolkit"
-    if isinstance(model, str) and any(k in data for k in ("tuner_type", "train_type")):
-        return "ms-swift"
+    if isinstance(model, str) and any(k in data for k in ("tuner_type", "train_type")) and \
+            "__swift_command__" not in data:
+        return "ms-swift"  # a YAML of ms-swift's arguments (its --config): its command line is read
     return None
 
 
 #: Shell commands of trainers whose command lines lora-audit does not read yet.
 _COMMANDS = (
-    (re.compile(r"(^|[\s;&|])swift\s+(sft|pt|rlhf)\b", re.MULTILINE), "ms-swift"),
     (re.compile(r"(^|[\s;&|])tune\s+run\b", re.MULTILINE), "torchtune"),
 )
 

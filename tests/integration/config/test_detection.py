@@ -56,11 +56,10 @@ def test_the_simpletuner_file_that_was_read_as_llamafactory_is_named_not_counted
 
 
 def test_shell_scripts_are_named_by_the_trainer_they_run(cli, tmp_path):
-    swift = tmp_path / "train.sh"
-    swift.write_text("CUDA_VISIBLE_DEVICES=0 \\\nswift sft \\\n  --model Qwen/Qwen2.5-7B-Instruct \\\n"
-                     "  --tuner_type lora --lora_rank 8\n")
+    tune = tmp_path / "train.sh"
+    tune.write_text("tune run lora_finetune_single_device --config llama3/8B_lora_single_device\n")
     other = tmp_path / "run.sh"
     other.write_text("python train.py --rank 8\n")
-    assert "is an ms-swift command line" in cli(swift).err
+    assert "is a torchtune command line" in cli(tune).err
     result = cli(other)
     assert result.code == 2 and "is a shell script, not a LoRA config" in result.err
