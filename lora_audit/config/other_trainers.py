@@ -34,8 +34,10 @@ def identify(data: dict[str, Any]) -> str | None:
     """The framework a parsed config belongs to, when it is one lora-audit does not read; else None."""
     if "model_family" in data and any(k in data for k in ("lora_type", "data_backend_config", "flux_lora_target")):
         return "SimpleTuner"
-    if any(isinstance(v, dict) and str(v.get("_component_", "")).startswith("torchtune.") for v in data.values()):
-        return "torchtune"
+    model_component = data.get("model", {}).get("_component_") if isinstance(data.get("model"), dict) else None
+    if any(isinstance(v, dict) and str(v.get("_component_", "")).startswith("torchtune.") for v in data.values()) \
+            and not re.match(r"torchtune\.models\.\w+?\.q?lora_", str(model_component or "")):
+        return "torchtune"  # not a LoRA builder (a full fine-tune): its LoRA recipes are read by frontends/torchtune
     model = data.get("model")
     config = data.get("config")
     if "job" in data and isinstance(config, dict) and "process" in config:

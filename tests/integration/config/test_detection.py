@@ -13,8 +13,8 @@ from lora_audit.errors import AuditError
 from tests.conftest import FIXTURES
 
 #: Directory -> the format of each file in it; in ``lora/`` the name says (axolotl-*, else PEFT's own).
-READ = {"axolotl": "axolotl", "llamafactory": "llamafactory", "trl": "trl", "oumi": "oumi"}
-REFUSED = {"simpletuner": "SimpleTuner", "torchtune": "torchtune", "ai-toolkit": "ai-toolkit"}
+READ = {"axolotl": "axolotl", "llamafactory": "llamafactory", "trl": "trl", "oumi": "oumi", "torchtune": "torchtune"}
+REFUSED = {"simpletuner": "SimpleTuner", "ai-toolkit": "ai-toolkit"}
 
 
 def _files(folder: str) -> list[Path]:
