@@ -20,6 +20,7 @@ from lora_audit.cli import common, interrupts, streams
 from lora_audit.cli.audit import adapter_command, audit_command
 from lora_audit.cli.check import check_command
 from lora_audit.cli.diff import diff_command
+from lora_audit.cli.models import models_command
 from lora_audit.cli.output import resolve_format
 from lora_audit.cli.rules import rules_command
 from lora_audit.errors import AuditError, internal_error
@@ -54,6 +55,7 @@ COMMANDS = {
     "diff": "compare two adapters, or two LoRA configs",
     "rules": "list every rule, or explain one (lora-audit rules LA003)",
     "check": "audit every (model, config) pair the project declares, in one process",
+    "models": "list the bundled models (what audits offline): id, class, parameters, library",
 }
 
 
@@ -63,7 +65,7 @@ def cli() -> None:
     """See what a LoRA config does to a Hugging Face model, before you train."""
 
 
-for _command in (audit_command, adapter_command, diff_command, rules_command, check_command):
+for _command in (audit_command, adapter_command, diff_command, rules_command, check_command, models_command):
     cli.add_command(_command)
 
 

@@ -189,4 +189,7 @@ def echo_pair_errors(check: CheckReport) -> None:
     """One stderr line per pair that could not be audited."""
     for result in check.results:
         if result.error is not None:
-            click.echo(f"lora-audit: error: {result.pair.label}: {result.error.one_line()}", err=True)
+            line = result.error.one_line()
+            # A script's error already starts with the place its label names (train.py: cell 24, line 2).
+            where = "" if line.startswith(f"{result.pair.label}:") else f"{result.pair.label}: "
+            click.echo(f"lora-audit: error: {where}{line}", err=True)

@@ -157,3 +157,22 @@ def test_rules_say_which_methods_they_apply_to(cli):
     assert "LA001  target-unmatched" in listing and "targeted methods" in listing.splitlines()[0]
     assert "LoRA only" in next(line for line in listing.splitlines() if line.startswith("LA018"))
     assert "(info, LoRA only)" in cli("rules", "LA018").out
+
+
+def test_models_lists_the_catalogue_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from lora_audit.model import catalogue
+
+    code = ("import sys; from lora_audit.cli.app import main\n"
+            "try:\n    main(['models'])\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "NO-TORCH"
+    assert lines[0].split() == ["id", "architecture", "parameters", "library", "source"]
+    listed = {line.split()[0] for line in lines[1:-1]}
+    assert listed == set(catalogue.model_ids())
+    qwen = next(line for line in lines if line.startswith("Qwen/Qwen2.5-0.5B "))
+    assert qwen.split()[1:4] == ["Qwen2ForCausalLM", "494,032,768", "transformers"]

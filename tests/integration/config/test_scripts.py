@@ -248,3 +248,9 @@ def test_a_randlora_config_in_a_notebook_is_read_as_randloraconfig():
     _same(script, direct)
     assert script.method.label == "RandLora" and fields["randlora_alpha"] == 640
     assert script.quantization.bits == 4 and script.quantization.peft_layer is None  # LoRA's table does not apply
+
+
+def test_a_scripts_failing_config_names_its_place_once(cli):
+    result = cli(SCRIPTS / "peft-vera-sequence-classification.ipynb", "--offline")
+    last = result.err.strip().splitlines()[-1]
+    assert result.code == 2 and last.count("cell 24, line 2") == 1

@@ -8,6 +8,7 @@ import pytest
 
 import lora_audit
 from lora_audit.model import catalogue
+from lora_audit.model.catalogue import listing
 from tests.conftest import MODELS, catalogue_dirs
 
 #: model types for which PEFT 0.21.2 has no default target_modules (or, for mixtral, drops them).
@@ -21,7 +22,9 @@ def test_every_catalogue_model_audits_with_default_targets(directory, validate):
     report = lora_audit.audit(model_id, {})
     validate(report.to_dict())
     assert report.model.source_kind == "catalogue"
-    assert report.model.base_params > 0
+    # lora-audit models lists the README's measured parameters: they are what the audit builds
+    listed = {e.model_id: e.params for e in listing.entries()}
+    assert report.model.base_params == listed[model_id] > 0
     assert report.targets[0].kind == "defaults"
     if report.model.model_type in NO_DEFAULTS:
         assert not report.applied
@@ -52,3 +55,11 @@ def test_catalogue_configs_are_the_shared_originals():
         ours = json.loads((MODELS / directory / "config.json").read_text())
         theirs = json.loads((shared / directory / "config.json").read_text())
         assert ours == theirs, directory
+
+
+@pytest.mark.slow
+def test_lora_audit_models_lists_what_the_audit_builds_for_every_pipeline():
+    for entry in listing.entries():
+        if entry.library == "diffusers":
+            report = lora_audit.audit(entry.model_id, {"target_modules": ["to_q"]}, offline=True)
+            assert report.model.base_params == entry.params, entry.model_id
