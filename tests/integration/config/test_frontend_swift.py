@@ -68,3 +68,15 @@ def test_find_all_linears_keeps_fused_names_and_skips_the_head():
     with torch.device("meta"):
         model = transformers.AutoModelForCausalLM.from_config(config)
     assert find_all_linears(model) == ["down_proj", "gate_up_proj", "o_proj", "qkv_proj"]
+
+
+def test_the_moe_example_reaches_no_expert_under_transformers_5():
+    """examples/train/moe/qwen3_moe.sh leaves target_modules at all-linear. On transformers 5 the experts are fused
+    parameters, not Linear layers, so find_all_linears finds attention only, and LA028 says no expert trains."""
+    report = audit("Qwen/Qwen3-30B-A3B", config_file=SWIFT / "train-moe-qwen3_moe.sh", offline=True)
+    assert sorted(report.lora_config["target_modules"]) == ["k_proj", "o_proj", "q_proj", "v_proj"]
+    direct = audit("Qwen/Qwen3-30B-A3B", LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=32, lora_dropout=0.05,
+                                                    target_modules=["q_proj", "k_proj", "v_proj", "o_proj"]),
+                   offline=True)
+    assert report.params == direct.params
+    assert "LA028" in {f.code for f in report.findings}
