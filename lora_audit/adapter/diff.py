@@ -49,6 +49,12 @@ class AdapterDiff:
     only_a: list[str] = field(default_factory=list)
     only_b: list[str] = field(default_factory=list)
 
+    @property
+    def differs(self) -> bool:
+        """Anything at all differs: a field, the adapted modules, a shape, a tensor, the trainable count."""
+        return bool(self.fields or self.modules_a != self.modules_b or self.shapes or self.only_a or self.only_b
+                    or self.a.trainable != self.b.trainable)
+
     def to_dict(self) -> dict[str, Any]:
         def side(s: Side) -> dict[str, Any]:
             return {"spec": s.spec, "kind": s.kind, "tensors": None if s.table is None else len(s.table.tensors),

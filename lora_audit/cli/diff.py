@@ -21,7 +21,10 @@ from lora_audit.render.diff import render, render_diff_json
 @click.option("--format", "fmt", type=click.Choice(("terminal", "json", "markdown")), default="terminal",
               show_default=True)
 def diff_command(first: str, second: str, base: str | None, offline: bool | None, fmt: str) -> None:
-    """Compare two adapters (A B), or two LoRA configs: fields, adapted modules, sizes and shapes."""
+    """Compare two adapters (A B), or two LoRA configs: fields, adapted modules, sizes and shapes.
+
+    Exit codes, as diff(1): 0 when A and B are the same, 1 when they differ, 2 when one cannot be read.
+    """
     try:
         sys.exit(run_diff(first, second, fmt, base, offline))
     except AuditError as exc:
@@ -34,4 +37,4 @@ def run_diff(first: str, second: str, fmt: str, base: str | None = None, offline
         a.trainable, b.trainable = trainable_on(base, a, offline), trainable_on(base, b, offline)
     result = diff(a, b)
     streams.write_out(render_diff_json(result) if fmt == "json" else render(result, markdown=fmt == "markdown"))
-    return 0
+    return 1 if result.differs else 0

@@ -430,7 +430,7 @@ def test_diff_two_adapters(capsys, adapters):
 
     with pytest.raises(SystemExit) as info:
         main(["diff", str(adapters["correct"]), str(adapters["wrong-rank"]), "--base", str(QWEN), "--format", "json"])
-    assert info.value.code == 0
+    assert info.value.code == 1  # they differ: diff(1)'s exit code
     data = json.loads(capsys.readouterr().out)
     assert data["fields"]["modules_to_save"] == {"a": ["lm_head"], "b": None}
     assert "r" not in data["fields"]  # wrong-rank's config was edited back to r=4: only the shapes tell
@@ -445,7 +445,8 @@ def test_diff_two_configs_in_markdown(cli, adapters):
 
     first = adapters["correct"] / "adapter_config.json"
     result = cli("diff", first, LORA / "qwen-attention.yaml", "--format", "markdown")
-    assert result.code == 0
+    assert result.code == 1
+    assert cli("diff", first, first).code == 0  # the same config: exit 0
     assert "| r " in result.out and "| lora_alpha " in result.out
     assert "inference_mode" not in result.out  # bookkeeping, not what the LoRA adapts
     assert "target_modules: k_proj, o_proj, q_proj, v_proj" in result.out
