@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lora_audit.guards.files import read_regular_text
 from lora_audit.model.catalogue import CATALOGUE_DIR, model_ids
+
+#: The catalogue README is a few tens of kB; anything near this is not the file we ship.
+_README_LIMIT = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def _readme_rows() -> dict[str, dict[str, str]]:
     """``directory -> {column: cell}`` for every table row of the catalogue's README."""
     rows: dict[str, dict[str, str]] = {}
     header: list[str] = []
-    for line in (CATALOGUE_DIR / "README.md").read_text(encoding="utf-8").splitlines():
+    for line in read_regular_text(CATALOGUE_DIR / "README.md", _README_LIMIT).splitlines():
         if not line.startswith("|"):
             header = [] if not line.strip() else header
             continue
