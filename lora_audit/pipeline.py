@@ -211,8 +211,8 @@ def _measure(name: str, source: ModelSource | None, built: BuiltModel, spec: Lor
             spec.translation.to_report(spec.fields, spec.flags, model_from) if spec.translation is not None else None
         ),
         quantization=_quantization(spec, source, built, lora_config, rows, adaptation),
-        method=MethodInfo(spec.method, methods.label(spec.method) if spec.method != LORA else "LoRA",
-                          spec.prompt_learning, methods.FORMULAS.get(spec.method)),
+        method=MethodInfo(spec.method, methods.label(spec.method), spec.prompt_learning,
+                          methods.FORMULAS.get(spec.method)),
         adapter=adapter,
         fail_on=settings.fail_on,
     )

@@ -178,8 +178,7 @@ def _prepared_config(config: Any, built: BuiltModel, method: str = LORA) -> Any:
     """PEFT's default-target resolution, for reporting when get_peft_model itself failed."""
     final = copy.deepcopy(config)
     if getattr(final, "target_modules", "") is None:
-        defaults = default_target_modules(built.model_type) if method == LORA else \
-            methods.default_targets(method, built.model_type)
+        defaults = default_target_modules(built.model_type, method)
         if defaults is not None:
             final.target_modules = defaults if isinstance(defaults, str) else set(defaults)
     return final

@@ -6,7 +6,6 @@ the Python API); it sits below both, so neither imports the other.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from lora_audit.config import methods
@@ -19,11 +18,7 @@ IGNORED_FILE_FIELDS = {"peft_type", "auto_mapping", "peft_version", "base_model_
 
 def lora_field_names(method: str = LORA) -> set[str]:
     """The fields of the installed PEFT's ``LoraConfig`` (or of ``method``'s config class)."""
-    from peft import LoraConfig
-
-    if method != LORA:
-        return methods.field_names(method)
-    return {f.name for f in dataclasses.fields(LoraConfig)}
+    return methods.field_names(method)
 
 
 def split_known(data: dict[str, Any], where: str, method: str = LORA) -> tuple[dict[str, Any], list[str]]:

@@ -439,10 +439,9 @@ def _make_config(fields: dict[str, Any], method: str = LORA) -> Any:
         try:
             return config_class(**fields)
         except (ValueError, TypeError) as exc:
-            what = "LoRA" if method == LORA else methods.label(method)
             raise AuditError(
                 "invalid-lora-config",
-                f"PEFT rejects this {what} config: {' '.join(str(exc).split())}",
+                f"PEFT rejects this {methods.label(method)} config: {' '.join(str(exc).split())}",
                 "fix the value PEFT names",
             ) from None
         except ImportError as exc:  # init_lora_weights="loftq" needs scipy, "pissa" and others their packages

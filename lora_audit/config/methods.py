@@ -83,27 +83,11 @@ def is_prompt_learning(method: str) -> bool:
 
 
 def label(method: str) -> str:
-    """The method as its config class spells it: ``LoHa`` for LOHA, ``IA3``, ``VeRA``, ``LoRA``."""
+    """The method as its config class spells it: ``LoHa`` for LOHA, ``IA3``, ``VeRA``; ``LoRA`` (not ``Lora``)."""
+    if method == LORA:
+        return "LoRA"
     name = config_class(method).__name__
     return name.removesuffix("Config") or method
-
-
-def tuner_class(method: str) -> Any:
-    from peft import PEFT_TYPE_TO_TUNER_MAPPING
-
-    return next((cls for key, cls in PEFT_TYPE_TO_TUNER_MAPPING.items()
-                 if str(getattr(key, "value", key)) == method), None)
-
-
-def default_targets(method: str, model_type: str) -> Any:
-    """The target_modules the method's tuner falls back on for ``model_type`` (None: it has none)."""
-    mapping = getattr(tuner_class(method), "target_module_mapping", None) or {}
-    return mapping.get(model_type)
-
-
-def adapter_prefix(method: str) -> str | None:
-    """The prefix of the parameters the method's layers create (``hada_``, ``ia3_``, ``lora_``)."""
-    return getattr(tuner_class(method), "prefix", None)
 
 
 #: The per-layer cost of a method's adapter, in the terms of the table's k (in), d (out) and r, where the

@@ -21,6 +21,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lora_audit.config.static.shell import COMMAND_KEY
+
+#: A torchtune LoRA builder (``torchtune.models.llama3.lora_llama3_8b``, ``qlora_...``): family, kind, size.
+#: Such a recipe is read by ``frontends/torchtune.py``; any other torchtune recipe is refused here.
+TORCHTUNE_LORA_BUILDER = re.compile(r"^torchtune\.models\.(\w+?)\.(q?lora)_(\w+)$")
+
 #: (framework, the LoRA settings its config has, how to audit the same LoRA today)
 _HOW = {
     "SimpleTuner": "lora_rank, lora_alpha, lora_type, flux_lora_target",
@@ -36,14 +42,13 @@ def identify(data: dict[str, Any]) -> str | None:
         return "SimpleTuner"
     model_component = data.get("model", {}).get("_component_") if isinstance(data.get("model"), dict) else None
     if any(isinstance(v, dict) and str(v.get("_component_", "")).startswith("torchtune.") for v in data.values()) \
-            and not re.match(r"torchtune\.models\.\w+?\.q?lora_", str(model_component or "")):
+            and not TORCHTUNE_LORA_BUILDER.match(str(model_component or "")):
         return "torchtune"  # not a LoRA builder (a full fine-tune): its LoRA recipes are read by frontends/torchtune
     model = data.get("model")
     config = data.get("config")
     if "job" in data and isinstance(config, dict) and "process" in config:
         return "ai-toolkit"
-    if isinstance(model, str) and any(k in data for k in ("tuner_type", "train_type")) and \
-            "__swift_command__" not in data:
+    if isinstance(model, str) and any(k in data for k in ("tuner_type", "train_type")) and COMMAND_KEY not in data:
         return "ms-swift"  # a YAML of ms-swift's arguments (its --config): its command line is read
     return None
 

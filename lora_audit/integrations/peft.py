@@ -45,12 +45,26 @@ def include_all_linear_layers(config: Any, model: Any) -> Any:
     return _maybe_include_all_linear_layers(config, model)
 
 
-def default_target_modules(model_type: str) -> Any:
+def default_target_modules(model_type: str, method: str = "LORA") -> Any:
     """The target_modules PEFT falls back on for ``model_type`` when a config names none (None: it has none)."""
-    from peft.tuners.lora import LoraModel
+    # <Tuner>.target_module_mapping (LoraModel's, LoHaModel's...): the table get_peft_model reads; PEFT exports
+    # no lookup of the defaults
+    mapping = getattr(_tuner_class(method), "target_module_mapping", None) or {}
+    return mapping.get(model_type)
 
-    # LoraModel.target_module_mapping: the table get_peft_model reads; PEFT exports no lookup of the defaults
-    return LoraModel.target_module_mapping.get(model_type)
+
+def adapter_prefix(method: str) -> str | None:
+    """The prefix of the parameters a method's layers create (``hada_``, ``ia3_``, ``lora_``)."""
+    # <Tuner>.prefix: how PEFT itself tells adapter parameters apart; no public accessor
+    return getattr(_tuner_class(method), "prefix", None)
+
+
+def _tuner_class(method: str) -> Any:
+    """The tuner class PEFT's get_peft_model uses for ``method`` (``peft.PEFT_TYPE_TO_TUNER_MAPPING``)."""
+    from peft import PEFT_TYPE_TO_TUNER_MAPPING
+
+    return next((cls for key, cls in PEFT_TYPE_TO_TUNER_MAPPING.items()
+                 if str(getattr(key, "value", key)) == method), None)
 
 
 def moe_conversion_table(model_type: str) -> dict[str, str]:

@@ -12,9 +12,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lora_audit.apply.adapt import ADAPTER, Adaptation, Snapshot
-from lora_audit.config import methods
 from lora_audit.config.methods import LORA
-from lora_audit.integrations.peft import is_peft_wrapper, moe_conversion_table, pattern_key, type_label
+from lora_audit.integrations.peft import adapter_prefix, is_peft_wrapper, moe_conversion_table, pattern_key, type_label
 from lora_audit.report import (
     AdaptedModule,
     BiasParams,
@@ -109,8 +108,8 @@ def param_counts(adaptation: Adaptation) -> ParamCounts:
     if pm is None:
         return ParamCounts(base, base, 0, base, 0.0, breakdown)
     trainable, total = pm.get_nb_trainable_parameters()
-    method = str(getattr(pm.peft_config[ADAPTER].peft_type, "value", "LORA"))
-    prefix = methods.adapter_prefix(method) if method != LORA else None
+    method = _method(adaptation)
+    prefix = adapter_prefix(method) if method != LORA else None
     for name, p in pm.named_parameters():
         if p.requires_grad:
             breakdown[_category(name, prefix)] += p.numel()
@@ -150,8 +149,10 @@ def adapted_modules(adaptation: Adaptation) -> list[AdaptedModule]:
         if lora:
             if isinstance(module, LoraLayer) and ADAPTER in module.r:
                 rows.append(_row(name, module))
-        elif isinstance(module, BaseTunerLayer) and _adapter_tensors(module):
-            rows.append(_method_row(name, module, shared))
+        elif isinstance(module, BaseTunerLayer):
+            tensors = _adapter_tensors(module)
+            if tensors:
+                rows.append(_method_row(name, module, tensors, shared))
     return rows
 
 
@@ -178,12 +179,12 @@ def _adapter_tensors(module: Any) -> list[Any]:
     return list(seen.values())
 
 
-def _method_row(name: str, module: Any, shared: set[int]) -> AdaptedModule:
-    """A row of another method's layer: its adapter parameters as PEFT created them, against d·k.
+def _method_row(name: str, module: Any, held: list[Any], shared: set[int]) -> AdaptedModule:
+    """A row of another method's layer: its adapter tensors (``held``) as PEFT created them, against d·k.
 
     A tensor an earlier row already holds is not counted again, so the rows add up to what trains.
     """
-    tensors = [t for t in _adapter_tensors(module) if t.requires_grad and id(t) not in shared]
+    tensors = [t for t in held if t.requires_grad and id(t) not in shared]
     shared.update(id(t) for t in tensors)
     base = module.get_base_layer()
     weight = getattr(base, "weight", None)

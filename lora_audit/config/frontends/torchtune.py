@@ -24,10 +24,10 @@ report a wrong count or an LA001 for a name that exists in torchtune's model.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from lora_audit.config.frontends._base import Translation
+from lora_audit.config.other_trainers import TORCHTUNE_LORA_BUILDER
 from lora_audit.errors import AuditError
 from lora_audit.naming import did_you_mean
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 NAME = "torchtune"
 SECTION = "model"
 
-_BUILDER = re.compile(r"^torchtune\.models\.(\w+?)\.(q?lora)_(\w+)$")
 #: Families whose modules are HF's one to one (convert_weights._FROM_HF), and the builder arguments of each
 #: (torchtune 0.6.1 signatures; gemma, gemma2 and qwen2 have no apply_lora_to_output).
 _COMMON = ("lora_attn_modules", "apply_lora_to_mlp", "lora_rank", "lora_alpha", "lora_dropout", "use_dora",
@@ -67,7 +66,7 @@ def builder(data: dict[str, Any]) -> tuple[str, str, str] | None:
     """``(family, lora|qlora, size)`` of the recipe's ``model._component_``, when it is a LoRA builder."""
     model = data.get("model")
     component = model.get("_component_") if isinstance(model, dict) else None
-    match = _BUILDER.match(component) if isinstance(component, str) else None
+    match = TORCHTUNE_LORA_BUILDER.match(component) if isinstance(component, str) else None
     return (match.group(1), match.group(2), match.group(3)) if match else None
 
 
