@@ -23,6 +23,19 @@ NOISE = [
 
 _LOGGERS = ("peft", "transformers", "diffusers", "huggingface_hub", "accelerate")
 
+#: Loggers that speak while a library is being imported, about the machine, not the user's config.
+#: bitsandbytes 0.50.2 (``bitsandbytes/backends/cpu/ops.py``), imported by PEFT when installed, asks the
+#: ``kernels`` package for a CPU kernel from the hub on a CPU with AVX512-BF16 and logs a warning when it
+#: cannot have one (always, offline); ``kernels`` logs that it skipped its publisher check. Both would
+#: print on every run of the command. Their errors still print.
+IMPORT_NOISE = ("bitsandbytes", "kernels")
+
+
+def quiet_import_noise() -> None:
+    """Raise :data:`IMPORT_NOISE`'s loggers to ERROR: the console script does this, the API does not."""
+    for name in IMPORT_NOISE:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
 
 class _ListHandler(logging.Handler):
     def __init__(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from lora_audit._version import __version__
+from lora_audit import capture
 from lora_audit.cli import common, interrupts, streams
 from lora_audit.cli.audit import adapter_command, audit_command
 from lora_audit.cli.check import check_command
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         # Only the console script does this; the Python API leaves the interpreter's settings alone.
         gc.disable()
         interrupts.exit_at_once_on_interrupt()
+        capture.quiet_import_noise()
     fmt, json_path = resolve_format(_sniff_option(args, "--format")), _sniff_option(args, "--json")
     if console:
         budget.set_hard_exit(lambda error: _hard_exit(error, fmt, json_path))

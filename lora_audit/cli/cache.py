@@ -62,7 +62,7 @@ ENV_OFF = "LORA_AUDIT_NO_CACHE"
 #: Bump when the entry layout or the key's recipe changes.
 ENTRY_FORMAT = 2
 #: Versions that change what PEFT does, how models build, or where config.json comes from.
-VERSIONED = ("peft", "transformers", "torch", "huggingface_hub", "diffusers", "lora-audit-cli")
+VERSIONED = ("lora-audit-cli", "peft", "transformers", "torch", "huggingface_hub", "diffusers")
 #: A LoRA config file or remote-code file bigger than this is not worth caching on.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
 #: An entry bigger than this is not read (a report's facts are tens of kB to a few MB).

@@ -180,12 +180,23 @@ _UNSUPPORTED = re.compile(r"Target module .* is not supported", re.S)
 _DORA = re.compile(r"does not (support|work with) (DoRA|use_dora)", re.I)
 _FUSED = re.compile(r"Cannot convert PEFT target\(s\) (?P<present>.+?) without also targeting (?P<missing>.+?) because")
 _SAVED_ON_LORA = re.compile(r"modules_to_save cannot be applied to modules of type")
+_MODULE_REPR = re.compile(r"Target module (\w+)\(.*\) is not supported")
 
 
 def peft_text(exc: BaseException, limit: int = 400) -> str:
-    """PEFT's message on one line, cut short: some embed a module's repr or a C++ stack trace."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    """PEFT's message on one line, cut short: some embed a module's repr or a C++ stack trace.
+
+    A refused layer's repr (``Target module Qwen2VLVisionBlock( ...every child... ) is not supported``)
+    is cut to its class name, so the reason PEFT gives survives the cut.
+    """
+    text = _full_text(exc)
+    text = _MODULE_REPR.sub(lambda m: f"Target module {m.group(1)} is not supported", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _full_text(exc: BaseException) -> str:
+    """PEFT's whole message on one line: what its refusals are recognised by, before any cut."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def unconverted_experts(exc: BaseException) -> set[str] | None:
@@ -198,7 +209,7 @@ def unconverted_experts(exc: BaseException) -> set[str] | None:
 
 def layer_refusal(exc: BaseException) -> str | None:
     """``dora-unsupported`` or ``unsupported-layer`` when PEFT refused to wrap a layer, else None."""
-    message = peft_text(exc)
+    message = _full_text(exc)
     if _DORA.search(message):
         return "dora-unsupported"
     if _UNSUPPORTED.search(message):

@@ -62,12 +62,15 @@ def check(report: Report, options: dict[str, Any]) -> Iterator[Problem]:
         if target.kind not in ("name", "regex") or target.dropped or len(target.modules) < 2:
             continue
         kinds: dict[str, list[str]] = {}
-        for name in target.modules:
+        # Only what PEFT adapted: a match PEFT refused (or never reached, when it refused the whole
+        # config) is not a layer that "gets the same rank".
+        adapted = [name for name in target.modules if name in types]
+        for name in adapted:
             kinds.setdefault(layer_kind(types.get(name, "")), []).append(name)
         if len(kinds) < 2:
             continue
         rare_kind, rare = min(kinds.items(), key=lambda item: (len(item[1]), item[0]))
-        counts = Counter(types.get(name, "") for name in target.modules)
+        counts = Counter(types[name] for name in adapted)
         spread = " and ".join(f"{n} {t}" for t, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
         shown = ", ".join(rare[:_SHOWN]) + (f", +{len(rare) - _SHOWN} more" if len(rare) > _SHOWN else "")
         yield Problem(

@@ -47,3 +47,12 @@ def test_readme_example_is_the_real_output():
 
 def test_readme_links_the_errors_page():
     assert "(docs/errors.md)" in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_names_every_version_the_cache_key_holds():
+    """One list: the README's sentence names exactly the packages in lora_audit.cli.cache.VERSIONED."""
+    from lora_audit.cli.cache import VERSIONED
+
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    named = readme.split("the versions of Python and of these packages: ", 1)[1].split(" (installed or not)", 1)[0]
+    assert [name.strip() for name in named.split(",")] == list(VERSIONED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -38,3 +39,14 @@ def test_help_shows_the_audit_options():
     assert out.returncode == 0
     for flag in ("--targets", "--modules-to-save", "--format", "--fail-on", "--rank-pattern", "Exit codes"):
         assert flag in out.stdout
+
+
+@pytest.mark.slow
+def test_an_audit_prints_nothing_on_stderr_when_bitsandbytes_is_installed(tmp_path):
+    """bitsandbytes (in the test extra, as in most QLoRA environments) logs at import that it found no hub kernel."""
+    pytest.importorskip("bitsandbytes")
+    env = {**os.environ, "LORA_AUDIT_NO_PROGRESS": "1", "LORA_AUDIT_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "lora_audit", "Qwen/Qwen2.5-0.5B", "--targets", "q_proj", "--offline",
+                          "--fail-on", "never"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0 and "trainable" in out.stdout
+    assert out.stderr == ""

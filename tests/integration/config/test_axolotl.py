@@ -232,8 +232,23 @@ def test_leaf_names_on_a_vlm_reach_whole_blocks_and_the_vision_tower():
     la029 = {f.subject: f for f in report.findings if f.code == "LA029"}
     assert la029["0"].severity == "warning" and "model.visual.blocks.0" in la029["0"].message
     assert la029["model.visual"].severity == "info" and "fc1, fc2, proj, qkv" in la029["model.visual"].message
-    # axolotl hands PEFT the name '0', which matches whole blocks: PEFT refuses, as it would in training
-    assert not report.applied and "Qwen2VLVisionBlock" in report.apply_error.message
+    # axolotl hands PEFT the names '0' and '2', which match whole blocks: PEFT refuses them, as it would
+    # in training. They are named (PEFT's reason, without the block's repr) and the rest is applied.
+    la004 = {f.subject: f.message for f in report.findings if f.code == "LA004"}
+    assert sorted(la004) == ["0", "2"]
+    assert "Target module Qwen2VLVisionBlock is not supported" in la004["0"] and "(norm1)" not in la004["0"]
+    assert report.applied and {t.pattern for t in report.targets if t.dropped} == {"0", "2"}
+    # nothing describes an adaptation that did not happen: no layer of a refused entry is "adapted"
+    assert not [f for f in report.findings if f.code == "LA051" and f.subject in ("0", "2")]
+    from transformers import AutoModelForImageTextToText
+
+    config = AutoConfig.from_pretrained(MODELS / "Qwen--Qwen2-VL-2B-Instruct")
+    with torch.device("meta"):
+        model = AutoModelForImageTextToText.from_config(config)
+    rest = [t.pattern for t in report.targets if not t.dropped]
+    plain = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=rest), low_cpu_mem_usage=True)
+    assert (report.params.trainable, report.params.total) == plain.get_nb_trainable_parameters()
+    assert report.params.trainable == 28_989_824
 
 
 def test_model_type_picks_the_head_and_the_head_the_task_type(tmp_path):
