@@ -83,6 +83,11 @@ def _audit(request: AuditRequest) -> Report:
         request = request.with_changes(model=model, config_file=config_file, overrides=adapter_overrides)
         if found.lora_fields is not None:  # a converted kohya file: the LoraConfig diffusers derives
             request = request.with_changes(lora_config=dict(found.lora_fields), config_file=None)
+    if model_given and found is None and request.assume_base is None \
+            and isinstance(request.model, (str, os.PathLike)) and not isinstance(request.model, ModelSource):
+        request = request.with_changes(model=_located(request))
+    elif isinstance(request.model, ModelSource):  # located by the caller (the result cache)
+        libraries.require(request.model)
     overrides: Mapping[str, Any] | None = request.overrides
     if request.task_type is not None:
         overrides = {**(overrides or {}), "task_type": request.task_type}
@@ -253,6 +258,18 @@ def _model_from_file(model: ModelArg, spec: LoraSpec, model_class: str | None) -
             "pass MODEL: a hub id such as Qwen/Qwen2.5-0.5B, or a path",
         )
     return translation.model, "file", model_class if model_class is not None else translation.model_class
+
+
+def _located(request: AuditRequest) -> ModelSource:
+    """MODEL located, and its library checked, before the LoRA config is read: the LoRA config's fields come
+    from PEFT, whose import (with torch's) takes seconds, and a model that is missing or needs a library
+    that is not installed is said at once."""
+    model = request.model
+    assert isinstance(model, (str, os.PathLike))
+    source = resolve_model_source(os.fspath(model), revision=request.revision, offline=request.offline,
+                                  status=request.status, component=request.component)
+    libraries.require(source)
+    return source
 
 
 def _resolve_base(model: str | os.PathLike[str], found: AdapterFile | None, request: AuditRequest) -> ModelSource:

@@ -106,6 +106,7 @@ class AuditRequest:
             "config_select": self.config_select,
             "memory": None if self.memory is None else {k: v for k, v in vars(self.memory).items()},
             "assume_base": self.assume_base,
+            "quantization_request": None if self.quantization_request is None else dict(self.quantization_request),
         }
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from lora_audit._version import __version__
 from lora_audit import capture
+from lora_audit._version import __version__
 from lora_audit.cli import common, interrupts, streams
 from lora_audit.cli.audit import adapter_command, audit_command
 from lora_audit.cli.check import check_command

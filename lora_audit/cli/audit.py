@@ -19,6 +19,7 @@ from lora_audit.config.lora_config import TASK_TYPES, parse_layers, parse_list, 
 from lora_audit.config.static.sources import SCRIPT_SUFFIXES
 from lora_audit.errors import AuditError
 from lora_audit.guards.files import read_regular_text
+from lora_audit.measure.quantization.flags import from_flags as quantization_flags
 from lora_audit.model.source import MAX_CONFIG_BYTES
 from lora_audit.request import AuditRequest, MemoryRequest
 from lora_audit.rules.settings import load_settings
@@ -83,6 +84,13 @@ Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupte
 @click.option("--dora", is_flag=True, default=None, help="use_dora: weight-decomposed LoRA.")
 @click.option("--rslora", is_flag=True, default=None, help="use_rslora: scale by alpha/sqrt(r).")
 @click.option("--fan-in-fan-out", is_flag=True, default=None, help="fan_in_fan_out (GPT-2 style Conv1D).")
+@click.option("--load-in-4bit", is_flag=True,
+              help="The base is loaded in 4-bit with bitsandbytes for training (QLoRA), as "
+                   "from_pretrained(load_in_4bit=True).")
+@click.option("--load-in-8bit", is_flag=True, help="The base is loaded in 8-bit with bitsandbytes for training.")
+@click.option("--quantization", metavar="METHOD[:BITS]",
+              help="The quantization training loads the base with: bitsandbytes:4, bitsandbytes:8, hqq:4, "
+                   "torchao, gptq:4...")
 @report_options("the JSON report")
 @click.option("--tree", is_flag=True, help="Print the module tree with what PEFT wrapped.")
 @click.option("--coverage", is_flag=True, help="Print which repeated blocks each target entry reaches.")
@@ -165,6 +173,8 @@ def _run_audit(opts: dict[str, Any]) -> int:
                 timeout=opts["timeout"],
                 memory=_memory_request(opts),
                 assume_base=opts.get("assume_base"),
+                quantization_request=quantization_flags(opts.get("load_in_4bit"), opts.get("load_in_8bit"),
+                                                        opts.get("quantization")),
             )
             report = run_audit(request, use_cache=not opts["no_cache"])
         common.finish([report], baseline, opts["baseline"], opts["write_baseline"])
@@ -183,9 +193,10 @@ def _run_script_audits(opts: dict[str, Any], model: str | None, config_file: str
     fields = {k: v for k, v in overrides.items() if v is not None and k != "task_type"}
     task = overrides.get("task_type")
     memory = _memory_request(opts)
+    quantization = quantization_flags(opts.get("load_in_4bit"), opts.get("load_in_8bit"), opts.get("quantization"))
     pairs = [Pair(model=model, config=config_file, revision=opts["revision"], task_type=task,
                   model_class=opts["model_class"], trust_remote_code=opts["trust_remote_code"], overrides=fields,
-                  select=i, at=place, memory=memory) for i, place in enumerate(places)]
+                  select=i, at=place, memory=memory, quantization=quantization) for i, place in enumerate(places)]
     check = CheckReport(common.audit_pairs(pairs, settings, fmt, offline=opts["offline"],
                                            use_cache=not opts["no_cache"]))
     common.finish(check.reports, baseline, opts["baseline"], opts["write_baseline"])

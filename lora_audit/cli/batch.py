@@ -64,6 +64,8 @@ class Pair:
     at: str | None = None  #: ``line 42`` / ``cell 7, line 3``
     #: the memory estimate to run with the audit (``lora-audit train.py --memory`` on a script with several configs)
     memory: MemoryRequest | None = None
+    #: the quantization training loads the base with, from --load-in-4bit / --quantization (wins over the file's)
+    quantization: dict[str, Any] | None = None
 
     @property
     def config_label(self) -> str | None:
@@ -308,6 +310,7 @@ def _run_pair(pair: Pair, settings: Settings, offline: bool | None, use_cache: b
         model=pair.model, config_file=pair.config, overrides=pair.overrides or None, revision=pair.revision,
         task_type=pair.task_type, model_class=pair.model_class, trust_remote_code=pair.trust_remote_code,
         offline=offline, settings=settings, config_select=pair.select, memory=pair.memory,
+        quantization_request=pair.quantization,
     )
     adapter = _saved_adapter(pair.config)
     if adapter is not None:

@@ -39,7 +39,8 @@ def report_options(json_what: str) -> Callable[[Callable[..., Any]], Callable[..
                      help="Suppress these rules' findings (still shown, marked suppressed). CODE:subject works too."),
         click.option("--baseline", metavar="FILE",
                      help="Findings listed in FILE do not fail the run (shown as suppressed)."),
-        click.option("--write-baseline", metavar="FILE", help="Record today's findings in FILE (for --baseline); this run still exits on them as usual."),
+        click.option("--write-baseline", metavar="FILE",
+                     help="Record today's findings in FILE (for --baseline); this run still exits on them as usual."),
         click.option("--no-cache", is_flag=True, help="Do not answer from, or write to, the result cache."),
     ]
 

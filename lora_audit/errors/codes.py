@@ -323,8 +323,8 @@ CODES: dict[str, ErrorCode] = {code.code: code for code in (
         'Other libraries: diffusers pipelines, sentence-transformers, timm',
         '`fixtures/tiny/unet/config.json is a diffusers model (UNet2DConditionModel), and diffusers is not\n'
         'installed`.',
-        " Install the extra: `pip install 'lora-audit-cli[diffusers]'` (for a timm model:\n"
-        "`pip install 'lora-audit-cli[timm]'`). timm also needs a torchvision built for the installed torch:\n"
+        " Install the library, as lora-audit's extra declares it: `pip install 'diffusers>=0.42.1'` (for a timm\n"
+        "model: `pip install 'timm>=1.0.16'`). timm also needs a torchvision built for the installed torch:\n"
         'when `import timm` fails inside torchvision (`operator torchvision::nms does not exist`), the\n'
         'message quotes it; install the matching torchvision. A timm older than 1.0.16 cannot read a\n'
         '`local-dir:` config and is named too old.\n'

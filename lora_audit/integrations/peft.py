@@ -9,9 +9,14 @@ Each use says, in one line, the public API PEFT lacks. Verified against PEFT 0.2
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib.util
 import re
+from pathlib import Path
 from typing import Any
+
+from lora_audit.guards.files import read_regular_text
 
 
 def check_target_module_exists(config: Any, key: str) -> Any:
@@ -264,3 +269,41 @@ def move_adapters_as_on_real_weights(peft_model: Any, adapter: str) -> int:
                 made_trainable += 0 if item.requires_grad else item.numel()
                 holder[adapter] = nn.Parameter(item.detach(), requires_grad=True)
     return made_trainable
+
+
+#: Where PEFT 0.21.2 declares LoraConfig's dataclass fields: the class and the bases it inherits them from.
+_LORA_CONFIG_SOURCES = (("config.py", ("PeftConfigMixin", "PeftConfig")), ("tuners/lora/config.py", ("LoraConfig",)))
+#: Fields any LoraConfig has: a reading that lacks one is of a PEFT laid out differently, and not used.
+_LORA_CORE_FIELDS = {"r", "lora_alpha", "target_modules", "peft_type", "task_type"}
+_SOURCE_LIMIT = 2 * 1024 * 1024
+
+
+@functools.cache
+def lora_field_names_from_source() -> frozenset[str] | None:
+    """LoraConfig's field names read from the installed PEFT's source with ``ast``, without importing PEFT.
+
+    Importing peft imports torch (5-7 s); deciding that a file is no LoRA config at all (``check`` skips
+    it) needs only these names. Read as ``dataclasses.fields(LoraConfig)`` sees them: the annotated
+    assignments of ``LoraConfig`` and its dataclass bases (PEFT 0.21.2 ``peft/config.py``,
+    ``peft/tuners/lora/config.py``), ``ClassVar`` aside. A test checks the two agree. None when the
+    source is laid out otherwise (the caller then imports PEFT).
+    """
+    spec = importlib.util.find_spec("peft")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    names: set[str] = set()
+    for relative, classes in _LORA_CONFIG_SOURCES:
+        try:
+            tree = ast.parse(read_regular_text(root / relative, _SOURCE_LIMIT))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        defined = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+        for name in classes:
+            if name not in defined:
+                return None
+            for statement in defined[name].body:
+                if (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+                        and "ClassVar" not in ast.unparse(statement.annotation)):
+                    names.add(statement.target.id)
+    return frozenset(names) if names >= _LORA_CORE_FIELDS else None

@@ -56,3 +56,29 @@ def test_readme_names_every_version_the_cache_key_holds():
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     named = readme.split("the versions of Python and of these packages: ", 1)[1].split(" (installed or not)", 1)[0]
     assert [name.strip() for name in named.split(",")] == list(VERSIONED)
+
+
+def test_no_install_command_names_a_distribution_no_index_has():
+    """lora-audit-cli is not on PyPI: every pip install of it is from a path, a git URL or a local wheel."""
+    import re
+
+    texts = {path: path.read_text(encoding="utf-8") for path in
+             [ROOT / "README.md", ROOT / "action.yml", ROOT / ".pre-commit-hooks.yaml", *(ROOT / "docs").glob("*.md"),
+              *(ROOT / "lora_audit").rglob("*.py")]}
+    for path, text in texts.items():
+        for line in text.splitlines():
+            for command in re.findall(r"pip install[^`;&|]*", line):
+                if "lora-audit-cli" in command and "@ git+" not in command and "--find-links" not in command:
+                    raise AssertionError(f"{path.relative_to(ROOT)}: {command.strip()}")
+
+
+def test_the_readme_install_commands_are_the_ones_ci_tries():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- install-commands -->", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    ci = (ROOT / ".ci" / "install").read_text()
+    assert "bash .ci/install" in (ROOT / ".ci" / "run").read_text()
+    for form, tried in (("pip install .", 'pip install -q "$root"'),
+                        ("git+https://github.com/lora-audit/lora-audit", '"lora-audit-cli @ git+file://localhost$root"'),
+                        ("pip install --no-index --find-links dist lora-audit-cli",
+                         'pip install -q --no-index --find-links "$work/dist" lora-audit-cli')):
+        assert form in block and tried in ci, form

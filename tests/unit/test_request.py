@@ -40,7 +40,7 @@ def test_cache_flags_are_the_inputs_that_change_facts():
     request = AuditRequest(QWEN, LORA, overrides={"r": 8}, task_type="SEQ_CLS", offline=True, timeout=5)
     assert request.cache_flags() == {"overrides": {"r": 8}, "revision": None, "task_type": "SEQ_CLS",
                                      "model_class": None, "trust_remote_code": False, "config_select": None,
-                                     "memory": None, "assume_base": None}
+                                     "memory": None, "assume_base": None, "quantization_request": None}
 
 
 def test_audit_accepts_a_request_or_keywords_with_the_same_report():

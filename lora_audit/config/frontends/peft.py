@@ -22,6 +22,7 @@ from typing import Any
 from lora_audit.config import methods
 from lora_audit.config.fields import lora_field_names, split_known
 from lora_audit.config.frontends._base import Translation, named_model
+from lora_audit.integrations import peft as private
 
 NAME = "peft"
 #: Keys that only a PEFT file has.
@@ -31,7 +32,9 @@ _OWN_KEYS = ("peft_type", "target_modules", "lora_alpha", "base_model_name_or_pa
 def detect(data: dict[str, Any]) -> int:
     if any(k in data for k in _OWN_KEYS):
         return 2
-    return 1 if any(k in lora_field_names() for k in data) else 0
+    # Read from PEFT's source, so that deciding a file is no LoRA config at all does not import torch.
+    fields = private.lora_field_names_from_source() or lora_field_names()
+    return 1 if any(k in fields for k in data) else 0
 
 
 def translate(loaded: Any) -> Translation:

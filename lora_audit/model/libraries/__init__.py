@@ -1,8 +1,9 @@
 """The builders' registry: one module per library that builds models, chosen from the config files.
 
 Each module has ``NAME`` (the library, as ``ModelInfo.library`` says it), ``detect(source)``
-(does it recognise this located config?) and ``build(source, ...)`` (a meta-device
-:class:`~lora_audit.model.build.BuiltModel`). The first module whose ``detect`` answers wins;
+(does it recognise this located config?), ``build(source, ...)`` (a meta-device
+:class:`~lora_audit.model.build.BuiltModel`) and, for an optional library, ``require(source)`` (is it
+installed? asked before torch is imported). The first module whose ``detect`` answers wins;
 transformers comes last and takes the rest. Adding a library is one module and one name here.
 """
 
@@ -23,6 +24,16 @@ LIBRARIES: tuple[ModuleType, ...] = tuple(importlib.import_module(f"{__name__}.{
 def for_source(source: ModelSource) -> ModuleType:
     """The library module that builds ``source``."""
     return next(module for module in LIBRARIES if module.detect(source))
+
+
+def require(source: ModelSource) -> None:
+    """Raise ``library-missing`` now, without importing torch, when the library that builds ``source`` is absent.
+
+    A library module may have ``require(source)``; building would import the library anyway and say the same.
+    """
+    check = getattr(for_source(source), "require", None)
+    if check is not None:
+        check(source)
 
 
 def build(source: ModelSource, **options: Any) -> BuiltModel:

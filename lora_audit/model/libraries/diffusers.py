@@ -10,14 +10,16 @@ Reproduces diffusers 0.42.1 (``ConfigMixin.from_config`` / ``ModelMixin``).
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from lora_audit.errors import AuditError
 from lora_audit.model.build import BuiltModel, build_first, refuse_too_deep
+from lora_audit.model.libraries._extras import install_hint
 from lora_audit.model.source import ModelSource
 
 NAME = "diffusers"
-EXTRA_HINT = "pip install 'lora-audit-cli[diffusers]'"
+EXTRA_HINT = install_hint("diffusers", "diffusers")
 
 
 def detect(source: ModelSource) -> bool:
@@ -70,8 +72,18 @@ def build(source: ModelSource, task_type: str | None = None, model_class: str | 
     )
 
 
+def require(source: ModelSource) -> None:
+    """diffusers is not installed at all: said before torch is imported."""
+    if importlib.util.find_spec("diffusers") is None:
+        raise AuditError("library-missing", f"{_what(source)} diffusers is not installed", EXTRA_HINT)
+
+
+def _what(source: ModelSource) -> str:
+    return f"{source.description} is a diffusers model ({source.config.get('_class_name')}), and"
+
+
 def _import_diffusers(source: ModelSource) -> Any:
-    return require_diffusers(f"{source.description} is a diffusers model ({source.config.get('_class_name')}), and")
+    return require_diffusers(_what(source))
 
 
 def require_diffusers(what: str) -> Any:

@@ -15,6 +15,7 @@ Reproduces timm 1.0.31 (PyPI; ``timm/models/_factory.py`` ``create_model`` /
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import tempfile
 from pathlib import Path
@@ -22,10 +23,11 @@ from typing import Any
 
 from lora_audit.errors import AuditError, first_line
 from lora_audit.model.build import BuiltModel, build_first, refuse_too_deep
+from lora_audit.model.libraries._extras import install_hint
 from lora_audit.model.source import ModelSource
 
 NAME = "timm"
-EXTRA_HINT = "pip install 'lora-audit-cli[timm]' (timm needs a torchvision built for your torch)"
+EXTRA_HINT = install_hint("timm", "timm") + ", and a torchvision built for your torch"
 MIN_VERSION = (1, 0, 16)
 
 
@@ -82,8 +84,18 @@ def build(source: ModelSource, task_type: str | None = None, model_class: str | 
     )
 
 
+def require(source: ModelSource) -> None:
+    """timm is not installed at all: said before torch is imported (a broken install is found by importing it)."""
+    if importlib.util.find_spec("timm") is None:
+        raise AuditError("library-missing", f"{_description(source)}, and timm is not installed", EXTRA_HINT)
+
+
+def _description(source: ModelSource) -> str:
+    return f"{source.description} is a timm model ({source.config.get('architecture')})"
+
+
 def _import_timm(source: ModelSource) -> Any:
-    description = f"{source.description} is a timm model ({source.config.get('architecture')})"
+    description = _description(source)
     try:
         import timm
     except ImportError as exc:

@@ -100,7 +100,9 @@ def test_the_action_installs_runs_annotates_and_uploads():
     assert action["runs"]["using"] == "composite"
     steps = action["runs"]["steps"]
     runs = "\n".join(step.get("run", "") for step in steps)
-    assert runs.index('pip install "torch==') < runs.index('pip install "lora-audit-cli')
+    # lora-audit is not on PyPI: the action installs its own checkout, after the CPU torch
+    assert runs.index('pip install "torch==') < runs.index('pip install "${{ github.action_path }}"')
+    assert "lora-audit-cli" not in runs
     assert "lora-audit check --format sarif" in runs and "lora-audit check --format github" in runs
     upload = [s for s in steps if s.get("uses", "").startswith("github/codeql-action/upload-sarif@")]
     assert upload and upload[0]["with"]["sarif_file"] == "${{ inputs.sarif-file }}"

@@ -63,3 +63,14 @@ def test_shell_scripts_are_named_by_the_trainer_they_run(cli, tmp_path):
     assert "is a torchtune command line" in cli(tune).err
     result = cli(other)
     assert result.code == 2 and "is a shell script, not a LoRA config" in result.err
+
+
+def test_the_lora_fields_read_from_peft_source_are_the_dataclass_fields():
+    """Detection reads LoraConfig's fields from PEFT's source (no torch import); they must be PEFT's own."""
+    import dataclasses
+
+    from peft import LoraConfig
+
+    from lora_audit.integrations.peft import lora_field_names_from_source
+
+    assert lora_field_names_from_source() == {f.name for f in dataclasses.fields(LoraConfig)}

@@ -269,7 +269,7 @@ def test_missing_diffusers_names_the_extra(cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers raises ImportError
     result = cli(str(TINY / "unet"), "--targets", "to_q")
     assert result.code == 2
-    assert "pip install 'lora-audit-cli[diffusers]'" in result.err
+    assert "pip install 'diffusers>=0.42.1'" in result.err  # the [diffusers] extra's own requirement
 
 
 def test_task_type_on_a_diffusers_model_is_refused():

@@ -222,9 +222,9 @@ def test_missing_timm_names_the_extra(monkeypatch, tmp_path, cli):
         lora_audit.audit(RESNET, {"target_modules": ["fc"]})
     assert info.value.code == "library-missing"
     assert "timm model (resnet50)" in info.value.message
-    assert "lora-audit-cli[timm]" in info.value.hint
+    assert "pip install 'timm>=1.0.16'" in info.value.hint  # the [timm] extra's own requirement
     result = cli(str(RESNET), "--targets", "fc")
-    assert result.code == 2 and "lora-audit-cli[timm]" in result.err and "Traceback" not in result.err
+    assert result.code == 2 and "timm>=1.0.16" in result.err and "Traceback" not in result.err
 
 
 def test_a_torchvision_that_does_not_load_is_named(monkeypatch, tmp_path):
