@@ -70,6 +70,9 @@ def _render(report: Report, console: Console, tree: bool, coverage: bool, plain:
     def show(item: RenderableType) -> None:
         if plain:
             _print_whole(console, item)
+        elif isinstance(item, _Records) and not _fits(console, item):
+            _print(console, _stacked(item, console.width))  # wrapped by rich at spaces, as a title is
+            _print(console, Text(""))
         else:
             _print(console, item)
 
@@ -147,8 +150,63 @@ def _header(report: Report) -> Group:
     return Group(*lines)
 
 
-def _table(title: str) -> Table:
-    return Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+class _Records(Table):
+    """A rich ``Table`` that keeps each row's text too: on a terminal too narrow for its columns, it is shown
+    as one record per row (:func:`_stacked`) rather than with columns squeezed away or names folded."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.records: list[tuple[list[str], str | None]] = []
+
+    def add_row(self, *renderables: RenderableType | None, style: Any = None, end_section: bool = False) -> None:
+        self.records.append(([_plain(cell) for cell in renderables], style if isinstance(style, str) else None))
+        super().add_row(*renderables, style=style, end_section=end_section)
+
+
+def _plain(cell: RenderableType | None) -> str:
+    if cell is None:
+        return ""
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _table(title: str) -> _Records:
+    return _Records(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+
+
+def _fits(console: Console, table: Table) -> bool:
+    """Every column at its narrowest, no word broken (a module name is one word), fits the console."""
+    # Measured unclamped: rich clamps a measurement to the width it is given.
+    unclamped = console.options.update(markup=False).update_width(1_000_000)
+    return Measurement.get(console, unclamped, table).minimum <= console.width
+
+
+def _stacked(table: _Records, width: int) -> Text:
+    """The table as records: each row's first cell on its own line, then ``header value`` items, packed at
+    spaces between items only. Nothing is dropped and no name or number is broken."""
+    headers = [column.header if isinstance(column.header, str) else "" for column in table.columns]
+    out = Text()
+    if isinstance(table.title, str):
+        out.append(table.title + "\n", style="bold")
+    for cells, style in table.records:
+        first, rest = (cells[0], cells[1:]) if cells else ("", [])
+        out.append("  " + first + "\n", style=style)
+        items = [f"{header} {value}" if header else value for header, value in zip(headers[1:], rest) if value]
+        for line in _pack(items, width - 4):
+            out.append("    " + line + "\n", style=style)
+    if isinstance(table.caption, str):
+        out.append(table.caption)
+    out.rstrip()
+    return out
+
+
+def _pack(items: list[str], width: int) -> list[str]:
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 3 + len(item) <= width:
+            lines[-1] += " · " + item
+        else:
+            lines.append(item)
+    return lines
 
 
 def _params(report: Report) -> Table:

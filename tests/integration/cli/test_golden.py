@@ -194,3 +194,32 @@ def test_help_lists_the_commands(cli):
     check_golden("help.txt", result.out)
     for name in ("adapter", "diff", "rules", "check"):
         assert f"\n  {name} " in result.out
+
+
+# --------------------------------------------------------------------------- narrow terminals
+NARROW = ("qwen-tutorial-names", "flux-user-targets", "hyperclovax-all-linear-saved")
+
+
+@pytest.mark.parametrize("width", [60, 80])
+@pytest.mark.parametrize("name", NARROW)
+def test_a_narrow_terminal_shows_every_column_and_never_breaks_a_name(name, width):
+    """A real terminal (rich's emulation) of 60 and 80 columns: a table too wide for it becomes records."""
+    from lora_audit.render import _common as c
+
+    model, kwargs, flags = AUDITS[name]
+    report = audited(model, kwargs)
+    text = terminal_text(report, width=width, **flags)
+    check_golden(f"{name}.terminal-{width}.txt", text)
+    words = text.split()
+    assert "…" not in text  # nothing truncated
+    for m in report.targets + report.modules_to_save:
+        assert m.pattern in words, m.pattern
+    for m in report.targets:  # a module name, as the table summarises it, is never folded across lines
+        for module in c.summarize(m.modules).split(", "):
+            if module.startswith("+") and module.endswith(" more"):
+                continue
+            assert module in words or f"{module}," in words, module
+    for header in ("n", "k", "d", "r", "alpha", c.cost_header(report), "d·k", "ratio"):
+        assert header in words, header
+    for row in report.adapted_modules:
+        assert c.ratio(row.ratio) in words and c.n(row.lora_params) in words
