@@ -190,7 +190,8 @@ def _stacked(table: _Records, width: int) -> Text:
     for cells, style in table.records:
         first, rest = (cells[0], cells[1:]) if cells else ("", [])
         out.append("  " + first + "\n", style=style)
-        items = [f"{header} {value}" if header else value for header, value in zip(headers[1:], rest) if value]
+        pairs = zip(headers[1:], rest, strict=False)  # rich pads a short row with empty cells
+        items = [f"{header} {value}" if header else value for header, value in pairs if value]
         for line in _pack(items, width - 4):
             out.append("    " + line + "\n", style=style)
     if isinstance(table.caption, str):
