@@ -7,6 +7,7 @@ import click
 from lora_audit.cli import common, streams
 from lora_audit.errors import AuditError
 from lora_audit.rules import BY_CODE, RULES, resolve_code
+from lora_audit.rules.docs import plain, rule_text
 
 
 @click.command("rules")
@@ -21,12 +22,12 @@ def rules_command(code: str | None) -> None:
         width = max(len(r.name) for r in RULES)
         methods = max(len(r.applicability) for r in RULES)
         streams.write_out("".join(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.applicability:<{methods}}  "
-                                  f"{r.summary}\n" for r in RULES))
+                                  f"{plain(r.summary)}\n" for r in RULES))
         return
     try:
         rule = BY_CODE[resolve_code(code)]
     except AuditError as exc:
         common.fail(exc, "terminal", None)
-    streams.write_out(f"{rule.code} {rule.name} ({rule.severity}, {rule.applicability})\n\n{rule.doc}\n")
+    streams.write_out(f"{rule.code} {rule.name} ({rule.severity}, {rule.applicability})\n\n{rule_text(rule)}\n")
 
 

@@ -15,7 +15,7 @@ Example
 -------
 ::
 
-    lora-audit naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B --targets all-linear \
+    lora-audit naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B --targets all-linear \\
         --modules-to-save lm_head,embed_token
     # LA003 embed_token: wraps nothing; did you mean embed_tokens?
 

@@ -18,7 +18,7 @@ Example
 -------
 ::
 
-    lora-audit google-bert/bert-base-uncased --model-class BertForSequenceClassification \
+    lora-audit google-bert/bert-base-uncased --model-class BertForSequenceClassification \\
         --targets query,value
     # LA005 classifier: the classification head is frozen at its random initialisation
 

@@ -18,7 +18,7 @@ Example
 -------
 ::
 
-    lora-audit naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B --targets all-linear \
+    lora-audit naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B --targets all-linear \\
         --modules-to-save lm_head
     # LA008 lm_head: lm_head.weight is tied to model.embed_tokens.weight; the copy unties them
 

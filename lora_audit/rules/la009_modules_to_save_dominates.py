@@ -16,7 +16,7 @@ Example
 -------
 ::
 
-    lora-audit naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B --targets all-linear -r 16 \
+    lora-audit naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B --targets all-linear -r 16 \\
         --modules-to-save lm_head
     # LA009 modules_to_save: 92.0% of the trainable parameters are full copies (lm_head 113,246,208)
 

@@ -16,7 +16,7 @@ Example
 ::
 
     lora-audit google-bert/bert-base-uncased --targets query,value --bias all
-    # LA014 bias: 102,714 bias parameters train, 84,282 of them outside the adapted modules
+    # LA014 bias: 134,202 bias parameters train, 115,770 of them outside the adapted modules
 
 Fix
 ---

@@ -17,7 +17,7 @@ Example
 -------
 ::
 
-    lora-audit google-bert/bert-base-uncased --model-class BertForSequenceClassification \
+    lora-audit google-bert/bert-base-uncased --model-class BertForSequenceClassification \\
         --targets query,value
     # LA020 task_type: BertForSequenceClassification is a SEQ_CLS model but no task_type is set
 

@@ -17,7 +17,7 @@ Example
 -------
 ::
 
-    lora-audit mistralai/Mixtral-8x7B-v0.1 --targets q_proj,v_proj \
+    lora-audit mistralai/Mixtral-8x7B-v0.1 --targets q_proj,v_proj \\
         --target-parameters mlp.experts.gate_up_proj --dora
     # LA021 mlp.experts.gate_up_proj: DoRA does not support fused-expert parameters
 

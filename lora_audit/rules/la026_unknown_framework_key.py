@@ -17,7 +17,7 @@ Example
 -------
 ::
 
-    lora-audit axolotl.yml        # with lora_target_moduels: [q_proj, v_proj]
+    lora-audit fixtures/lora/axolotl-typo.yml        # with lora_target_moduels: [q_proj, v_proj]
     # LA026 lora_target_moduels: axolotl does not read this key: it is ignored
     #   fix: did you mean lora_target_modules?
 

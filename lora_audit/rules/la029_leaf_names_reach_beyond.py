@@ -22,7 +22,7 @@ Example
 -------
 ::
 
-    lora-audit qwen2-vl.yml        # axolotl, lora_target_linear: true, on Qwen2-VL
+    lora-audit fixtures/lora/axolotl-qwen2-vl-linear.yml    # axolotl, lora_target_linear: true, on Qwen2-VL
     # LA029 0: the leaf name '0' (from model.visual.merger.mlp.0) matches model.visual.blocks.0, ...
 
 Fix

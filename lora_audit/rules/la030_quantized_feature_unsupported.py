@@ -26,7 +26,7 @@ Example
 ::
 
     # config.json of a GPTQ checkpoint: "quantization_config": {"quant_method": "gptq", "bits": 4, ...}
-    lora-audit ./llama-2-7b-gptq --targets q_proj,v_proj --dora
+    lora-audit fixtures/quantized/qwen2.5-0.5b-gptq-int4 --targets q_proj,v_proj --dora
     # LA030 use_dora: PEFT 0.21.2 does not support use_dora=True on a base quantized with gptq (4-bit) ...
 
 Fix

@@ -19,9 +19,9 @@ Example
 -------
 ::
 
-    # axolotl: adapter: qlora, load_in_4bit: true; base_model: TheBloke/Llama-2-7B-GPTQ
-    lora-audit ./llama-2-7b-gptq --config qlora.yml
-    # LA031 quantization: qlora.yml: load_in_4bit asks for bitsandbytes 4-bit, but the checkpoint is
+    # as axolotl's adapter: qlora with load_in_4bit: true, on a GPTQ checkpoint
+    lora-audit fixtures/quantized/qwen2.5-0.5b-gptq-int4 --targets q_proj,v_proj --load-in-4bit
+    # LA031 quantization: --load-in-4bit asks for bitsandbytes 4-bit, but the checkpoint is
     # already quantized with gptq 4-bit ...
 
 Fix

@@ -23,9 +23,9 @@ Example
 -------
 ::
 
-    # config.json: "quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": true,
-    #               "llm_int8_skip_modules": ["mlp.down_proj"], ...}
-    lora-audit ./qwen-bnb --targets q_proj,down_proj
+    # config.json: "quantization_config": {"quant_method": "bitsandbytes", "load_in_8bit": true,
+    #               "llm_int8_skip_modules": ["lm_head", "down_proj"], ...}
+    lora-audit fixtures/quantized/qwen2.5-0.5b-bnb-int8-skip --targets q_proj,down_proj
     # LA032 model.layers.(0-23).mlp.down_proj: 24 adapted modules stay in full precision ...
 
 Fix

@@ -20,7 +20,7 @@ Example
 ::
 
     # config.json: "quantization_config": {"quant_method": "fbgemm_fp8", ...}
-    lora-audit ./llama-fbgemm-fp8 --targets q_proj,v_proj
+    lora-audit fixtures/quantized/qwen2.5-0.5b-fbgemm-fp8 --targets q_proj,v_proj
     # LA033 quantization: transformers' FbgemmFp8HfQuantizer.is_trainable is False ...
 
 Fix

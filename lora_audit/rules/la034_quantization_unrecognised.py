@@ -18,7 +18,7 @@ Example
 ::
 
     # config.json: "quantization_config": {"quant_method": "quanto", "weights": "int8"}
-    lora-audit ./model-quanto --targets q_proj,v_proj
+    lora-audit fixtures/quantized/qwen2.5-0.5b-quanto-int8 --targets q_proj,v_proj
     # LA034 quantization: lora-audit does not know which LoRA features PEFT supports on quanto ...
 
 Fix

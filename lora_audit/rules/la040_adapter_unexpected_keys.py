@@ -18,6 +18,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit Qwen/Qwen2.5-0.5B --adapter ./renamed-adapter
     # LA040 model.layers.(0-23).self_attn.query.lora_A.weight: 24 tensors match no parameter ...
 

@@ -16,6 +16,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit Qwen/Qwen2.5-0.5B --task-type SEQ_CLS --adapter ./cls-adapter-without-head
     # LA041 score.weight: the modules_to_save copy is not in the file ...
 

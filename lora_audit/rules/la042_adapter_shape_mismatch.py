@@ -19,6 +19,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit Qwen/Qwen2.5-0.5B --adapter ./adapter
     # LA042 model.layers.(0-23).self_attn.q_proj.lora_A.weight: rank 16 in the file, PEFT gives r=8
 

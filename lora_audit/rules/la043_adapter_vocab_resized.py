@@ -17,8 +17,9 @@ Example
 -------
 ::
 
-    lora-audit meta-llama/Llama-3.1-8B --adapter ./chat-adapter
-    # LA043 lm_head.weight: 128,320 rows in the adapter, 128,256 in the base
+    # a tiny Qwen2 adapter saved after its vocabulary was resized from 256 to 320 tokens
+    lora-audit fixtures/tiny/qwen2 --adapter fixtures/adapters/qwen2-tiny-resized
+    # LA043 lm_head: 320 vocabulary rows in the adapter, 256 in the base
 
 Fix
 ---

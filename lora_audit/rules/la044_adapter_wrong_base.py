@@ -17,6 +17,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit meta-llama/Llama-3.2-3B --adapter ./llama3-8b-adapter
     # LA044 the adapter fits hidden size 4096 and 32 layers; this base has 3072 and 28
 

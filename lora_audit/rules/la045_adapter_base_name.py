@@ -17,6 +17,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit Qwen/Qwen2.5-0.5B-Instruct --adapter ./adapter    # trained on Qwen/Qwen2.5-0.5B
     # LA045 Qwen/Qwen2.5-0.5B: the adapter names another base
 

@@ -15,6 +15,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit Qwen/Qwen2.5-0.5B --adapter ./half-copied-adapter
     # LA046 adapter_model.safetensors: 20,480 of 39,936 data bytes are on disk
 

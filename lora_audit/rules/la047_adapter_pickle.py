@@ -15,6 +15,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit Qwen/Qwen2.5-0.5B --adapter ./old-adapter
     # LA047 adapter_model.bin: a pickle file, not inspected
 

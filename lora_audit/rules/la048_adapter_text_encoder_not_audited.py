@@ -19,6 +19,7 @@ Example
 -------
 ::
 
+    # on an adapter of your own (not bundled: the rule's tests build one)
     lora-audit ./sdxl-unet --adapter ./style.safetensors
     # LA048 style.safetensors: 264 text-encoder tensors (lora_te1_/lora_te2_) not audited against the unet
 

@@ -19,7 +19,7 @@ Example
 -------
 ::
 
-    lora-audit timm/vit_base_patch16_224.augreg2_in21k_ft_in1k --targets qkv,proj
+    lora-audit fixtures/timm/vit_base_patch16_224.augreg2_in21k_ft_in1k --targets qkv,proj    # needs timm
     # LA051 proj: 'proj' adapts 12 Linear and 1 Conv2d (patch_embed.proj)
 
 Fix

@@ -82,3 +82,15 @@ def test_the_readme_install_commands_are_the_ones_ci_tries():
                         ("pip install --no-index --find-links dist lora-audit-cli",
                          'pip install -q --no-index --find-links "$work/dist" lora-audit-cli')):
         assert form in block and tried in ci, form
+
+
+def test_rule_texts_have_no_rst_markup_and_keep_line_continuations():
+    """`lora-audit rules CODE` and docs/rules.md: no ``double backticks``, no `::`, and a `\\` stays a `\\`."""
+    from lora_audit.rules import RULES
+    from lora_audit.rules.docs import rule_text, rules_markdown
+
+    for text in [rule_text(rule) for rule in RULES] + [rules_markdown()]:
+        assert "``" not in text.replace("```", "")
+        assert not [line for line in text.splitlines() if line.rstrip().endswith("::")]
+    la003 = rule_text(next(r for r in RULES if r.code == "LA003"))
+    assert "--targets all-linear \\\n        --modules-to-save lm_head,embed_token" in la003
