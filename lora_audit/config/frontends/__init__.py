@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from lora_audit.config.loading import LoadedFile
 
 #: One module per format. Adding a format is one file in this package and one name here.
-_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl", "oumi", "swift", "torchtune", "python")
+_MODULE_NAMES = ("peft", "axolotl", "llamafactory", "trl", "oumi", "swift", "openrlhf", "torchtune", "python")
 
 
 FRONTENDS: tuple[Any, ...] = tuple(importlib.import_module(f".{name}", __name__) for name in _MODULE_NAMES)

@@ -58,7 +58,7 @@ _MEMORY_ARGS = (("batch", "per_device_train_batch_size"), ("gradient_checkpointi
                 ("optimizer", "optim"))
 
 def detect(data: dict[str, Any]) -> int:
-    return 40 if COMMAND_KEY in data else 0
+    return 40 if str(data.get(COMMAND_KEY, "")).startswith("swift ") else 0
 
 
 def translate(loaded: Any) -> Translation:
