@@ -11,6 +11,9 @@ the keys that identify the framework and where they were read:
   top-level section whose ``_component_`` is a ``torchtune.`` path.
 - ai-toolkit (ostris/ai-toolkit 27a03a91f23eb1b757d5ec2e80ee3e129cfcc350, ``config/examples/``): ``job`` with
   ``config.process``.
+- OneTrainer (Nerogar/OneTrainer 23df3832e8f213d64c337e39f9365ba46e99fed0, ``modules/util/config/TrainConfig.py``,
+  ``training_presets/``): ``training_method`` with ``base_model_name``. OneTrainer trains its own LoRA modules
+  (``modules/module/LoRAModule.py``), chosen by its ``layer_filter`` presets, not PEFT's: refused, not reproduced.
 - ms-swift (modelscope/ms-swift 3602360a562313afbf2ef6065fdf61f271a2c5b9, ``swift/arguments/base_args``):
   ``tuner_type`` (``train_type`` before ms-swift 4) beside ``model`` in a YAML. Its shell scripts (``swift sft``)
   are read by ``frontends/swift.py``.
@@ -33,7 +36,12 @@ _HOW = {
     "torchtune": "lora_rank, lora_alpha, lora_attn_modules, apply_lora_to_mlp",
     "ai-toolkit": "network: linear, linear_alpha",
     "ms-swift": "--lora_rank, --lora_alpha, --target_modules",
+    "OneTrainer": "lora_rank, lora_alpha, layer_filter",
 }
+
+
+#: Why a framework's config is not read, where it is more than "another format".
+_WHY = {"OneTrainer": "OneTrainer trains its own LoRA modules, chosen by its layer_filter presets, not PEFT's"}
 
 
 def identify(data: dict[str, Any]) -> str | None:
@@ -44,6 +52,8 @@ def identify(data: dict[str, Any]) -> str | None:
     if any(isinstance(v, dict) and str(v.get("_component_", "")).startswith("torchtune.") for v in data.values()) \
             and not TORCHTUNE_LORA_BUILDER.match(str(model_component or "")):
         return "torchtune"  # not a LoRA builder (a full fine-tune): its LoRA recipes are read by frontends/torchtune
+    if "training_method" in data and "base_model_name" in data:
+        return "OneTrainer"  # its model_type (FLUX_DEV_1) made it look like a model's config.json
     model = data.get("model")
     config = data.get("config")
     if "job" in data and isinstance(config, dict) and "process" in config:
@@ -66,10 +76,11 @@ def identify_command(text: str) -> str | None:
 
 def refusal(framework: str, what: str = "config") -> tuple[str, str]:
     """The message and hint for a config of ``framework``: named, not guessed at."""
-    article = "an" if framework[0].lower() in "aeiou" or framework.startswith("ms-") else "a"
+    article = "an" if (framework[0].lower() in "aeiu" or framework.startswith("ms-")) else "a"  # "a OneTrainer"
+    why = _WHY.get(framework, "it is not a PEFT, axolotl, LLaMA-Factory or TRL config, and reading it as one "
+                              "would give wrong numbers")
     return (
-        f"is {article} {framework} {what}, which lora-audit does not read yet (it is not a PEFT, axolotl, "
-        "LLaMA-Factory or TRL config, and reading it as one would give wrong numbers)",
+        f"is {article} {framework} {what}, which lora-audit does not read yet ({why})",
         f"audit the same LoRA with flags: lora-audit MODEL -r RANK --alpha ALPHA --targets ... (from its "
         f"{_HOW[framework]})",
     )

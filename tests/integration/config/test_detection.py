@@ -14,7 +14,7 @@ from tests.conftest import FIXTURES
 
 #: Directory -> the format of each file in it; in ``lora/`` the name says (axolotl-*, else PEFT's own).
 READ = {"axolotl": "axolotl", "llamafactory": "llamafactory", "trl": "trl", "oumi": "oumi", "torchtune": "torchtune"}
-REFUSED = {"simpletuner": "SimpleTuner", "ai-toolkit": "ai-toolkit"}
+REFUSED = {"simpletuner": "SimpleTuner", "ai-toolkit": "ai-toolkit", "onetrainer": "OneTrainer"}
 
 
 def _files(folder: str) -> list[Path]:
