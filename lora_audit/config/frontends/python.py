@@ -162,6 +162,8 @@ class ScriptConfig:
     method: str = "LORA"
     #: TRL's ModelConfig: LoraConfig field -> the ModelConfig argument it came from
     trl_keys: dict[str, str] = field(default_factory=dict)
+    #: how the model was found, when not from the call itself (xtuner: "SupervisedFinetune's llm")
+    model_how: str | None = None
 
     #: the program the config was read from (for the cells of a notebook)
     program: Program | None = None
@@ -279,6 +281,66 @@ def _unsloth_expand(built: BuiltModel) -> Expansion:
     return Expansion(fields={})
 
 
+# --------------------------------------------------------------------------- mmengine's lazy configs
+def lazy_calls(calls: list[Call]) -> list[Call]:
+    """``dict(type=F, **kwargs)`` as the call ``F(**kwargs)`` it stands for.
+
+    The configs of xtuner (and of every mmengine project) write ``lora=dict(type=LoraConfig, r=64, ...)``
+    and ``llm=dict(type=AutoModelForCausalLM.from_pretrained, pretrained_model_name_or_path=...)``;
+    mmengine's ``BUILDER`` calls ``type`` with the other keys (xtuner @ b934f462, ``xtuner/registry.py``,
+    ``xtuner/model/utils.py`` ``traverse_dict``). A dict nested in another is rewritten first (the reader
+    records inner calls first), so ``quantization_config=dict(type=BitsAndBytesConfig, ...)`` is a
+    ``BitsAndBytesConfig(...)`` call inside the ``from_pretrained`` call.
+    """
+    rewritten: dict[int, Call] = {}
+
+    def value(item: Value) -> Value:
+        inner = item.value
+        if isinstance(inner, Call) and id(inner) in rewritten:
+            return dataclasses.replace(item, value=rewritten[id(inner)])
+        return item
+
+    out: list[Call] = []
+    for call in calls:
+        kind = call.kwargs.get("type")
+        if call.name == "dict" and call.receiver is None and not call.args and kind is not None \
+                and isinstance(kind.value, Dotted) and kind.value.imported:
+            lazy = dataclasses.replace(call, name=kind.value.name,
+                                       kwargs={k: value(v) for k, v in call.kwargs.items() if k != "type"})
+            rewritten[id(call)] = lazy
+            out.append(lazy)
+        else:
+            out.append(dataclasses.replace(call, kwargs={k: value(v) for k, v in call.kwargs.items()},
+                                           args=[value(v) for v in call.args]) if rewritten else call)
+    return out
+
+
+#: xtuner @ b934f462 ``xtuner/model/sft.py`` ``SupervisedFinetune._prepare_for_lora``: a LoraConfig without
+#: target_modules gets ``find_all_linear_names(llm)`` (``xtuner/model/utils.py``), not PEFT's defaults.
+XTUNER_FINETUNE = "xtuner.model.SupervisedFinetune"
+
+
+def find_all_linear_names(model: Any) -> list[str]:
+    """xtuner's ``find_all_linear_names``: every ``nn.Linear``'s last name, without ``lm_head`` / ``output_layer``."""
+    from torch import nn
+
+    names = set()
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            parts = name.split(".")
+            names.add(parts[0] if len(parts) == 1 else parts[-1])
+    names.discard("lm_head")
+    names.discard("output_layer")
+    return sorted(names)
+
+
+def _xtuner_expand(built: BuiltModel) -> Expansion:
+    found = find_all_linear_names(built.factory())
+    return Expansion(fields={"target_modules": found},
+                     steps=[f"xtuner: target_modules unset -> find_all_linear_names: {', '.join(found)}"],
+                     sources={"target_modules": []})
+
+
 # --------------------------------------------------------------------------- reading the calls
 @dataclass
 class _Model:
@@ -304,7 +366,9 @@ class _Reader:
     def __init__(self, program: Program, evaluation: Evaluation) -> None:
         self.program = program
         self.evaluation = evaluation
-        self.calls = evaluation.calls
+        self.calls = lazy_calls(evaluation.calls)
+        #: an xtuner config (it names xtuner's SupervisedFinetune): what its LoRA dicts are part of
+        self.xtuner = {id(call): call for call in self.calls if (call.name or "").startswith("xtuner.model.")}
 
     def configs(self) -> list[ScriptConfig]:
         found: list[tuple[Call, ScriptConfig]] = []
@@ -313,6 +377,8 @@ class _Reader:
             if config is not None:
                 found.append((call, config))
         for call, config in found:
+            if self.xtuner:
+                self.xtuner_config(call, config)
             self.attach_model(call, config)
             self.attach_training(call, config)
             config.program = self.program
@@ -321,6 +387,25 @@ class _Reader:
             if self.evaluation.truncated:
                 config.steps.append("the script makes too many calls to read them all: the rest were not read")
         return [config for _, config in found]
+
+    def xtuner_config(self, call: Call, config: ScriptConfig) -> None:
+        """In an xtuner config, a LoraConfig is the ``lora`` of a SupervisedFinetune, whose ``llm`` is the model."""
+        owner = next((other for other in self.xtuner.values() if any(v.value is call for v in other.kwargs.values())),
+                     None)
+        where = f"{self.program.path}: {call.place}"
+        if owner is None or owner.name != XTUNER_FINETUNE or owner.kwargs.get("lora") is None \
+                or owner.kwargs["lora"].value is not call:
+            kind = owner.name if owner is not None else "no xtuner model"
+            config.refused = AuditError(
+                "script-not-understood", f"{where}: xtuner builds this LoraConfig into {kind}, which lora-audit does "
+                "not read (it reads SupervisedFinetune's lora)", "audit the LoRA with flags against the LLM")
+            return
+        config.model_value = owner.kwargs.get("llm")
+        config.model_how = f"SupervisedFinetune's llm at {owner.place}"
+        config.steps.append(f"xtuner: SupervisedFinetune(llm=..., lora=LoraConfig) at {owner.place}, built by "
+                            "mmengine from dict(type=...)")
+        if config.fields.get("target_modules") is None and config.refused is None:
+            config.expand = _xtuner_expand
 
     # ------------------------------------------------------------- which calls build a config
     def config_of(self, call: Call) -> ScriptConfig | None:
@@ -566,7 +651,7 @@ class _Reader:
         target = config.model_value
         if target is not None:
             chosen = self.model_of(target)
-            how = f"the model passed to {config.call}"
+            how = config.model_how or f"the model passed to {config.call}"
         for use in self.uses_of(call):
             model = self.model_of_use(use)
             if model is not None:
