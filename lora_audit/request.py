@@ -40,7 +40,7 @@ class MemoryRequest:
     seq_len: int | None = None  #: tokens per sequence
     gradient_checkpointing: str | None = None  #: off | reentrant | non-reentrant
     precision: str | None = None  #: bf16 | fp16 | fp32 | bf16-autocast
-    optimizer: str | None = None  #: adamw_torch | adamw_torch_fused | sgd
+    optimizer: str | None = None  #: adamw_torch | adamw_torch_fused | adamw_8bit | sgd
     attention: str | None = None  #: sdpa | eager | flash_attention_2 (modelled as sdpa)
     gpus: tuple[str, ...] = ()  #: cards to give a verdict for (``RTX4090``, ``A100-80GB``, ``24GB``)
 

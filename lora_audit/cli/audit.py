@@ -102,7 +102,7 @@ Exit codes: 0 ok; 1 a finding at or above --fail-on; 2 bad input; 130 interrupte
               help="--memory: activation checkpointing (default: the file's, else off).")
 @click.option("--precision", type=click.Choice(("bf16", "fp16", "fp32", "bf16-autocast")),
               help="--memory: weights and autocast (default: the file's, else fp32).")
-@click.option("--optimizer", type=click.Choice(("adamw_torch", "adamw_torch_fused", "sgd")),
+@click.option("--optimizer", type=click.Choice(("adamw_torch", "adamw_torch_fused", "adamw_8bit", "sgd")),
               help="--memory: the HF Trainer's optim (default: the file's, else adamw_torch_fused).")
 @click.option("--attention", type=click.Choice(("sdpa", "eager", "flash_attention_2")),
               help="--memory: attention kernel (default sdpa; flash_attention_2 is modelled as sdpa).")

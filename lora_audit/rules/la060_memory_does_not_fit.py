@@ -18,7 +18,7 @@ Example
 ::
 
     lora-audit meta-llama/Meta-Llama-3-8B --targets all-linear --memory --seq-len 2048 --batch 1 --gpu RTX4090
-    # LA060 RTX4090: the step needs 53.45 GiB (in backward); RTX4090 has 24.00 GiB (fp32 weights)
+    # LA060 RTX4090: the step needs 53.61 GiB (in backward); RTX4090 has 24.00 GiB (fp32 weights)
 
 Fix
 ---

@@ -14,6 +14,7 @@ and each part of it are extrapolated to the model's depth; any other model runs 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,9 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 }
 DEFAULT_SOURCE = "default (the HF Trainer's, transformers 5.24.0)"
 PRECISIONS = ("bf16", "fp16", "fp32", "bf16-autocast")
-OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "sgd")
+OPTIMIZERS = ("adamw_torch", "adamw_torch_fused", "adamw_8bit", "sgd")
+#: transformers' other names for a modelled optimizer (``training_args.py``: "adamw_8bit  # just an alias").
+OPTIMIZER_ALIASES = {"adamw_bnb_8bit": "adamw_8bit"}
 CHECKPOINTING = ("off", "reentrant", "non-reentrant")
 ATTENTION = ("sdpa", "eager", "flash_attention_2")
 #: Settings' names in TrainingSettings, and in MemoryRequest.
@@ -175,6 +178,11 @@ def _inputs(request: MemoryRequest, training: TrainingSettings | None) -> tuple[
 
 
 def _checked(name: str, value: Any, source: str) -> Any:
+    if name == "optimizer":
+        value = OPTIMIZER_ALIASES.get(value, value)
+        if value == "adamw_8bit" and importlib.util.find_spec("bitsandbytes") is None:
+            raise AuditError("missing-dependency", f"optimizer adamw_8bit ({source}) is bitsandbytes' 8-bit AdamW, "
+                             "and bitsandbytes is not installed", "pip install bitsandbytes")
     choices = {"precision": PRECISIONS, "optimizer": OPTIMIZERS, "gradient_checkpointing": CHECKPOINTING,
                "attention": ATTENTION}.get(name)
     if choices is not None and value not in choices:

@@ -6,17 +6,21 @@ the adapter on meta too), and every meta tensor is then swapped for a fake CPU t
 building under ``FakeTensorMode`` directly fails inside PEFT ("Couldn't swap Linear.weight"). The
 step is the HF Trainer's: forward with labels (the loss as transformers computes it), ``backward``,
 ``optimizer.step()``, ``zero_grad(set_to_none=True)``, with autocast and gradient checkpointing as
-asked. Fake "cuda" tensors abort in backward on a CPU-only torch, so the device is the CPU's: the
-allocations are the same ops' outputs, and CUDA's own overheads are reported apart.
+asked, run twice: the second step holds the optimizer state the first created, as every later step of
+training does, so its peak is the run's. Fake "cuda" tensors abort in backward on a CPU-only torch, so
+the device is the CPU's: the allocations are the same ops' outputs, and CUDA's own overheads are
+reported apart.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lora_audit.integrations import bitsandbytes as bnb_private
 from lora_audit.integrations import torch as torch_private
 from lora_audit.integrations import transformers as transformers_private
 from lora_audit.measure.memory.quantized import prepare_for_kbit_training, quantize_4bit
@@ -41,7 +45,7 @@ class Step:
     batch: int
     seq_len: int
     precision: str  #: bf16 | fp16 | fp32 | bf16-autocast
-    optimizer: str  #: adamw_torch | adamw_torch_fused | sgd
+    optimizer: str  #: adamw_torch | adamw_torch_fused | adamw_8bit | sgd
     gradient_checkpointing: str  #: off | reentrant | non-reentrant
     attention: str  #: sdpa | eager
     #: 4-bit bitsandbytes: {"double_quant": bool, "compute_dtype": "bf16" | None, "skip": [module names]}
@@ -107,10 +111,12 @@ def run(cls: type, config: Any, lora_config: Any, step: Step, *, real: bool = Fa
     tracker = storage_tracker(torch_private.flop_formulas(), vocab)
     tracker.register_model(model, quantized)
     mask_path = contextlib.nullcontext() if real else transformers_private.fake_tensors_take_the_real_mask_path()
-    with mask_path, (fake if fake is not None else contextlib.nullcontext()), tracker:
-        _train_step(model, tracker, step, vocab, device)
+    # Made before the fake mode is entered: bitsandbytes' 8-bit AdamW computes its quantization maps from data.
+    with _optimizer(step, model, fake, device) as optimizer, mask_path, \
+            (fake if fake is not None else contextlib.nullcontext()), tracker:
+        _train_step(model, tracker, step, vocab, device, optimizer)
     return StepResult(tracker.peak, tracker.peak_phase, dict(sorted(tracker.peak_breakdown.items())),
-                      dict(tracker.phase_peaks), tracker.peak_rounded, tracker.flops)
+                      dict(tracker.phase_peaks), tracker.peak_rounded, tracker.step_flops)
 
 
 def _to_fake(model: Any, fake: Any, device: Any) -> None:
@@ -136,39 +142,60 @@ def _to_fake(model: Any, fake: Any, device: Any) -> None:
                 setattr(module, name, memo[id(value)])
 
 
-def _optimizer(step: Step, parameters: list[Any]) -> Any:
+@contextlib.contextmanager
+def _optimizer(step: Step, model: Any, fake: Any, device: Any) -> Iterator[Any]:
     import torch
 
+    parameters = [p for p in model.parameters() if p.requires_grad]
     if not parameters:
-        return None
+        yield None
+        return
     # The HF Trainer's names (transformers 5.24.0 trainer_optimizer.py): adamw_torch is torch's AdamW, which on
-    # CUDA tensors takes the foreach path by default; adamw_torch_fused passes fused=True.
+    # CUDA tensors takes the foreach path by default; adamw_torch_fused passes fused=True; adamw_8bit is
+    # bitsandbytes' AdamW with optim_bits=8 (integrations/bitsandbytes.py).
     if step.optimizer == "adamw_torch":
-        return torch.optim.AdamW(parameters, lr=1e-4, foreach=True)
-    if step.optimizer == "adamw_torch_fused":
-        return torch.optim.AdamW(parameters, lr=1e-4, fused=True)
-    if step.optimizer == "sgd":
-        return torch.optim.SGD(parameters, lr=1e-4, foreach=True)
-    raise ValueError(f"unknown optimizer {step.optimizer!r}")
+        yield torch.optim.AdamW(parameters, lr=1e-4, foreach=True)
+    elif step.optimizer == "adamw_torch_fused":
+        yield torch.optim.AdamW(parameters, lr=1e-4, fused=True)
+    elif step.optimizer == "sgd":
+        yield torch.optim.SGD(parameters, lr=1e-4, foreach=True)
+    elif step.optimizer == "adamw_8bit":
+        embeddings = [m.weight for m in model.modules() if isinstance(m, torch.nn.Embedding)]
+        as_fake = None if fake is None else (lambda t: torch_private.fake_tensor(fake, t.shape, t.dtype, device))
+        with bnb_private.adamw_8bit(parameters, embeddings, as_fake, lr=1e-4) as optimizer:
+            yield optimizer
+    else:
+        raise ValueError(f"unknown optimizer {step.optimizer!r}")
 
 
-def _train_step(model: Any, tracker: Any, step: Step, vocab: int, device: Any) -> None:
+#: Training steps run: the first creates the optimizer state; the second is every step after it.
+STEPS = 2
+
+
+def _train_step(model: Any, tracker: Any, step: Step, vocab: int, device: Any, optimizer: Any) -> None:
     import torch
 
-    optimizer = _optimizer(step, [p for p in model.parameters() if p.requires_grad])
+    if step.optimizer == "adamw_8bit" and optimizer is not None:
+        for name in bnb_private.QMAPS:  # copied to the GPU at the first step: allocated there
+            tracker.track(optimizer.name2qmap[name], "optimizer")
     ids = torch.randint(0, vocab, (step.batch, step.seq_len), device=device)
     tracker.track(ids, "inputs")
     model.train()
-    tracker.set_phase("forward")
     dtype = _dtype(AUTOCAST[step.precision])
-    autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
-    with autocast:
-        loss = model(input_ids=ids, labels=ids, use_cache=False).loss
-    tracker.set_phase("backward")
-    loss.backward()
-    del loss
-    tracker.set_phase("optimizer")
-    if optimizer is not None:
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+    # Two steps: the optimizer creates its state in the first, and every later step runs its forward and
+    # backward with that state alive, so the second step's peak is the one training reaches. FLOPs are one step's.
+    for number in range(STEPS):
+        tracker.set_phase("forward")
+        autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+        with autocast:
+            loss = model(input_ids=ids, labels=ids, use_cache=False).loss
+        tracker.set_phase("backward")
+        loss.backward()
+        del loss
+        tracker.set_phase("optimizer")
+        if optimizer is not None:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        if number == 0:
+            tracker.step_flops = tracker.flops
     tracker.set_phase("end")

@@ -51,6 +51,7 @@ def _tracker_class() -> type:
             self.formulas = formulas
             self.vocab = vocab
             self.flops = 0
+            self.step_flops = 0  #: the FLOPs of the first step (set by the step runner)
             self._live: dict[int, tuple[weakref.ref[Any], int, str]] = {}
             self.current = 0
             #: the same total with each storage rounded up as the CUDA caching allocator rounds blocks

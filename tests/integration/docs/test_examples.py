@@ -43,7 +43,7 @@ SKIPPED: dict[tuple[str, str], str] = {
 NEEDS = {"timm/": "timm"}
 PLACEHOLDER = re.compile(r"\b[A-Z][A-Z_]{2,}\b")
 CODE = re.compile(r"\b(LA\d{3})(?: x(\d+))?")
-NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?%)")
+NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?%|\d+\.\d+ GiB)")
 EXIT = re.compile(r"\bexit (\d+)\b")
 
 

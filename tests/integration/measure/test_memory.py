@@ -49,6 +49,11 @@ CASES = {
     "qwen2-sgd-batch4": (TINY / "qwen2", {}, ALL, dict(optimizer="sgd", batch=4)),
     "llama3-4-layers-fused": (MODELS / "meta-llama--Meta-Llama-3-8B", "small4", ALL,
                               dict(precision="bf16", optimizer="adamw_torch_fused")),
+    # bitsandbytes' own 8-bit AdamW: r=64 on width 64 makes lora_A 4,096 elements, bitsandbytes' min_8bit_size
+    # (uint8 states); the saved embedding stays in 32-bit as the HF Trainer asks (an nn.Embedding).
+    "llama3-2-layers-adamw-8bit": (MODELS / "meta-llama--Meta-Llama-3-8B", "small2",
+                                   dict(QV, r=64, modules_to_save=["embed_tokens"]),
+                                   dict(precision="bf16", optimizer="adamw_8bit")),
     "mistral-2-layers-checkpointed": (MODELS / "mistralai--Mistral-7B-v0.1", "small2", QV,
                                       dict(precision="bf16", gradient_checkpointing="non-reentrant")),
 }
@@ -194,7 +199,7 @@ def _real_qlora_peak(cls, config, lora: dict, step: Step, double_quant: bool) ->
     from peft import get_peft_model, prepare_model_for_kbit_training
 
     from lora_audit.integrations import transformers as transformers_private
-    from lora_audit.measure.memory.step import _train_step
+    from lora_audit.measure.memory.step import _optimizer, _train_step
     from lora_audit.measure.memory.tracker import storage_tracker
 
     torch.manual_seed(0)
@@ -223,8 +228,8 @@ def _real_qlora_peak(cls, config, lora: dict, step: Step, double_quant: bool) ->
                 state += [quant.state2.absmax, quant.state2.code, quant.offset]
     tracker = storage_tracker()
     tracker.register_model(model, state)
-    with tracker:
-        _train_step(model, tracker, step, config.vocab_size, torch.device("cpu"))
+    with _optimizer(step, model, None, torch.device("cpu")) as optimizer, tracker:
+        _train_step(model, tracker, step, config.vocab_size, torch.device("cpu"), optimizer)
     return tracker.peak
 
 
@@ -266,7 +271,7 @@ def test_the_step_flops_are_what_torchs_flop_counter_counts():
     from torch.utils.flop_counter import FlopCounterMode
 
     from lora_audit.integrations import transformers as transformers_private
-    from lora_audit.measure.memory.step import _train_step
+    from lora_audit.measure.memory.step import STEPS, _optimizer, _train_step
     from lora_audit.measure.memory.tracker import storage_tracker
 
     config = _config(TINY / "qwen2")
@@ -279,6 +284,58 @@ def test_the_step_flops_are_what_torchs_flop_counter_counts():
     model = get_peft_model(transformers_private.from_config(transformers.Qwen2ForCausalLM, config,
                                                             dtype=torch.float32, attn_implementation="eager"),
                            LoraConfig(**ALL))
-    with FlopCounterMode(display=False) as counter:
-        _train_step(model, storage_tracker(), step, config.vocab_size, torch.device("cpu"))
-    assert ours == counter.get_total_flops() > 0
+    with _optimizer(step, model, None, torch.device("cpu")) as optimizer, FlopCounterMode(display=False) as counter:
+        _train_step(model, storage_tracker(), step, config.vocab_size, torch.device("cpu"), optimizer)
+    assert ours * STEPS == counter.get_total_flops() > 0  # the same ops each step: one step's FLOPs reported
+
+
+def test_adamw_8bit_is_bitsandbytes_own_state_with_the_trainers_32bit_embeddings():
+    """uint8 moments and a per-256-block absmax from min_8bit_size (4,096) up; fp32 below it and for nn.Embedding."""
+    import torch
+
+    from lora_audit.integrations.bitsandbytes import adamw_8bit
+
+    pytest.importorskip("bitsandbytes")
+    big, small, embedding = (torch.nn.Parameter(torch.zeros(64, 64)), torch.nn.Parameter(torch.zeros(4095)),
+                             torch.nn.Embedding(100, 64))
+    for p in (big, small, embedding.weight):
+        p.grad = torch.ones_like(p)
+    with adamw_8bit([big, small, embedding.weight], [embedding.weight], None, lr=1e-4) as optimizer:
+        optimizer.step()
+        state = optimizer.state
+        assert state[big]["state1"].dtype == torch.uint8 and state[big]["absmax1"].shape == (16,)
+        assert state[small]["state1"].dtype == torch.float32
+        assert state[embedding.weight]["state1"].dtype == torch.float32  # the HF Trainer's override
+    import bitsandbytes as bnb
+
+    assert id(embedding.weight) not in bnb.optim.GlobalOptimManager.get_instance().pid2config  # not left behind
+
+
+def test_adamw_8bit_is_named_by_its_aliases_and_needs_bitsandbytes(monkeypatch):
+    from lora_audit.measure.memory import estimate
+
+    assert estimate._checked("optimizer", "adamw_bnb_8bit", "optim") == "adamw_8bit"
+    monkeypatch.setattr(estimate.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(AuditError) as caught:
+        estimate._checked("optimizer", "adamw_8bit", "--optimizer")
+    assert caught.value.code == "missing-dependency"
+
+
+def test_the_peak_is_the_second_steps_with_the_optimizer_state_alive():
+    """Every step after the first runs forward and backward with the AdamW moments the first step created."""
+    config = _config(TINY / "qwen2")
+    cls = transformers.Qwen2ForCausalLM
+    lora = LoraConfig(**dict(QV, modules_to_save=["lm_head"]))
+    result = run(cls, config, lora, _step(optimizer="adamw_torch"))
+    assert result.phase in ("forward", "backward")
+    trainable = sum(p.numel() for p in _peft_parameters(cls, config, lora) if p.requires_grad)
+    assert result.breakdown["optimizer"] >= 2 * 4 * trainable  # exp_avg and exp_avg_sq in fp32, alive at the peak
+
+
+def _peft_parameters(cls, config, lora):
+    import torch
+    from peft import get_peft_model
+
+    with torch.device("meta"):
+        model = cls(config)
+    return list(get_peft_model(model, lora).parameters())
